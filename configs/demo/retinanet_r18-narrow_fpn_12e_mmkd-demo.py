@@ -1,0 +1,8 @@
+# Demo student: the teacher's RetinaNet with a quarter-width ResNet-18 (16 base channels) and a
+# 32-channel FPN and head.
+_base_ = ['./retinanet_r18_fpn_12e_mmkd-demo.py']
+
+model = dict(
+    backbone=dict(base_channels=16),
+    neck=dict(in_channels=[32, 64, 128], out_channels=32),
+    bbox_head=dict(in_channels=32, feat_channels=32))

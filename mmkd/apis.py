@@ -1,0 +1,108 @@
+"""Turning a distill config and checkpoint into a plain mmdet / mmseg model: evaluation of the
+student or the teacher, and export of the student."""
+import copy
+import os
+import os.path as osp
+
+import torch
+from mmengine.config import Config, ConfigDict
+
+from mmkd.models.distillers.base import model_config
+from mmkd.registry import MODELS
+from mmkd.utils.checkpoint import load_checkpoint_file, state_dict_of, student_state_dict
+
+
+def distiller_class(cfg):
+    """The mmkd distiller class ``cfg.model`` builds, or None for a plain model config."""
+    model_type = cfg.model.get('type', '') if isinstance(cfg.model, dict) else ''
+    if not isinstance(model_type, str):
+        return model_type if hasattr(model_type, 'VOCABULARY') else None
+    name = model_type.split('.')[-1]
+    cls = MODELS.module_dict.get(name)
+    return cls if cls is not None and hasattr(cls, 'VOCABULARY') else None
+
+
+def plain_model(cfg, checkpoint=None, teacher=False):
+    """The model a distill config evaluates or exports, as a plain model config and its weights.
+
+    Args:
+        cfg (Config): a distill config, or a plain mmdet / mmseg config.
+        checkpoint (str | None): a distiller checkpoint (the student's weights are taken), a
+            teacher checkpoint with ``teacher=True`` (default: ``model.teacher.checkpoint``), or a
+            plain checkpoint for a plain config.
+        teacher (bool): the teacher instead of the student.
+
+    Returns:
+        tuple[ConfigDict, str, dict]: model config, its default scope, its state dict.
+    """
+    distiller = distiller_class(cfg)
+    if distiller is None:
+        if teacher:
+            raise ValueError('--teacher needs a distill config (model.type an mmkd distiller); '
+                             f'this config builds {cfg.model.get("type")!r}.')
+        if checkpoint is None:
+            raise ValueError('a checkpoint is needed to evaluate a plain model')
+        state = state_dict_of(load_checkpoint_file(checkpoint, 'checkpoint'))
+        return cfg.model, cfg.get('default_scope') or 'mmdet', state
+    if teacher:
+        model, scope = model_config(cfg.model.teacher['config'], 'model.teacher.config',
+                                    distiller.DEFAULT_SCOPE)
+        checkpoint = checkpoint or cfg.model.teacher.get('checkpoint')
+        state = state_dict_of(load_checkpoint_file(checkpoint, 'teacher checkpoint'))
+        return model, scope, state
+    model, scope = model_config(cfg.model.student, 'model.student', distiller.DEFAULT_SCOPE)
+    if checkpoint is None:
+        raise ValueError('a distiller checkpoint is needed to evaluate or export the student')
+    state = student_state_dict(state_dict_of(load_checkpoint_file(checkpoint, 'checkpoint')))
+    return model, scope, state
+
+
+def plain_config(cfg, model, scope):
+    """``cfg`` with ``model`` in place of the distiller and nothing that needs mmkd."""
+    out = Config(copy.deepcopy(cfg.to_dict()) if hasattr(cfg, 'to_dict') else cfg._cfg_dict)
+    out.model = ConfigDict(model)
+    out.default_scope = scope
+    imports = out.get('custom_imports', {}).get('imports', [])
+    imports = [m for m in ([imports] if isinstance(imports, str) else imports)
+               if m.split('.')[0] != 'mmkd']
+    if imports:
+        out.custom_imports = dict(imports=imports, allow_failed_imports=False)
+    elif 'custom_imports' in out:
+        del out['custom_imports']
+    hooks = [h for h in out.get('custom_hooks', []) if not _is_mmkd_type(h.get('type'))]
+    out.custom_hooks = hooks
+    out.load_from = None
+    out.resume = False
+    return out
+
+
+def _is_mmkd_type(type_name):
+    if not isinstance(type_name, str):
+        return getattr(type_name, '__module__', '').startswith('mmkd')
+    return type_name.startswith('mmkd.')
+
+
+def export_student(cfg, checkpoint, out_dir, teacher=False):
+    """Writes ``out_dir/{student|teacher}.pth`` (a plain checkpoint: ``state_dict`` and ``meta``)
+    and ``out_dir/{student|teacher}_config.py``, which mmdet / mmseg load with no mmkd import.
+
+    Returns:
+        tuple[str, str]: the config and checkpoint paths written.
+    """
+    if isinstance(cfg, str):
+        cfg = Config.fromfile(cfg)
+    model, scope, state = plain_model(cfg, checkpoint, teacher)
+    name = 'teacher' if teacher else 'student'
+    meta = {}
+    if not teacher:
+        source = load_checkpoint_file(checkpoint, 'checkpoint')
+        dataset_meta = source.get('meta', {}).get('dataset_meta') if isinstance(source, dict) \
+            else None
+        if dataset_meta:
+            meta['dataset_meta'] = dataset_meta
+    os.makedirs(out_dir, exist_ok=True)
+    ckpt_path = osp.join(out_dir, f'{name}.pth')
+    torch.save(dict(state_dict=state, meta=meta), ckpt_path)
+    cfg_path = osp.join(out_dir, f'{name}_config.py')
+    plain_config(cfg, model, scope).dump(cfg_path)
+    return cfg_path, ckpt_path

@@ -1,0 +1,3 @@
+from .kd_weight_schedule import KDWeightScheduleHook, kd_weight_at
+
+__all__ = ['KDWeightScheduleHook', 'kd_weight_at']

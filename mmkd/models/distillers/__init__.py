@@ -1,0 +1,4 @@
+from .base import BaseDistiller
+from .detection import DetectionDistiller
+
+__all__ = ['BaseDistiller', 'DetectionDistiller']

@@ -1,0 +1,291 @@
+"""What every mmkd distiller shares: building the student and the frozen teacher, the KD terms and
+their vocabulary, adapters, and keeping the teacher out of checkpoints."""
+import copy
+import os.path as osp
+
+import torch
+import torch.nn as nn
+from mmengine.config import Config, ConfigDict
+from mmengine.logging import MMLogger
+from mmengine.model import BaseModel
+from mmengine.registry import DefaultScope
+
+from mmkd.registry import MODELS
+from mmkd.utils.checkpoint import load_checkpoint_file, state_dict_of
+from ..adapters import ConvAdapter
+
+TERM_KEYS = ('loss', 'inputs', 'levels', 'adapter')
+
+
+def model_config(spec, what, default_scope):
+    """Reads a model config: an inline ``dict(type=...)``, or a config file (a path or a packaged
+    ``mmdet::...`` / ``mmseg::...`` config) whose ``model`` is taken.
+
+    Returns:
+        tuple[ConfigDict, str]: the model config and the scope its types are registered in.
+    """
+    if isinstance(spec, (dict, ConfigDict)):
+        return ConfigDict(copy.deepcopy(dict(spec))), default_scope
+    if not isinstance(spec, str):
+        raise TypeError(f'{what} must be a model dict or a config path, got {type(spec).__name__}')
+    if '::' not in spec and not osp.isfile(spec):
+        raise FileNotFoundError(f'{what}: config file {spec!r} does not exist.')
+    cfg = Config.fromfile(spec)
+    if 'model' not in cfg:
+        raise ValueError(f'{what}: config {spec!r} has no `model`.')
+    return cfg.model, cfg.get('default_scope', default_scope) or default_scope
+
+
+def build_model(cfg, scope):
+    """Builds a model config with the registry of ``scope`` (mmdet / mmseg), whatever scope the
+    runner runs in."""
+    with DefaultScope.overwrite_default_scope(scope):
+        return MODELS.build(cfg) if scope == 'mmkd' else _scope_registry(scope).build(cfg)
+
+
+def _scope_registry(scope):
+    from importlib import import_module
+    return import_module(f'{scope}.registry').MODELS
+
+
+class BaseDistiller(BaseModel):
+    """Owns a student and a frozen teacher and builds the KD terms.
+
+    Args:
+        student (dict | str): the student's model dict, or a config file whose ``model`` it is.
+        teacher (dict): ``config`` (model dict or config file, packaged ``mmdet::`` configs work),
+            ``checkpoint`` (path of the teacher's weights, loaded with ``weights_only=True``).
+        kd_terms (dict): ``{name: dict(loss=..., inputs=[...], levels=..., adapter=...)}``, see
+            ``docs/design.md``. Each term adds ``loss_kd_<name>`` to the losses.
+        save_teacher (bool): write the teacher's weights into checkpoints. Defaults to False.
+        data_preprocessor: defaults to the student's own.
+    """
+
+    #: {name: description}; subclasses fill it.
+    VOCABULARY = {}
+    #: names whose value is a sequence with one tensor per level / stage.
+    PER_LEVEL = ()
+    #: feature names (without s_/t_) that adapters can align.
+    ADAPTABLE = ()
+    #: the scope of student / teacher types when a config does not name one.
+    DEFAULT_SCOPE = 'mmdet'
+
+    def __init__(self, student, teacher, kd_terms=None, save_teacher=False,
+                 data_preprocessor=None, init_cfg=None):
+        student_cfg, self.student_scope = model_config(student, 'model.student',
+                                                       self.DEFAULT_SCOPE)
+        built_student = build_model(student_cfg, self.student_scope)
+        super().__init__(data_preprocessor=data_preprocessor or built_student.data_preprocessor,
+                         init_cfg=init_cfg)
+        self.student = built_student
+        self.student_cfg = student_cfg
+        self.teacher = self._build_teacher(teacher)
+        self.save_teacher = save_teacher
+        self.terms = self._parse_terms(kd_terms or {})
+        self.kd_losses = nn.ModuleDict({name: t['loss'] for name, t in self.terms.items()})
+        self.kd_weights = {name: 1.0 for name in self.terms}
+        self.adapters = nn.ModuleDict()
+        self._register_state_dict_hook(BaseDistiller._drop_teacher_state)
+        self._register_load_state_dict_pre_hook(self._fill_teacher_state, with_module=False)
+
+    # ----------------------------------------------------------------- teacher
+    def _build_teacher(self, teacher):
+        if not isinstance(teacher, (dict, ConfigDict)) or 'config' not in teacher:
+            raise ValueError('model.teacher must be dict(config=<model dict or config path>, '
+                             f'checkpoint=<path>), got {teacher!r}')
+        unknown = set(teacher) - {'config', 'checkpoint'}
+        if unknown:
+            raise ValueError(f'model.teacher has unknown keys {sorted(unknown)}; '
+                             'it takes `config` and `checkpoint`.')
+        cfg, scope = model_config(teacher['config'], 'model.teacher.config', self.DEFAULT_SCOPE)
+        self.teacher_cfg = cfg
+        model = build_model(cfg, scope)
+        checkpoint = teacher.get('checkpoint')
+        if checkpoint is None:
+            raise ValueError('model.teacher.checkpoint is not set: a distiller needs a trained '
+                             "teacher. Train it first (tools/train.py on the teacher's config) "
+                             'and name its checkpoint.')
+        self.load_teacher_weights(model, checkpoint, teacher['config'])
+        model.requires_grad_(False)
+        model.eval()
+        # The runner calls init_weights() after building the model; it must not re-initialise the
+        # teacher that was just loaded.
+        model._is_init = True
+        return model
+
+    @staticmethod
+    def load_teacher_weights(model, checkpoint, config_name):
+        """Loads ``checkpoint`` (``weights_only=True``) into ``model``; raises naming the keys
+        that are missing, unexpected or of another shape."""
+        what = 'teacher checkpoint (model.teacher.checkpoint)'
+        try:
+            state = state_dict_of(load_checkpoint_file(checkpoint, what))
+        except ValueError as err:
+            raise ValueError(f'{what} {checkpoint!r}: {err}') from None
+        own = model.state_dict()
+        missing = [k for k in own if k not in state]
+        unexpected = [k for k in state if k not in own]
+        reshaped = [f'{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(own[k].shape)}'
+                    for k in own if k in state and state[k].shape != own[k].shape]
+        if missing or unexpected or reshaped:
+            def some(keys):
+                return ', '.join(keys[:5]) + (f' ... ({len(keys)} in all)' if len(keys) > 5 else '')
+            lines = [f'{what} {checkpoint!r} does not match the teacher built from '
+                     f'{config_name if isinstance(config_name, str) else "the inline config"}:']
+            if missing:
+                lines.append(f'missing keys: {some(missing)}')
+            if unexpected:
+                lines.append(f'unexpected keys: {some(unexpected)}')
+            if reshaped:
+                lines.append(f'shape mismatches: {some(reshaped)}')
+            lines.append('Check that the checkpoint was trained with this teacher config.')
+            raise ValueError('\n  '.join(lines))
+        model.load_state_dict(state)
+
+    def train(self, mode=True):
+        """The teacher stays in eval mode (BatchNorm statistics, dropout) whatever ``mode`` is."""
+        super().train(mode)
+        self.teacher.eval()
+        return self
+
+    @staticmethod
+    def _drop_teacher_state(module, state_dict, prefix, local_metadata):
+        if not module.save_teacher:
+            for key in [k for k in state_dict if k.startswith(prefix + 'teacher.')]:
+                del state_dict[key]
+        return state_dict
+
+    def _fill_teacher_state(self, state_dict, prefix, *args):
+        # Checkpoints hold no teacher by default: keep the loaded teacher instead of reporting
+        # its weights as missing.
+        for key, value in self.teacher.state_dict(prefix=prefix + 'teacher.').items():
+            state_dict.setdefault(key, value)
+
+    # ----------------------------------------------------------------- terms
+    def vocabulary_help(self):
+        return '\n'.join(f'  {name}: {doc}' for name, doc in self.VOCABULARY.items())
+
+    def _parse_terms(self, kd_terms):
+        terms = {}
+        for name, spec in kd_terms.items():
+            where = f'model.kd_terms.{name}'
+            if not isinstance(spec, (dict, ConfigDict)) or 'loss' not in spec:
+                raise ValueError(f'{where} must be dict(loss=dict(type=...), inputs=[...]).')
+            unknown = set(spec) - set(TERM_KEYS)
+            if unknown:
+                raise ValueError(f'{where} has unknown keys {sorted(unknown)}; a term takes '
+                                 f'{", ".join(TERM_KEYS)}.')
+            inputs = list(spec.get('inputs', ()))
+            if not inputs:
+                raise ValueError(f'{where}.inputs is empty; name what the loss reads, from:\n'
+                                 + self.vocabulary_help())
+            for key in inputs:
+                if key not in self.VOCABULARY:
+                    raise KeyError(f'{where}.inputs names {key!r}, which is not in the '
+                                   f'vocabulary of {type(self).__name__}. Known names:\n'
+                                   + self.vocabulary_help())
+            terms[name] = dict(loss=self._build_loss(spec['loss'], where), inputs=inputs,
+                               levels=spec.get('levels', 'all'),
+                               adapter=spec.get('adapter', 'auto'))
+        return terms
+
+    @staticmethod
+    def _build_loss(cfg, where):
+        try:
+            with DefaultScope.overwrite_default_scope('mmkd'):
+                return MODELS.build(cfg)
+        except KeyError as err:
+            known = sorted(k for k in MODELS.module_dict if k.endswith('Loss'))
+            raise KeyError(f'{where}.loss: {err.args[0] if err.args else err} mmkd registers: '
+                           f'{", ".join(known)}. A loss of your own must be registered with '
+                           '@MODELS.register_module() from mmkd.registry and imported '
+                           '(custom_imports=dict(imports=[...])).') from None
+
+    def level_indices(self, name, num_levels):
+        """The levels a term reads: all of them, or the configured list (checked)."""
+        levels = self.terms[name]['levels']
+        if levels == 'all' or levels is None:
+            return list(range(num_levels))
+        levels = [levels] if isinstance(levels, int) else list(levels)
+        bad = [lv for lv in levels if not -num_levels <= lv < num_levels]
+        if bad:
+            raise IndexError(f'model.kd_terms.{name}.levels = {levels}: levels {bad} do not '
+                             f'exist; the model gives {num_levels} levels (0..{num_levels - 1}).')
+        return levels
+
+    def build_adapters(self, s_shapes, t_shapes):
+        """Creates one adapter per level for each term that reads a student / teacher feature
+        pair (``s_neck`` with ``t_neck`` ...). ``adapter='auto'`` gives a :class:`ConvAdapter`
+        (1x1 conv where the channels differ, resize where H x W differ); ``None`` gives none.
+
+        Args:
+            s_shapes, t_shapes (dict): {vocabulary name without s_/t_: [(C, H, W) per level]}.
+        """
+        logger = MMLogger.get_current_instance()
+        for name, term in self.terms.items():
+            if term['adapter'] is None:
+                continue
+            adapter_cfg = dict(type='ConvAdapter') if term['adapter'] == 'auto' \
+                else dict(term['adapter'])
+            for key in self.feature_pairs(name):
+                levels = self.level_indices(name, len(s_shapes[key]))
+                s_c = [s_shapes[key][lv][0] for lv in levels]
+                t_c = [t_shapes[key][lv][0] for lv in levels]
+                with DefaultScope.overwrite_default_scope('mmkd'):
+                    self.adapters[f'{name}_{key}'] = nn.ModuleList(
+                        MODELS.build(dict(adapter_cfg, in_channels=cs, out_channels=ct))
+                        for cs, ct in zip(s_c, t_c))
+                if s_c != t_c:
+                    logger.info(f'mmkd: term {name!r} aligns the student {key} channels {s_c} '
+                                f"to the teacher's {t_c} with {adapter_cfg['type']} on levels "
+                                f'{levels}')
+
+    def feature_pairs(self, name):
+        """The feature names (without s_/t_) that term ``name`` reads from both sides."""
+        inputs = self.terms[name]['inputs']
+        return [k[2:] for k in inputs if k.startswith('s_') and f't_{k[2:]}' in inputs
+                and k[2:] in self.ADAPTABLE]
+
+    def run_term(self, name, knowledge):
+        """Calls term ``name``'s loss on the tensors it names, once per level for per-level inputs
+        (student features through the term's adapter), and returns
+        ``kd_weights[name] * sum_levels loss``."""
+        term = self.terms[name]
+        loss_fn = self.kd_losses[name]
+        per_level = [k for k in term['inputs'] if k in self.PER_LEVEL]
+        if not per_level:
+            return self.kd_weights[name] * loss_fn(*[knowledge[k] for k in term['inputs']])
+        total = 0.
+        for i, lv in enumerate(self.level_indices(name, len(knowledge[per_level[0]]))):
+            args = []
+            for key in term['inputs']:
+                value = knowledge[key][lv] if key in self.PER_LEVEL else knowledge[key]
+                adapter = self.adapters[f'{name}_{key[2:]}'][i] \
+                    if key.startswith('s_') and f'{name}_{key[2:]}' in self.adapters else None
+                if adapter is not None:
+                    value = adapter(value, knowledge['t_' + key[2:]][lv].shape[-2:])
+                args.append(value)
+            total = total + loss_fn(*args)
+        return self.kd_weights[name] * total
+
+    # ----------------------------------------------------------------- student
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        return self.student(inputs, data_samples, mode)
+
+    def loss(self, inputs, data_samples):
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def probe_shapes(self, module_fn, size=128):
+        """Runs ``module_fn`` on a zero image (1, 3, size, size) and returns the (C, H, W) of
+        every output it returns, by name."""
+        was_training = self.training
+        self.eval()
+        try:
+            device = next(self.student.parameters()).device
+            outs = module_fn(torch.zeros(1, 3, size, size, device=device))
+        finally:
+            self.train(was_training)
+        return {k: [tuple(t.shape[1:]) for t in v] for k, v in outs.items()}

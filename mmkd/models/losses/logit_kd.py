@@ -1,0 +1,88 @@
+"""Response-based KD on classification logits (Hinton et al., "Distilling the Knowledge in a
+Neural Network", NIPS 2014 Deep Learning Workshop, arXiv:1503.02531), for dense detection heads.
+"""
+import torch.nn as nn
+import torch.nn.functional as F
+
+from mmkd.registry import MODELS
+from .utils import check_same_shape, reduce_rows
+
+
+def logit_kd(s_logits, t_logits, temperature=1.0, use_sigmoid=False):
+    """Per-row distillation loss ``temperature^2 * KL(p_t || p_s)``.
+
+    Args:
+        s_logits (Tensor): (M, K) student logits.
+        t_logits (Tensor): (M, K) teacher logits; no gradient reaches them.
+        temperature (float): softens both distributions.
+        use_sigmoid (bool): False: ``p = softmax(z / T)`` over the K classes. True: each class is
+            its own Bernoulli ``p = sigmoid(z / T)`` (RetinaNet-style heads) and the row's KL is the
+            sum over classes of the binary KL
+            ``p_t log(p_t / p_s) + (1 - p_t) log((1 - p_t) / (1 - p_s))``.
+
+    Returns:
+        Tensor: (M,) the loss of each row, computed in float32.
+    """
+    s = s_logits.float() / temperature
+    t = t_logits.detach().float() / temperature
+    if use_sigmoid:
+        p_t = t.sigmoid()
+        kl = p_t * (F.logsigmoid(t) - F.logsigmoid(s)) + \
+            (1 - p_t) * (F.logsigmoid(-t) - F.logsigmoid(-s))
+    else:
+        kl = F.softmax(t, dim=-1) * (F.log_softmax(t, dim=-1) - F.log_softmax(s, dim=-1))
+    return kl.sum(dim=-1) * temperature ** 2
+
+
+@MODELS.register_module()
+class LogitKDLoss(nn.Module):
+    """Hinton KD on classification logits, dense (per location) or per row.
+
+    ``loss = loss_weight * sum_rows(w * T^2 * KL(p_t || p_s)) / (avg_factor or M)`` with the KL of
+    :func:`logit_kd`. Dense head outputs (N, A*K, H, W) are read as mmdet lays them out (channel
+    ``a * K + k``), giving M = N * H * W * A rows of K classes.
+
+    Args:
+        temperature (float): Defaults to 1.0 (Hinton's T; 1 in Chen et al. 2017).
+        use_sigmoid (bool): per-class binary KL for sigmoid heads (RetinaNet, FCOS, ATSS, RPN);
+            False for softmax heads. Defaults to True.
+        num_anchors (int): A, anchors per location of a dense head (only changes how rows are
+            counted for sigmoid heads; softmax needs it to find the class axis). Defaults to 1.
+        loss_weight (float): Defaults to 1.0.
+        reduction (str): 'mean', 'sum' or 'none'. Defaults to 'mean'.
+
+    Example config term::
+
+        cls=dict(loss=dict(type='mmkd.LogitKDLoss', temperature=2.0, num_anchors=9),
+                 inputs=['s_cls_scores', 't_cls_scores'], levels='all')
+    """
+
+    def __init__(self, *, temperature=1.0, use_sigmoid=True, num_anchors=1, loss_weight=1.0,
+                 reduction='mean'):
+        super().__init__()
+        if temperature <= 0:
+            raise ValueError(f'LogitKDLoss: temperature={temperature} must be > 0')
+        self.temperature = temperature
+        self.use_sigmoid = use_sigmoid
+        self.num_anchors = num_anchors
+        self.loss_weight = loss_weight
+        self.reduction = reduction
+
+    def _rows(self, logits):
+        if logits.dim() == 2:
+            return logits
+        N, C, H, W = logits.shape
+        if C % self.num_anchors:
+            raise ValueError(f'LogitKDLoss: {C} channels do not split into num_anchors='
+                             f'{self.num_anchors} groups')
+        return logits.permute(0, 2, 3, 1).reshape(N * H * W * self.num_anchors, -1)  # (M, K)
+
+    def forward(self, s_logits, t_logits, weight=None, avg_factor=None, reduction_override=None):
+        """s_logits, t_logits: (M, K) or (N, A*K, H, W); weight: (M,). Returns a scalar (or (M,)
+        with reduction 'none')."""
+        check_same_shape('LogitKDLoss', s_logits, t_logits,
+                         'Student and teacher heads must predict the same anchors and classes.')
+        rows = logit_kd(self._rows(s_logits), self._rows(t_logits), self.temperature,
+                        self.use_sigmoid)
+        reduction = reduction_override or self.reduction
+        return self.loss_weight * reduce_rows(rows, weight, reduction, avg_factor)

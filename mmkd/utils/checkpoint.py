@@ -1,0 +1,73 @@
+"""Loading checkpoints with ``torch.load(weights_only=True)``.
+
+torch >= 2.6 refuses any pickled object that is not a tensor, a container or an allow-listed
+global. A teacher checkpoint often comes from elsewhere, so the check stays on everywhere; mmkd
+allow-lists exactly the globals MMEngine's own runner checkpoints hold (the message hub's
+``HistoryBuffer`` and the numpy arrays and scalars inside it) so that ``--resume``, ``load_from``
+and ``tools/test.py`` work under it.
+"""
+import os.path as osp
+import pickle
+import zipfile
+from collections import OrderedDict
+
+import numpy as np
+import torch
+
+
+def runner_checkpoint_globals():
+    """The globals an MMEngine runner checkpoint pickles besides tensors and containers."""
+    from mmengine.logging.history_buffer import HistoryBuffer
+    multiarray = np.core.multiarray
+    dtypes = [type(np.dtype(t)) for t in (np.float64, np.float32, np.int64, np.int32, np.bool_)]
+    return [HistoryBuffer, multiarray._reconstruct, multiarray.scalar, np.ndarray, np.dtype,
+            *dtypes]
+
+
+def allow_runner_checkpoints():
+    """Allow-lists :func:`runner_checkpoint_globals` for ``weights_only=True`` loads."""
+    torch.serialization.add_safe_globals(runner_checkpoint_globals())
+
+
+def load_checkpoint_file(path, what='checkpoint'):
+    """``torch.load(path, weights_only=True)`` on CPU, with errors that say what went wrong.
+
+    Args:
+        path (str): the file.
+        what (str): how the error names the file, e.g. ``'teacher checkpoint (model.teacher.checkpoint)'``.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{what} {path!r} does not exist. Train the model first or fix '
+                                'the path in the config.')
+    try:
+        return torch.load(path, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise RuntimeError(
+            f'{what} {path!r} was refused by torch.load(weights_only=True): it pickles objects '
+            f'other than tensors and containers. Reason: {str(err).splitlines()[0]} '
+            'If you trust the file, re-save only its weights: torch.save({"state_dict": '
+            'model.state_dict()}, path).') from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as err:
+        raise RuntimeError(f'{what} {path!r} is not a readable torch checkpoint (truncated or '
+                           f'another format): {err}') from None
+
+
+def state_dict_of(checkpoint):
+    """The model weights of a loaded checkpoint: its ``state_dict`` entry, or itself, without
+    DDP's ``module.`` prefix."""
+    state = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else None
+    if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
+        raise ValueError('the checkpoint holds no state dict of tensors')
+    return OrderedDict((k[len('module.'):] if k.startswith('module.') else k, v)
+                       for k, v in state.items())
+
+
+def student_state_dict(state_dict):
+    """The student's weights out of a distiller's state dict (keys ``student.*``)."""
+    prefix = 'student.'
+    student = OrderedDict((k[len(prefix):], v) for k, v in state_dict.items()
+                          if k.startswith(prefix))
+    if not student:
+        raise ValueError('the checkpoint has no `student.*` weights: it is not an mmkd distiller '
+                         'checkpoint')
+    return student

@@ -1,0 +1,24 @@
+from setuptools import find_packages, setup
+
+setup(
+    name='mmkd',
+    version='0.1.0',
+    description='Knowledge distillation for mmdet 3.x detectors and mmseg 1.x segmentors',
+    long_description=open('README.md', encoding='utf-8').read(),
+    long_description_content_type='text/markdown',
+    packages=find_packages(include=['mmkd', 'mmkd.*']),
+    python_requires='>=3.9',
+    # The exact stack (torch, mmcv with ops) is installed by tools/setup_env.sh; these are the
+    # ranges `import mmkd` accepts (mmkd/version_check.py).
+    install_requires=[
+        'mmengine>=0.10.0,<0.11',
+        'mmdet>=3.0.0,<3.4',
+        'numpy<2',
+    ],
+    extras_require={
+        'tests': ['pytest', 'scikit-learn', 'pycocotools'],
+        'seg': ['mmsegmentation>=1.0.0,<1.3'],
+        'demo': ['scikit-learn'],
+    },
+    license='Apache-2.0',
+)

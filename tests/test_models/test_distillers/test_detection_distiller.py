@@ -1,0 +1,210 @@
+import copy
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmdet.structures import DetDataSample
+from mmengine.structures import InstanceData
+
+from mmkd.models.distillers import DetectionDistiller
+from mmkd.registry import MODELS
+from tests.conftest import DISTILL_CFG, STUDENT_CFG, TEACHER_CFG
+
+
+def distill_model_cfg(teacher_ckpt, **overrides):
+    cfg = Config.fromfile(DISTILL_CFG).model
+    cfg.teacher.checkpoint = teacher_ckpt
+    cfg.update(overrides)
+    return cfg
+
+
+def batch(n=2, size=64, boxes_per_image=2):
+    torch.manual_seed(1)
+    inputs = torch.randn(n, 3, size, size)
+    samples = []
+    for i in range(n):
+        sample = DetDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size),
+                                             pad_shape=(size, size),
+                                             batch_input_shape=(size, size),
+                                             scale_factor=(1.0, 1.0)))
+        gt = InstanceData()
+        gt.bboxes = torch.tensor([[4.0, 4.0, 30.0, 30.0], [20.0, 10.0, 60.0, 50.0]])[
+            :boxes_per_image]
+        gt.labels = torch.tensor([1, 7])[:boxes_per_image]
+        sample.gt_instances = gt
+        samples.append(sample)
+    return inputs, samples
+
+
+@pytest.fixture(scope='module')
+def distiller(teacher_ckpt):
+    return MODELS.build(distill_model_cfg(teacher_ckpt))
+
+
+def test_builds_from_inline_dict_and_config_paths(distiller, teacher_ckpt):
+    assert isinstance(distiller, DetectionDistiller)
+    from_paths = MODELS.build(distill_model_cfg(teacher_ckpt, student=STUDENT_CFG))
+    s1 = distiller.student.state_dict()
+    assert list(from_paths.student.state_dict()) == list(s1)
+    # 1x1 adapters lift the student's 32 FPN channels to the teacher's 128, one per level.
+    adapters = distiller.adapters['hint_neck']
+    assert len(adapters) == 5 and adapters[0].conv.weight.shape == (128, 32, 1, 1)
+
+
+def test_teacher_frozen_and_eval_after_train(distiller):
+    distiller.train()
+    assert not distiller.teacher.training and distiller.student.training
+    assert not any(p.requires_grad for p in distiller.teacher.parameters())
+    assert all(p.requires_grad for p in distiller.student.parameters())
+
+
+def test_teacher_loaded_from_checkpoint(distiller, teacher_ckpt):
+    saved = torch.load(teacher_ckpt, weights_only=True)['state_dict']
+    for key, value in distiller.teacher.state_dict().items():
+        assert torch.equal(value, saved[key]), key
+
+
+def test_teacher_not_in_state_dict_and_reload_keeps_it(distiller, teacher_ckpt):
+    state = distiller.state_dict()
+    assert not any(k.startswith('teacher.') for k in state)
+    assert any(k.startswith('student.') for k in state)
+    other = MODELS.build(distill_model_cfg(teacher_ckpt))
+    result = other.load_state_dict(state, strict=True)
+    assert not result.missing_keys and not result.unexpected_keys
+    key = 'student.bbox_head.retina_cls.weight'
+    assert torch.equal(other.state_dict()[key], state[key])
+
+
+def test_loss_terms_and_gradients(distiller):
+    distiller.train()
+    inputs, samples = batch()
+    losses = distiller.loss(inputs, samples)
+    assert {'loss_cls', 'loss_bbox', 'loss_kd_hint', 'loss_kd_cls'} <= set(losses)
+    assert losses['loss_kd_hint'].item() > 0 and losses['loss_kd_cls'].item() > 0
+    distiller.zero_grad()
+    (losses['loss_kd_hint'] + losses['loss_kd_cls']).backward()
+    assert distiller.student.backbone.conv1.weight.grad.abs().sum() > 0
+    assert distiller.adapters['hint_neck'][0].conv.weight.grad.abs().sum() > 0
+    assert all(p.grad is None for p in distiller.teacher.parameters())
+
+
+def test_kd_weight_scales_the_term(distiller):
+    distiller.train()
+    inputs, samples = batch()
+    before = distiller.loss(inputs, samples)['loss_kd_hint'].item()
+    distiller.kd_weights['hint'] = 0.25
+    try:
+        after = distiller.loss(inputs, samples)['loss_kd_hint'].item()
+    finally:
+        distiller.kd_weights['hint'] = 1.0
+    assert after == pytest.approx(0.25 * before, rel=1e-5)
+
+
+def test_hint_equals_hand_computed_mse(distiller):
+    """loss_kd_hint = sum over levels of mean((adapter(s_l) - t_l)^2)."""
+    distiller.eval()
+    inputs, samples = batch()
+    losses = distiller.loss(inputs, samples)
+    with torch.no_grad():
+        s = distiller.student.extract_feat(inputs)
+        t = distiller.teacher.extract_feat(inputs)
+        expected = sum(((a(x, y.shape[-2:]) - y) ** 2).mean()
+                       for a, x, y in zip(distiller.adapters['hint_neck'], s, t))
+    assert losses['loss_kd_hint'].item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_empty_gt_still_backpropagates(distiller):
+    distiller.train()
+    inputs, samples = batch(boxes_per_image=0)
+    losses = distiller.loss(inputs, samples)
+    total = sum(v for k, v in losses.items() if 'loss' in k and torch.is_tensor(v))
+    assert torch.isfinite(total)
+    total.backward()
+
+
+def test_neck_only_terms_do_not_run_teacher_head(teacher_ckpt):
+    cfg = distill_model_cfg(teacher_ckpt)
+    del cfg.kd_terms['cls']
+    model = MODELS.build(cfg)
+    calls = []
+    model.teacher.bbox_head.register_forward_hook(lambda *a: calls.append(1))
+    model.train()
+    model.loss(*batch())
+    assert calls == []
+    model.kd_terms_cls = None
+    cfg = distill_model_cfg(teacher_ckpt)
+    both = MODELS.build(cfg)
+    both.teacher.bbox_head.register_forward_hook(lambda *a: calls.append(1))
+    both.train()
+    both.loss(*batch())
+    assert calls == [1]
+
+
+def test_targets_of_the_student_assigner(teacher_ckpt):
+    """pos_mask marks anchors assigned to a GT: every positive's label is a GT label."""
+    seen = {}
+
+    cfg = distill_model_cfg(teacher_ckpt, kd_terms=dict(probe=dict(
+        loss=dict(type='mmkd.LogitKDLoss'), inputs=['s_cls_scores', 't_cls_scores'])))
+    model = MODELS.build(cfg)
+    model.terms['probe']['inputs'] = ['s_cls_scores', 't_cls_scores']
+    model.needs = model.needs | {'pos_mask', 'labels'}
+    inputs, samples = batch()
+    model.train()
+    captured = model.student_targets(
+        model.student.bbox_head(model.student.extract_feat(inputs))[0],
+        [s.gt_instances for s in samples], [s.metainfo for s in samples])
+    seen.update(captured)
+    positives = torch.cat([m.flatten() for m in seen['pos_mask']])
+    labels = torch.cat([lb.flatten() for lb in seen['labels']])
+    assert positives.sum() > 0
+    assert set(labels[positives].tolist()) <= {1, 7}
+    assert (labels[~positives] == 10).all()
+
+
+def test_unknown_knowledge_name_lists_vocabulary(teacher_ckpt):
+    cfg = distill_model_cfg(teacher_ckpt)
+    cfg.kd_terms.hint.inputs = ['s_nek', 't_neck']
+    with pytest.raises(KeyError, match=r"(?s)'s_nek'.*s_neck:.*t_cls_scores:"):
+        MODELS.build(cfg)
+
+
+def test_unknown_loss_type_is_named(teacher_ckpt):
+    cfg = distill_model_cfg(teacher_ckpt)
+    cfg.kd_terms.hint.loss = dict(type='FeatureImitatonLoss')
+    with pytest.raises(KeyError, match=r'(?s)kd_terms.hint.loss.*FeatureImitatonLoss.*'
+                                       r'FeatureImitationLoss'):
+        MODELS.build(cfg)
+
+
+def test_missing_teacher_checkpoint(tmp_path, teacher_ckpt):
+    cfg = distill_model_cfg(str(tmp_path / 'nope.pth'))
+    with pytest.raises(FileNotFoundError, match=r'teacher checkpoint.*nope\.pth.*does not exist'):
+        MODELS.build(cfg)
+
+
+def test_teacher_checkpoint_with_mismatched_keys(tmp_path, teacher_ckpt):
+    state = torch.load(teacher_ckpt, weights_only=True)['state_dict']
+    state = {k: v for k, v in state.items() if not k.startswith('bbox_head.retina_reg')}
+    state['neck.extra.weight'] = torch.zeros(1)
+    state['backbone.conv1.weight'] = torch.zeros(3, 3)
+    path = str(tmp_path / 'bad.pth')
+    torch.save(state, path)
+    with pytest.raises(ValueError, match=r'(?s)missing keys: bbox_head\.retina_reg\.weight.*'
+                                         r'unexpected keys: neck\.extra\.weight.*'
+                                         r'backbone\.conv1\.weight: checkpoint \(3, 3\)'):
+        MODELS.build(distill_model_cfg(path))
+
+
+def test_teacher_checkpoint_with_arbitrary_objects_is_refused(tmp_path):
+    path = str(tmp_path / 'evil.pth')
+    torch.save({'state_dict': {}, 'hook': copy.deepcopy}, path)
+    with pytest.raises(RuntimeError, match='refused by torch.load\\(weights_only=True\\)'):
+        MODELS.build(distill_model_cfg(path))
+
+
+def test_bad_level_is_named(teacher_ckpt):
+    cfg = distill_model_cfg(teacher_ckpt)
+    cfg.kd_terms.hint.levels = [0, 7]
+    with pytest.raises(IndexError, match=r'kd_terms.hint.levels.*\[7\].*5 levels'):
+        MODELS.build(cfg)

@@ -1,0 +1,155 @@
+"""Builds mmkd's offline demo dataset, deterministically, from data that ships inside scikit-learn.
+
+Scenes: handwritten digits (scikit-learn's copy of the UCI "Optical Recognition of Handwritten
+Digits" set, 8x8 images, CC BY 4.0) scaled up and composed, in bright colours, onto random crops
+of the two photographs scikit-learn ships (``china.jpg`` and ``flower.jpg``, CC BY 2.0, see
+scikit-learn's ``datasets/images/README.txt``). Nothing is downloaded.
+
+Written under OUT (default ``data/mmkd_demo``):
+
+- ``leftImg8bit/{train,val}/demo/<id>_leftImg8bit.png``: the images (RGB PNG);
+- ``annotations/instances_{train,val}.json``: COCO instances: tight boxes of each digit's
+  strokes, ``area`` = stroke pixels, no masks, categories ``0`` .. ``9``;
+- ``gtFine/{train,val}/demo/<id>_gtFine_labelTrainIds.png``: semantic labels in the Cityscapes
+  folder layout, 0 = background, 1 + d = digit d, 255 = ignore (the digits' soft edges).
+
+Usage::
+
+    python tools/dataset/make_demo_data.py [--out data/mmkd_demo] [--train 400] [--val 100]
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+
+import numpy as np
+from PIL import Image
+
+CLASSES = tuple(str(d) for d in range(10))
+VERSION = 1
+
+
+def load_sources():
+    """Digit sprites (n, 8, 8) in [0, 1], their labels, and the background photos."""
+    from sklearn.datasets import load_digits, load_sample_images
+    digits = load_digits()
+    photos = [np.asarray(img) for img in load_sample_images().images]
+    return digits.images / 16.0, digits.target, photos
+
+
+def make_scene(rng, sprites, labels, photos, size, max_objects):
+    """One image (size, size, 3) uint8, its boxes (k, 4) x1y1x2y2, labels (k,), areas (k,) and
+    semantic label map (size, size) uint8."""
+    photo = photos[rng.randint(len(photos))]
+    crop = rng.randint(size, min(photo.shape[:2]) + 1)
+    y0 = rng.randint(photo.shape[0] - crop + 1)
+    x0 = rng.randint(photo.shape[1] - crop + 1)
+    background = Image.fromarray(photo[y0:y0 + crop, x0:x0 + crop]).resize((size, size),
+                                                                          Image.BILINEAR)
+    img = np.asarray(background, dtype=np.float32) * 0.6  # dimmed so bright digits stand out
+    if rng.rand() < 0.5:
+        img = img[:, ::-1]
+    semantic = np.zeros((size, size), np.uint8)
+    boxes, cats, areas = [], [], []
+    for _ in range(rng.randint(1, max_objects + 1)):
+        side = rng.randint(size // 6, size // 3 + 1)
+        for _attempt in range(20):
+            x, y = rng.randint(0, size - side + 1, size=2)
+            box = np.array([x, y, x + side, y + side], np.float32)
+            if all(_iou(box, b) < 0.05 for b in boxes):
+                break
+        else:
+            continue
+        k = rng.randint(len(sprites))
+        alpha = np.asarray(Image.fromarray((sprites[k] * 255).astype(np.uint8)).resize(
+            (side, side), Image.BILINEAR), np.float32) / 255.0
+        colour = rng.uniform(150, 255, size=3) * (0.75 + 0.25 * rng.rand(3))
+        region = img[y:y + side, x:x + side]
+        region[:] = region * (1 - alpha[..., None]) + colour * alpha[..., None]
+        ys, xs = np.nonzero(alpha > 0.5)
+        if len(xs) == 0:
+            continue
+        tight = np.array([x + xs.min(), y + ys.min(), x + xs.max() + 1, y + ys.max() + 1],
+                         np.float32)
+        sem = semantic[y:y + side, x:x + side]
+        sem[(alpha > 0.2) & (sem == 0)] = 255
+        sem[alpha > 0.5] = 1 + labels[k]
+        boxes.append(tight)
+        cats.append(int(labels[k]))
+        areas.append(int((alpha > 0.5).sum()))
+    return (np.clip(img, 0, 255).astype(np.uint8), np.array(boxes, np.float32).reshape(-1, 4),
+            cats, areas, semantic)
+
+
+def _iou(a, b):
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = w * h
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def build(out, num_train=400, num_val=100, size=160, max_objects=3, seed=0, progress=True):
+    """Writes the dataset under ``out``; returns {split: number of images}."""
+    sprites, labels, photos = load_sources()
+    rng = np.random.RandomState(seed)
+    counts = {}
+    for split, num in (('train', num_train), ('val', num_val)):
+        img_dir = osp.join(out, 'leftImg8bit', split, 'demo')
+        sem_dir = osp.join(out, 'gtFine', split, 'demo')
+        os.makedirs(img_dir, exist_ok=True)
+        os.makedirs(sem_dir, exist_ok=True)
+        coco = dict(images=[], annotations=[],
+                    categories=[dict(id=i, name=c) for i, c in enumerate(CLASSES)],
+                    info=dict(description='mmkd demo: digits on photos', version=VERSION))
+        for i in range(num):
+            img, boxes, cats, areas, semantic = make_scene(rng, sprites, labels, photos, size,
+                                                           max_objects)
+            stem = f'{split}_{i:05d}'
+            file_name = f'leftImg8bit/{split}/demo/{stem}_leftImg8bit.png'
+            Image.fromarray(img).save(osp.join(out, file_name))
+            Image.fromarray(semantic).save(osp.join(sem_dir, f'{stem}_gtFine_labelTrainIds.png'))
+            coco['images'].append(dict(id=i, file_name=file_name, height=size, width=size))
+            for box, cat, area in zip(boxes, cats, areas):
+                x1, y1, x2, y2 = (float(v) for v in box)
+                coco['annotations'].append(dict(
+                    id=len(coco['annotations']) + 1, image_id=i, category_id=cat,
+                    bbox=[x1, y1, x2 - x1, y2 - y1], area=area, iscrowd=0, segmentation=[]))
+            if progress and (i + 1) % 50 == 0:
+                print(f'[dataset] {split}: {i + 1}/{num} images', flush=True)
+        os.makedirs(osp.join(out, 'annotations'), exist_ok=True)
+        with open(osp.join(out, 'annotations', f'instances_{split}.json'), 'w') as f:
+            json.dump(coco, f)
+        counts[split] = num
+    with open(osp.join(out, 'VERSION'), 'w') as f:
+        f.write(f'{VERSION} {num_train} {num_val} {size} {max_objects} {seed}\n')
+    return counts
+
+
+def ensure(out, **kwargs):
+    """Builds the dataset unless ``out`` already holds this version with these settings."""
+    stamp = osp.join(out, 'VERSION')
+    want = (f"{VERSION} {kwargs.get('num_train', 400)} {kwargs.get('num_val', 100)} "
+            f"{kwargs.get('size', 160)} {kwargs.get('max_objects', 3)} {kwargs.get('seed', 0)}")
+    if osp.isfile(stamp) and open(stamp).read().strip() == want:
+        return False
+    build(out, **kwargs)
+    return True
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--out', default='data/mmkd_demo')
+    parser.add_argument('--train', type=int, default=400)
+    parser.add_argument('--val', type=int, default=100)
+    parser.add_argument('--size', type=int, default=160)
+    parser.add_argument('--max-objects', type=int, default=3)
+    parser.add_argument('--seed', type=int, default=0)
+    args = parser.parse_args(argv)
+    built = ensure(args.out, num_train=args.train, num_val=args.val, size=args.size,
+                   max_objects=args.max_objects, seed=args.seed)
+    print(f'[dataset] {"built" if built else "already present"}: {args.out}')
+
+
+if __name__ == '__main__':
+    sys.exit(main())

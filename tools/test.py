@@ -1,0 +1,61 @@
+"""Evaluate the student of a distill config (or the teacher with --teacher, or a plain model)
+with the config's own evaluator."""
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.model import is_model_wrapper  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+import mmkd  # noqa: E402,F401
+from mmkd.apis import plain_config, plain_model  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Evaluate a student, teacher or plain model')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('checkpoint', nargs='?',
+                        help='distiller checkpoint (its student is evaluated); with --teacher, '
+                        "the teacher's checkpoint (default: model.teacher.checkpoint)")
+    parser.add_argument('--teacher', action='store_true', help='evaluate the teacher')
+    parser.add_argument('--work-dir', help='the dir to save logs and metrics')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, key=value')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    if args.checkpoint is None and not args.teacher:
+        parser.error('a checkpoint is needed unless --teacher is given')
+    return args
+
+
+def main(argv=None):
+    """Returns the metrics dict."""
+    args = parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    model, scope, state = plain_model(cfg, args.checkpoint, args.teacher)
+    cfg = plain_config(cfg, model, scope)
+    cfg.launcher = args.launcher
+    name = osp.splitext(osp.basename(args.config))[0] + ('_teacher' if args.teacher else '')
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join('./work_dirs', name)
+    runner = Runner.from_cfg(cfg)
+    net = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    result = net.load_state_dict(state, strict=False)
+    if result.missing_keys or result.unexpected_keys:
+        raise ValueError(f'checkpoint {args.checkpoint!r} does not match the model of '
+                         f'{args.config!r}: missing {result.missing_keys[:5]}, unexpected '
+                         f'{result.unexpected_keys[:5]}')
+    return runner.test()
+
+
+if __name__ == '__main__':
+    main()
