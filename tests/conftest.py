@@ -56,3 +56,20 @@ def teacher_ckpt(tmp_path_factory):
     path = str(tmp_path_factory.mktemp('teacher') / 'teacher.pth')
     torch.save(dict(state_dict=model.state_dict()), path)
     return path
+
+
+def write_config(path, base, overrides):
+    """Writes a config file that inherits ``base`` and sets ``overrides`` ({dotted.key: value}),
+    the way a user derives a config."""
+    nested = {}
+    for key, value in overrides.items():
+        *parents, leaf = key.split('.')
+        node = nested
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    lines = [f'_base_ = [{base!r}]']
+    lines += [f'{key} = {value!r}' for key, value in nested.items()]
+    with open(path, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    return str(path)

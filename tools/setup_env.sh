@@ -34,7 +34,8 @@ if ! "$VENV/bin/python" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '2
   MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS=2 CFLAGS="-DNDEBUG -fwrapv -O3 -g0" \
     pip_install --no-build-isolation mmcv==2.1.0
 fi
-pip_install mmdet==3.3.0 mmsegmentation==1.2.2
+# ftfy and regex: mmseg 1.2.2 imports them (mmseg/utils/tokenizer.py) without declaring them.
+pip_install mmdet==3.3.0 mmsegmentation==1.2.2 ftfy regex
 pip_install --no-build-isolation -e ".[tests]"
 "$VENV/bin/python" -c "import mmkd, mmcv.ops; print('[setup] mmkd', mmkd.__version__, 'ready')"
 touch "$STAMP"

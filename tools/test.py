@@ -1,6 +1,7 @@
 """Evaluate the student of a distill config (or the teacher with --teacher, or a plain model)
 with the config's own evaluator."""
 import argparse
+import json
 import os
 import os.path as osp
 import sys
@@ -25,6 +26,7 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', help='the dir to save logs and metrics')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value')
+    parser.add_argument('--metrics-json', help='also write the metrics to this JSON file')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -54,7 +56,11 @@ def main(argv=None):
         raise ValueError(f'checkpoint {args.checkpoint!r} does not match the model of '
                          f'{args.config!r}: missing {result.missing_keys[:5]}, unexpected '
                          f'{result.unexpected_keys[:5]}')
-    return runner.test()
+    metrics = runner.test()
+    if args.metrics_json:
+        with open(args.metrics_json, 'w') as f:
+            json.dump({k: float(v) for k, v in metrics.items()}, f, indent=1)
+    return metrics
 
 
 if __name__ == '__main__':

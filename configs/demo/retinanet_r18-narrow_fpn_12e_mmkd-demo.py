@@ -4,5 +4,5 @@ _base_ = ['./retinanet_r18_fpn_12e_mmkd-demo.py']
 
 model = dict(
     backbone=dict(base_channels=16),
-    neck=dict(in_channels=[32, 64, 128], out_channels=32),
+    neck=dict(in_channels=[16, 32, 64, 128], out_channels=32),
     bbox_head=dict(in_channels=32, feat_channels=32))

@@ -47,7 +47,7 @@ def make_scene(rng, sprites, labels, photos, size, max_objects):
     x0 = rng.randint(photo.shape[1] - crop + 1)
     background = Image.fromarray(photo[y0:y0 + crop, x0:x0 + crop]).resize((size, size),
                                                                           Image.BILINEAR)
-    img = np.asarray(background, dtype=np.float32) * 0.6  # dimmed so bright digits stand out
+    img = np.asarray(background, dtype=np.float32) * 0.5  # dimmed so bright digits stand out
     if rng.rand() < 0.5:
         img = img[:, ::-1]
     semantic = np.zeros((size, size), np.uint8)
@@ -64,7 +64,9 @@ def make_scene(rng, sprites, labels, photos, size, max_objects):
         k = rng.randint(len(sprites))
         alpha = np.asarray(Image.fromarray((sprites[k] * 255).astype(np.uint8)).resize(
             (side, side), Image.BILINEAR), np.float32) / 255.0
-        colour = rng.uniform(150, 255, size=3) * (0.75 + 0.25 * rng.rand(3))
+        alpha = np.clip((alpha - 0.2) * 2.0, 0.0, 1.0)  # crisper strokes than the 8x8 blur
+        colour = rng.uniform(60, 255, size=3)
+        colour[rng.randint(3)] = 255  # saturated, so the digit stands out of the photo
         region = img[y:y + side, x:x + side]
         region[:] = region * (1 - alpha[..., None]) + colour * alpha[..., None]
         ys, xs = np.nonzero(alpha > 0.5)

@@ -122,44 +122,62 @@ def test_empty_gt_still_backpropagates(distiller):
     total.backward()
 
 
-def test_neck_only_terms_do_not_run_teacher_head(teacher_ckpt):
+@pytest.mark.parametrize('terms, head_runs', [(('hint',), False), (('hint', 'cls'), True)])
+def test_teacher_runs_only_as_deep_as_needed(teacher_ckpt, terms, head_runs):
     cfg = distill_model_cfg(teacher_ckpt)
-    del cfg.kd_terms['cls']
+    cfg.kd_terms = {k: v for k, v in cfg.kd_terms.items() if k in terms}
     model = MODELS.build(cfg)
     calls = []
-    model.teacher.bbox_head.register_forward_hook(lambda *a: calls.append(1))
+    model.teacher.bbox_head.register_forward_hook(lambda *args: calls.append('head'))
+    model.teacher.neck.register_forward_hook(lambda *args: calls.append('neck'))
     model.train()
     model.loss(*batch())
-    assert calls == []
-    model.kd_terms_cls = None
-    cfg = distill_model_cfg(teacher_ckpt)
-    both = MODELS.build(cfg)
-    both.teacher.bbox_head.register_forward_hook(lambda *a: calls.append(1))
-    both.train()
-    both.loss(*batch())
-    assert calls == [1]
+    assert calls == (['neck', 'head'] if head_runs else ['neck'])
+
+
+@MODELS.register_module(force=True)
+class TargetProbeLoss(torch.nn.Module):
+    """Keeps what the distiller hands it; contributes nothing."""
+    seen = []
+
+    def forward(self, pos_mask, labels, bbox_targets, gt_labels):
+        TargetProbeLoss.seen.append((pos_mask, labels, bbox_targets, gt_labels))
+        return pos_mask.float().sum() * 0
 
 
 def test_targets_of_the_student_assigner(teacher_ckpt):
-    """pos_mask marks anchors assigned to a GT: every positive's label is a GT label."""
-    seen = {}
-
+    """Every positive anchor carries the label of a GT box (1 or 7); every other anchor the
+    background label K = 10; positive regression targets are finite deltas."""
     cfg = distill_model_cfg(teacher_ckpt, kd_terms=dict(probe=dict(
-        loss=dict(type='mmkd.LogitKDLoss'), inputs=['s_cls_scores', 't_cls_scores'])))
+        loss=dict(type='TargetProbeLoss'),
+        inputs=['pos_mask', 'labels', 'bbox_targets', 'gt_labels'])))
     model = MODELS.build(cfg)
-    model.terms['probe']['inputs'] = ['s_cls_scores', 't_cls_scores']
-    model.needs = model.needs | {'pos_mask', 'labels'}
-    inputs, samples = batch()
     model.train()
-    captured = model.student_targets(
-        model.student.bbox_head(model.student.extract_feat(inputs))[0],
-        [s.gt_instances for s in samples], [s.metainfo for s in samples])
-    seen.update(captured)
-    positives = torch.cat([m.flatten() for m in seen['pos_mask']])
-    labels = torch.cat([lb.flatten() for lb in seen['labels']])
-    assert positives.sum() > 0
-    assert set(labels[positives].tolist()) <= {1, 7}
-    assert (labels[~positives] == 10).all()
+    TargetProbeLoss.seen.clear()
+    model.loss(*batch())
+    assert len(TargetProbeLoss.seen) == 5  # one call per FPN level
+    pos = torch.cat([m.flatten() for m, _, _, _ in TargetProbeLoss.seen])
+    labels = torch.cat([lb.flatten() for _, lb, _, _ in TargetProbeLoss.seen])
+    deltas = torch.cat([t.reshape(-1, 4) for _, _, t, _ in TargetProbeLoss.seen])
+    assert pos.sum() > 0
+    assert set(labels[pos].tolist()) == {1, 7}
+    assert (labels[~pos] == 10).all()
+    assert torch.isfinite(deltas[pos]).all() and deltas[pos].abs().sum() > 0
+    assert [g.tolist() for g in TargetProbeLoss.seen[0][3]] == [[1, 7], [1, 7]]
+
+
+def test_targets_for_other_heads_are_refused(teacher_ckpt):
+    cfg = distill_model_cfg(teacher_ckpt, kd_terms=dict(probe=dict(
+        loss=dict(type='TargetProbeLoss'),
+        inputs=['pos_mask', 'labels', 'bbox_targets', 'gt_labels'])))
+    cfg.student.bbox_head.type = 'ATSSHead'
+    cfg.student.train_cfg.assigner = dict(type='ATSSAssigner', topk=9)
+    cfg.student.bbox_head.loss_centerness = dict(
+        type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0)
+    cfg.student.bbox_head.anchor_generator.update(octave_base_scale=8, scales_per_octave=1,
+                                                  ratios=[1.0])
+    with pytest.raises(NotImplementedError, match='ATSSHead assigns targets its own way'):
+        MODELS.build(cfg)
 
 
 def test_unknown_knowledge_name_lists_vocabulary(teacher_ckpt):
