@@ -28,12 +28,23 @@ def model_config(spec, what, default_scope):
         return ConfigDict(copy.deepcopy(dict(spec))), default_scope
     if not isinstance(spec, str):
         raise TypeError(f'{what} must be a model dict or a config path, got {type(spec).__name__}')
-    if '::' not in spec and not osp.isfile(spec):
-        raise FileNotFoundError(f'{what}: config file {spec!r} does not exist.')
-    cfg = Config.fromfile(spec)
+    cfg = load_config(spec, what)
     if 'model' not in cfg:
         raise ValueError(f'{what}: config {spec!r} has no `model`.')
     return cfg.model, cfg.get('default_scope', default_scope) or default_scope
+
+
+def load_config(spec, what='config'):
+    """``Config.fromfile`` that also reads packaged configs (``mmdet::retinanet/...py``)."""
+    if '::' in spec:
+        from mmengine.hub import get_config
+        try:
+            return get_config(spec)
+        except Exception as err:  # mmengine raises bare Exceptions for unknown package configs
+            raise FileNotFoundError(f'{what}: packaged config {spec!r} not found: {err}') from None
+    if not osp.isfile(spec):
+        raise FileNotFoundError(f'{what}: config file {spec!r} does not exist.')
+    return Config.fromfile(spec)
 
 
 def build_model(cfg, scope):
