@@ -59,7 +59,7 @@ def plain_model(cfg, checkpoint=None, teacher=False):
 
 def plain_config(cfg, model, scope):
     """``cfg`` with ``model`` in place of the distiller and nothing that needs mmkd."""
-    out = Config(copy.deepcopy(cfg.to_dict()) if hasattr(cfg, 'to_dict') else cfg._cfg_dict)
+    out = Config(copy.deepcopy(cfg.to_dict()))
     out.model = ConfigDict(model)
     out.default_scope = scope
     imports = out.get('custom_imports', {}).get('imports', [])

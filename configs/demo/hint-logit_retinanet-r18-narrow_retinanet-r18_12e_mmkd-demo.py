@@ -19,3 +19,6 @@ model = dict(
             loss=dict(type='mmkd.LogitKDLoss', temperature=2.0, num_anchors=9, loss_weight=1.0),
             inputs=['s_cls_scores', 't_cls_scores'],
             levels='all')))
+# The hint starts at 0 and reaches its full weight after the first epoch (50 iterations), while
+# the student's adapters are still random; the current weights are logged as kd_weight_<term>.
+custom_hooks = [dict(type='mmkd.KDWeightScheduleHook', schedules=dict(hint=dict(warmup=50)))]

@@ -15,13 +15,32 @@ import numpy as np
 import torch
 
 
+def history_buffer_method(owner, name):
+    """Stands in for ``getattr`` while unpickling, for one purpose only.
+
+    ``HistoryBuffer.__getstate__`` pickles its statistics methods (``HistoryBuffer.min`` ...) by
+    reference, which pickle writes as ``getattr(HistoryBuffer, 'min')``. Allow-listing the real
+    ``getattr`` would let a checkpoint reach any attribute of anything it holds; this resolves
+    exactly the statistics methods of ``HistoryBuffer`` and refuses everything else.
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
+    # The four defaults are registered lazily (on the first HistoryBuffer()); custom ones with
+    # HistoryBuffer.register_statistics.
+    allowed = {'min', 'max', 'current', 'mean', *HistoryBuffer._statistics_methods}
+    if owner is HistoryBuffer and name in allowed:
+        return getattr(owner, name)
+    raise pickle.UnpicklingError(
+        f'refused getattr({getattr(owner, "__name__", type(owner).__name__)}, {name!r}): '
+        'only the statistics methods of mmengine\'s HistoryBuffer may be looked up')
+
+
 def runner_checkpoint_globals():
     """The globals an MMEngine runner checkpoint pickles besides tensors and containers."""
     from mmengine.logging.history_buffer import HistoryBuffer
     multiarray = np.core.multiarray
     dtypes = [type(np.dtype(t)) for t in (np.float64, np.float32, np.int64, np.int32, np.bool_)]
     return [HistoryBuffer, multiarray._reconstruct, multiarray.scalar, np.ndarray, np.dtype,
-            *dtypes]
+            *dtypes, (history_buffer_method, 'builtins.getattr')]
 
 
 def allow_runner_checkpoints():
@@ -44,12 +63,21 @@ def load_checkpoint_file(path, what='checkpoint'):
     except pickle.UnpicklingError as err:
         raise RuntimeError(
             f'{what} {path!r} was refused by torch.load(weights_only=True): it pickles objects '
-            f'other than tensors and containers. Reason: {str(err).splitlines()[0]} '
+            f'other than tensors and containers. Reason: {_unpickler_reason(err)} '
             'If you trust the file, re-save only its weights: torch.save({"state_dict": '
             'model.state_dict()}, path).') from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as err:
         raise RuntimeError(f'{what} {path!r} is not a readable torch checkpoint (truncated or '
                            f'another format): {err}') from None
+
+
+def _unpickler_reason(err):
+    """The unpickler's own words out of torch's long weights_only message."""
+    text = str(err)
+    marker = 'WeightsUnpickler error:'
+    if marker in text:
+        text = text.split(marker, 1)[1].split('Check the documentation', 1)[0]
+    return ' '.join(text.split())
 
 
 def state_dict_of(checkpoint):

@@ -40,6 +40,9 @@ def test_train_writes_student_only_checkpoint_and_logs_kd_terms(distill_run):
     assert runner.iter == 4
     for key in ('train/loss_kd_hint', 'train/loss_kd_cls', 'train/loss_cls'):
         assert runner.message_hub.get_scalar(key).current() > 0
+    # The config warms the hint up over 50 iterations: at the last iteration (index 3), 3 / 50.
+    assert runner.message_hub.get_scalar('train/kd_weight_hint').current() == pytest.approx(0.06)
+    assert runner.message_hub.get_scalar('train/kd_weight_cls').current() == 1.0
 
 
 def test_test_tool_gives_coco_map(distill_run, demo_data):
