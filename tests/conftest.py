@@ -10,7 +10,7 @@ sys.path.insert(0, ROOT)
 CONFIGS = osp.join(ROOT, 'configs', 'demo')
 TEACHER_CFG = osp.join(CONFIGS, 'retinanet_r18_fpn_12e_mmkd-demo.py')
 STUDENT_CFG = osp.join(CONFIGS, 'retinanet_r18-narrow_fpn_12e_mmkd-demo.py')
-DISTILL_CFG = osp.join(CONFIGS, 'hint-logit_retinanet-r18-narrow_retinanet-r18_12e_mmkd-demo.py')
+DISTILL_CFG = osp.join(CONFIGS, 'hint-poskd_retinanet-r18-narrow_retinanet-r18_12e_mmkd-demo.py')
 
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 

@@ -20,7 +20,7 @@ sys.path.insert(0, ROOT)
 CONFIGS = osp.join(ROOT, 'configs', 'demo')
 TEACHER = osp.join(CONFIGS, 'retinanet_r18_fpn_12e_mmkd-demo.py')
 STUDENT = osp.join(CONFIGS, 'retinanet_r18-narrow_fpn_12e_mmkd-demo.py')
-DISTILL = osp.join(CONFIGS, 'hint-logit_retinanet-r18-narrow_retinanet-r18_12e_mmkd-demo.py')
+DISTILL = osp.join(CONFIGS, 'hint-poskd_retinanet-r18-narrow_retinanet-r18_12e_mmkd-demo.py')
 DATA = osp.join(ROOT, 'data', 'mmkd_demo')
 # Measured on 2 CPU cores (minutes), for the progress messages.
 EXPECTED_MINUTES = dict(teacher=6.0, student=2.5, distilled=4.0)
@@ -107,7 +107,7 @@ def main(argv=None):
          evaluate('teacher', TEACHER, t_ckpt, dirs['teacher'])),
         ('student  RetinaNet R18/4 FPN-32', STUDENT,
          evaluate('student', STUDENT, s_ckpt, dirs['student'])),
-        ('distilled student (hint + logit KD)', STUDENT,
+        ('distilled student (hint + positive logit KD)', STUDENT,
          evaluate('distilled', DISTILL, d_ckpt, dirs['distilled'])),
     ]
     lines = ['| model | params | bbox mAP | AP50 | AP75 |', '|---|---|---|---|---|']

@@ -16,8 +16,12 @@ from tools import train as train_tool
 
 
 def distill_config(path, demo_data, teacher_ckpt, epochs=1, **extra):
+    """The demo distill config on the tiny data, with a logit KD term added."""
     opts = data_options(demo_data, epochs=epochs)
     opts['model.teacher.checkpoint'] = teacher_ckpt
+    opts['model.kd_terms.cls'] = dict(
+        loss=dict(type='mmkd.LogitKDLoss', temperature=2.0, num_anchors=9),
+        inputs=['s_cls_scores', 't_cls_scores'])
     opts.update(extra)
     return write_config(path, DISTILL_CFG, opts)
 
@@ -38,7 +42,8 @@ def test_train_writes_student_only_checkpoint_and_logs_kd_terms(distill_run):
     assert any(k.startswith('student.') for k in keys)
     assert not any(k.startswith('teacher.') for k in keys)
     assert runner.iter == 4
-    for key in ('train/loss_kd_hint', 'train/loss_kd_cls', 'train/loss_cls'):
+    for key in ('train/loss_kd_hint', 'train/loss_kd_cls', 'train/loss_kd_cls_pos',
+                'train/loss_cls'):
         assert runner.message_hub.get_scalar(key).current() > 0
     # The config warms the hint up over 50 iterations: at the last iteration (index 3), 3 / 50.
     assert runner.message_hub.get_scalar('train/kd_weight_hint').current() == pytest.approx(0.06)
@@ -144,5 +149,5 @@ def test_custom_loss_from_custom_imports(demo_data, teacher_ckpt, tmp_path, monk
                                           inputs=['s_neck', 't_neck'], levels=[0]))})
     runner = train_tool.main([config, '--work-dir', str(tmp_path / 'wd')])
     assert runner.iter == 2
-    assert set(runner.model.terms) == {'hint', 'cls', 'l1'}
+    assert set(runner.model.terms) == {'hint', 'cls_pos', 'cls', 'l1'}
     assert runner.message_hub.get_scalar('train/loss_kd_l1').current() > 0

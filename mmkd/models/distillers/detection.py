@@ -51,6 +51,7 @@ class DetectionDistiller(BaseDistiller):
         'pos_mask': "positives of the student's assigner, (N, H*W*A) bool per level",
         'labels': "labels assigned by the student's assigner (K = background), (N, H*W*A) per level",
         'bbox_targets': "regression targets in the student head's encoding, (N, H*W*A, 4) per level",
+        'num_pos': 'the number of positive anchors in the batch (at least 1), a float',
         'gt_bboxes': 'GT boxes, a list of N (k_i, 4) x1y1x2y2 in pixels of the padded input',
         'gt_labels': 'GT labels, a list of N (k_i,)',
         'img_shapes': 'a list of N (h, w): each image after resizing, before padding',
@@ -59,7 +60,7 @@ class DetectionDistiller(BaseDistiller):
     PER_LEVEL = ('s_backbone', 't_backbone', 's_neck', 't_neck', 's_cls_scores', 't_cls_scores',
                  's_bbox_preds', 't_bbox_preds', 'pos_mask', 'labels', 'bbox_targets')
     ADAPTABLE = ('backbone', 'neck')
-    TARGET_NAMES = ('pos_mask', 'labels', 'bbox_targets')
+    TARGET_NAMES = ('pos_mask', 'labels', 'bbox_targets', 'num_pos')
 
     def __init__(self, student, teacher, kd_terms=None, save_teacher=False,
                  data_preprocessor=None, init_cfg=None):
@@ -79,8 +80,8 @@ class DetectionDistiller(BaseDistiller):
         if needs & set(self.TARGET_NAMES) and \
                 type(student_head).get_targets is not AnchorHead.get_targets:
             raise NotImplementedError(
-                'pos_mask / labels / bbox_targets are available for anchor heads that use '
-                "AnchorHead's target assignment (RetinaHead, RPNHead, ...); the student's "
+                'pos_mask / labels / bbox_targets / num_pos are available for anchor heads that '
+                "use AnchorHead's target assignment (RetinaHead, RPNHead, ...); the student's "
                 f'{type(student_head).__name__} assigns targets its own way.')
         pairs = {k for name in self.terms for k in self.feature_pairs(name)}
         if pairs:
@@ -174,5 +175,6 @@ class DetectionDistiller(BaseDistiller):
                                                 device=cls_scores[0].device)
         labels, _, bbox_targets, _, _ = head.get_targets(anchors, valid_flags, gt_instances,
                                                          img_metas)[:5]
-        return dict(labels=labels, bbox_targets=bbox_targets,
-                    pos_mask=[(lb >= 0) & (lb < head.num_classes) for lb in labels])
+        pos_mask = [(lb >= 0) & (lb < head.num_classes) for lb in labels]
+        num_pos = max(float(sum(m.sum() for m in pos_mask)), 1.0)
+        return dict(labels=labels, bbox_targets=bbox_targets, pos_mask=pos_mask, num_pos=num_pos)

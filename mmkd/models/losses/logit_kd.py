@@ -51,10 +51,12 @@ class LogitKDLoss(nn.Module):
         loss_weight (float): Defaults to 1.0.
         reduction (str): 'mean', 'sum' or 'none'. Defaults to 'mean'.
 
-    Example config term::
+    Example config terms (all anchors; positives of the student's assigner only)::
 
         cls=dict(loss=dict(type='mmkd.LogitKDLoss', temperature=2.0, num_anchors=9),
-                 inputs=['s_cls_scores', 't_cls_scores'], levels='all')
+                 inputs=['s_cls_scores', 't_cls_scores'])
+        cls_pos=dict(loss=dict(type='mmkd.LogitKDLoss', num_anchors=9),
+                     inputs=['s_cls_scores', 't_cls_scores', 'pos_mask', 'num_pos'])
     """
 
     def __init__(self, *, temperature=1.0, use_sigmoid=True, num_anchors=1, loss_weight=1.0,
@@ -78,11 +80,17 @@ class LogitKDLoss(nn.Module):
         return logits.permute(0, 2, 3, 1).reshape(N * H * W * self.num_anchors, -1)  # (M, K)
 
     def forward(self, s_logits, t_logits, weight=None, avg_factor=None, reduction_override=None):
-        """s_logits, t_logits: (M, K) or (N, A*K, H, W); weight: (M,). Returns a scalar (or (M,)
-        with reduction 'none')."""
+        """s_logits, t_logits: (M, K) or (N, A*K, H, W); weight: M values in row order, e.g.
+        the distiller's ``pos_mask`` (N, H*W*A) to distil positives only (with ``num_pos`` as
+        ``avg_factor``). Returns a scalar (or (M,) with reduction 'none')."""
         check_same_shape('LogitKDLoss', s_logits, t_logits,
                          'Student and teacher heads must predict the same anchors and classes.')
         rows = logit_kd(self._rows(s_logits), self._rows(t_logits), self.temperature,
                         self.use_sigmoid)
+        if weight is not None:
+            if weight.numel() != rows.numel():
+                raise ValueError(f'LogitKDLoss: weight has {weight.numel()} values for '
+                                 f'{rows.numel()} rows (num_anchors={self.num_anchors})')
+            weight = weight.reshape(-1).to(rows.dtype)
         reduction = reduction_override or self.reduction
         return self.loss_weight * reduce_rows(rows, weight, reduction, avg_factor)

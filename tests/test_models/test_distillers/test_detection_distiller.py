@@ -12,8 +12,13 @@ from tests.conftest import DISTILL_CFG, STUDENT_CFG, TEACHER_CFG
 
 
 def distill_model_cfg(teacher_ckpt, **overrides):
+    """The demo distill config plus a logit KD term on the dense head's classification."""
     cfg = Config.fromfile(DISTILL_CFG).model
     cfg.teacher.checkpoint = teacher_ckpt
+    cfg.kd_terms.hint.loss.loss_weight = 1.0
+    cfg.kd_terms.cls = dict(
+        loss=dict(type='mmkd.LogitKDLoss', temperature=2.0, num_anchors=9),
+        inputs=['s_cls_scores', 't_cls_scores'])
     cfg.update(overrides)
     return cfg
 
@@ -46,9 +51,9 @@ def test_builds_from_inline_dict_and_config_paths(distiller, teacher_ckpt):
     from_paths = MODELS.build(distill_model_cfg(teacher_ckpt, student=STUDENT_CFG))
     s1 = distiller.student.state_dict()
     assert list(from_paths.student.state_dict()) == list(s1)
-    # 1x1 adapters lift the student's 32 FPN channels to the teacher's 128, one per level.
+    # 1x1 adapters lift the student's 32 FPN channels to the teacher's 128 on the 2 hinted levels.
     adapters = distiller.adapters['hint_neck']
-    assert len(adapters) == 5 and adapters[0].conv.weight.shape == (128, 32, 1, 1)
+    assert len(adapters) == 2 and adapters[0].conv.weight.shape == (128, 32, 1, 1)
 
 
 def test_teacher_frozen_and_eval_after_train(distiller):
@@ -101,15 +106,15 @@ def test_kd_weight_scales_the_term(distiller):
 
 
 def test_hint_equals_hand_computed_mse(distiller):
-    """loss_kd_hint = sum over levels of mean((adapter(s_l) - t_l)^2)."""
+    """loss_kd_hint = sum over the configured levels (0, 1) of mean((adapter(s_l) - t_l)^2)."""
     distiller.eval()
     inputs, samples = batch()
     losses = distiller.loss(inputs, samples)
     with torch.no_grad():
         s = distiller.student.extract_feat(inputs)
         t = distiller.teacher.extract_feat(inputs)
-        expected = sum(((a(x, y.shape[-2:]) - y) ** 2).mean()
-                       for a, x, y in zip(distiller.adapters['hint_neck'], s, t))
+        expected = sum(((a(s[lv], t[lv].shape[-2:]) - t[lv]) ** 2).mean()
+                       for a, lv in zip(distiller.adapters['hint_neck'], (0, 1)))
     assert losses['loss_kd_hint'].item() == pytest.approx(expected.item(), rel=1e-5)
 
 

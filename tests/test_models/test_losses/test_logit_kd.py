@@ -76,3 +76,18 @@ def test_builds_from_config_and_rejects_mismatched_shapes():
     assert isinstance(loss, LogitKDLoss) and loss.temperature == 3.0
     with pytest.raises(ValueError, match=r'\(2, 9, 4, 4\).*\(2, 18, 4, 4\)'):
         loss(torch.zeros(2, 9, 4, 4), torch.zeros(2, 18, 4, 4))
+
+
+def test_weight_mask_and_avg_factor_select_rows():
+    """Rows: [ln3, 0] vs [0, 0] (0.130812) and [0, 0] vs [5, 5] (large); a mask keeping only the
+    first row with avg_factor 1 gives 0.130812 exactly; a (N, H*W*A)-shaped mask works alike."""
+    loss = LogitKDLoss(use_sigmoid=False)
+    s = torch.zeros(2, 2)
+    t = torch.tensor([[math.log(3), 0.0], [5.0, -5.0]])
+    mask = torch.tensor([True, False])
+    assert loss(s, t, mask, avg_factor=1.0).item() == pytest.approx(0.130812, abs=1e-5)
+    dense = LogitKDLoss(use_sigmoid=False, num_anchors=1)
+    s4, t4 = s.t().reshape(1, 2, 1, 2), t.t().reshape(1, 2, 1, 2)  # (N=1, K=2, H=1, W=2)
+    assert dense(s4, t4, mask.view(1, 2), 1.0).item() == pytest.approx(0.130812, abs=1e-5)
+    with pytest.raises(ValueError, match='weight has 3 values for 2 rows'):
+        loss(s, t, torch.ones(3))

@@ -1,0 +1,27 @@
+# Distil the narrow demo student from the demo teacher with two terms:
+# - hint: a FitNet-style hint on the FPN levels P3 and P4 (strides 8 and 16, where the demo's
+#   26-53 px digits are assigned); a 1x1 adapter per level lifts the student's 32 channels to the
+#   teacher's 128, and the mean squared difference to the teacher's feature is the loss;
+# - cls_pos: logit KD (per-class binary KL, T=2) on the anchors the student's assigner marks
+#   positive, normalised by their number like the student's focal loss.
+# Settings and measured results: configs/demo/README.md.
+_base_ = ['./retinanet_r18-narrow_fpn_12e_mmkd-demo.py']
+
+model = dict(
+    _delete_=True,
+    type='mmkd.DetectionDistiller',
+    student={{_base_.model}},
+    teacher=dict(
+        config='{{ fileDirname }}/retinanet_r18_fpn_12e_mmkd-demo.py',
+        checkpoint='work_dirs/demo/teacher/epoch_12.pth'),
+    kd_terms=dict(
+        hint=dict(
+            loss=dict(type='mmkd.FeatureImitationLoss', loss_weight=3.0),
+            inputs=['s_neck', 't_neck'],
+            levels=[0, 1]),
+        cls_pos=dict(
+            loss=dict(type='mmkd.LogitKDLoss', temperature=2.0, num_anchors=9, loss_weight=2.0),
+            inputs=['s_cls_scores', 't_cls_scores', 'pos_mask', 'num_pos'])))
+# The hint starts at 0 and reaches its full weight after the first epoch (50 iterations), while
+# the adapters are still random; the current weights are logged as kd_weight_<term>.
+custom_hooks = [dict(type='mmkd.KDWeightScheduleHook', schedules=dict(hint=dict(warmup=50)))]
