@@ -149,5 +149,5 @@ def test_custom_loss_from_custom_imports(demo_data, teacher_ckpt, tmp_path, monk
                                           inputs=['s_neck', 't_neck'], levels=[0]))})
     runner = train_tool.main([config, '--work-dir', str(tmp_path / 'wd')])
     assert runner.iter == 2
-    assert set(runner.model.terms) == {'hint', 'cls_pos', 'cls', 'l1'}
+    assert set(runner.model.terms) == {'hint', 'cls_pos', 'l1'}
     assert runner.message_hub.get_scalar('train/loss_kd_l1').current() > 0
