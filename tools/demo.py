@@ -10,6 +10,7 @@ the two students; delete the teacher's folder to retrain it). About 15 minutes o
 import argparse
 import json
 import os
+import re
 import os.path as osp
 import subprocess
 import sys
@@ -26,16 +27,31 @@ DATA = osp.join(ROOT, 'data', 'mmkd_demo')
 EXPECTED_MINUTES = dict(teacher=6.0, student=2.5, distilled=4.0)
 
 
-def run(cmd, log_path, show=('Epoch(train)', 'bbox_mAP_copypaste', 'Error', 'error')):
-    """Runs ``cmd``; prints the lines that show progress, keeps the whole output in a log."""
+EPOCH_END = re.compile(r'Epoch\(train\)\s*\[(\d+)\]\[(\d+)/(\d+)\].*?eta: (\S+).*?\sloss: (\S+)')
+
+
+def progress(line):
+    """The line to show for a line of the training log: one per epoch, and the val mAP."""
+    match = EPOCH_END.search(line)
+    if match and match.group(2) == match.group(3):
+        epoch, _, _, eta, loss = match.groups()
+        return f'epoch {epoch} done, loss {loss}, ETA of this run {eta}'
+    if 'bbox_mAP_copypaste' in line:
+        return 'val bbox mAP, AP50, AP75, S, M, L: ' + line.split('bbox_mAP_copypaste:')[1].strip()
+    return None
+
+
+def run(cmd, log_path, show=progress):
+    """Runs ``cmd``; prints its progress, keeps the whole output in a log."""
     os.makedirs(osp.dirname(log_path), exist_ok=True)
     with open(log_path, 'w') as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 text=True)
         for line in proc.stdout:
             log.write(line)
-            if any(key in line for key in show):
-                print('   ', line.rstrip()[-150:], flush=True)
+            shown = show(line)
+            if shown:
+                print('   ', shown, flush=True)
         if proc.wait():
             raise SystemExit(f'[demo] failed: {" ".join(cmd)}\n       see {log_path}')
 
@@ -60,7 +76,7 @@ def evaluate(name, config, checkpoint, work_dir):
     out = osp.join(work_dir, 'test_metrics.json')
     cmd = [sys.executable, 'tools/test.py', config, checkpoint, '--work-dir',
            osp.join(work_dir, 'test'), '--metrics-json', out]
-    run(cmd, osp.join(work_dir, 'demo_test.log'), show=('Error', 'error'))
+    run(cmd, osp.join(work_dir, 'demo_test.log'), show=lambda line: None)
     with open(out) as f:
         metrics = json.load(f)
     print(f'[demo] {name}: bbox mAP {metrics["coco/bbox_mAP"]:.3f}', flush=True)

@@ -41,10 +41,6 @@ def timed(fn):
     return time.perf_counter() - start
 
 
-def sum_losses(losses):
-    return sum(v for k, v in losses.items() if 'loss' in k and torch.is_tensor(v))
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('config')
@@ -55,6 +51,8 @@ def main(argv=None):
     parser.add_argument('--random-teacher', action='store_true',
                         help='save the teacher\'s random weights to a temporary checkpoint '
                         'instead of loading model.teacher.checkpoint (speed only)')
+    parser.add_argument('--only', nargs='+', metavar='TERM',
+                        help='keep only these KD terms (e.g. the neck-level ones)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -62,6 +60,12 @@ def main(argv=None):
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    if args.only:
+        unknown = set(args.only) - set(cfg.model.kd_terms)
+        if unknown:
+            parser.error(f'--only names {sorted(unknown)}; the config\'s terms are '
+                         f'{sorted(cfg.model.kd_terms)}')
+        cfg.model.kd_terms = {k: v for k, v in cfg.model.kd_terms.items() if k in args.only}
     if args.random_teacher:
         import tempfile
 
@@ -90,7 +94,7 @@ def main(argv=None):
 
     def student_step(batch):
         s_opt.zero_grad()
-        sum_losses(student.loss(batch['inputs'], batch['data_samples'])).backward()
+        distiller.parse_losses(student.loss(batch['inputs'], batch['data_samples']))[0].backward()
         s_opt.step()
 
     def teacher_forward(batch):
@@ -98,7 +102,7 @@ def main(argv=None):
 
     def distill_step(batch):
         d_opt.zero_grad()
-        sum_losses(distiller.loss(batch['inputs'], batch['data_samples'])).backward()
+        distiller.parse_losses(distiller.loss(batch['inputs'], batch['data_samples']))[0].backward()
         d_opt.step()
 
     times = {'student step': [], 'teacher forward': [], 'distill step': []}
@@ -114,8 +118,9 @@ def main(argv=None):
         print(f'[benchmark] {name:16s} median {value:.4f} s   (process peak RSS so far '
               f'{peaks[name]:.0f} MiB)')
     limit = med['student step'] + med['teacher forward']
-    print(f'[benchmark] ratio distill / (student + teacher forward) = '
-          f'{med["distill step"] / limit:.3f}')
+    med['ratio'] = med['distill step'] / limit
+    print(f'[benchmark] terms {sorted(distiller.terms)}: ratio distill / (student + teacher '
+          f'forward) = {med["ratio"]:.3f}')
     return med
 
 
