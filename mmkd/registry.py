@@ -1,9 +1,9 @@
 """mmkd's registries: children of MMEngine's root registries, scope ``'mmkd'``.
 
 ``type='mmkd.X'`` works from any default scope. With ``default_scope='mmkd'`` a name that mmkd
-does not register (``CocoDataset``, ``RetinaNet``, ``CocoMetric`` ...) is looked up in MMEngine's
-registries first, then in mmdet's and mmseg's, so a detection config can switch its default
-scope to mmkd and keep every mmdet type it names. Segmentation configs should keep
+does not register (``CocoDataset``, ``RetinaNet``, ``CocoMetric`` ...) is looked up in mmdet's
+registries (and the MMEngine / mmcv names they see), then in mmseg's, so a detection config can
+switch its default scope to mmkd and keep every mmdet type it names. Segmentation configs should keep
 ``default_scope='mmseg'``: mmdet and mmseg both register some names (``LoadAnnotations``).
 """
 from importlib import import_module
@@ -13,15 +13,22 @@ from mmengine.registry import Registry
 
 
 class KDRegistry(Registry):
-    """A registry that falls back to the sibling scopes ``mmdet`` then ``mmseg``."""
+    """A registry whose unscoped look-ups go: mmkd's own names, then mmdet's registry (which
+    includes MMEngine's and mmcv's root entries), then mmseg's.
+
+    mmdet's registry comes before MMEngine's root so that, as in mmdet itself, mmdet's
+    ``LoadAnnotations`` wins over mmcv's generic one.
+    """
 
     FALLBACK_SCOPES = ('mmdet', 'mmseg')
 
     def get(self, key):
-        obj = super().get(key)
-        scope, _ = self.split_scope_key(key) if isinstance(key, str) else (None, None)
-        if obj is not None or scope is not None or not isinstance(key, str):
-            return obj
+        if not isinstance(key, str):
+            return super().get(key)
+        scope, real_key = self.split_scope_key(key)
+        self.import_from_location()
+        if scope is not None or real_key in self._module_dict:
+            return super().get(key)
         root = self._get_root_registry()
         for fallback in self.FALLBACK_SCOPES:
             try:
@@ -29,11 +36,10 @@ class KDRegistry(Registry):
             except ImportError:
                 continue
             sibling = root._children.get(fallback)
-            if sibling is not None:
-                obj = sibling.get(key)
-                if obj is not None:
-                    return obj
-        return None
+            obj = sibling.get(key) if sibling is not None else None
+            if obj is not None:
+                return obj
+        return super().get(key)
 
 
 RUNNERS = KDRegistry('runner', parent=mme.RUNNERS, scope='mmkd')

@@ -5,7 +5,7 @@ from mmengine.registry import DefaultScope
 
 from mmkd.models.distillers import DetectionDistiller
 from mmkd.models.losses import LogitKDLoss
-from mmkd.registry import DATASETS, HOOKS, METRICS, MODELS
+from mmkd.registry import DATASETS, HOOKS, METRICS, MODELS, TRANSFORMS
 from mmkd.version_check import stack_problems
 
 
@@ -25,6 +25,9 @@ def test_default_scope_mmkd_finds_mmdet_types():
     assert METRICS.get('CocoMetric') is CocoMetric
     assert MODELS.get('RetinaNet') is RetinaNet
     assert MODELS.get('LogitKDLoss') is LogitKDLoss
+    # mmdet's own LoadAnnotations, as mmdet resolves it, not mmcv's generic one.
+    from mmdet.datasets.transforms import LoadAnnotations
+    assert TRANSFORMS.get('LoadAnnotations') is LoadAnnotations
     with DefaultScope.overwrite_default_scope('mmkd'):
         assert MMENGINE_DATASETS.build(dict(type='CocoDataset', lazy_init=True,
                                             ann_file='none.json')).__class__ is CocoDataset

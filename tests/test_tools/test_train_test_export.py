@@ -151,3 +151,13 @@ def test_custom_loss_from_custom_imports(demo_data, teacher_ckpt, tmp_path, monk
     assert runner.iter == 2
     assert set(runner.model.terms) == {'hint', 'cls_pos', 'l1'}
     assert runner.message_hub.get_scalar('train/loss_kd_l1').current() > 0
+
+
+def test_default_scope_mmkd_runs_mmdet_types(demo_data, teacher_ckpt, tmp_path):
+    """With default_scope='mmkd' the runner still finds mmdet's dataset, transforms, metric and
+    hooks (through mmkd's registry fallback) and the distiller builds its mmdet models."""
+    config = distill_config(tmp_path / 'scope.py', demo_data, teacher_ckpt,
+                            default_scope='mmkd', **{'train_dataloader.batch_size': 8})
+    runner = train_tool.main([config, '--work-dir', str(tmp_path / 'wd')])
+    assert runner.iter == 2
+    assert runner.message_hub.get_scalar('train/loss_kd_hint').current() > 0
