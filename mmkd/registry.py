@@ -3,8 +3,8 @@
 ``type='mmkd.X'`` works from any default scope. With ``default_scope='mmkd'`` a name that mmkd
 does not register (``CocoDataset``, ``RetinaNet``, ``CocoMetric`` ...) is looked up in mmdet's
 registries (and the MMEngine / mmcv names they see), then in mmseg's, so a detection config can
-switch its default scope to mmkd and keep every mmdet type it names. Segmentation configs should keep
-``default_scope='mmseg'``: mmdet and mmseg both register some names (``LoadAnnotations``).
+switch its default scope to mmkd and keep every mmdet type it names. Segmentation configs should
+keep ``default_scope='mmseg'``: mmdet and mmseg both register some names (``LoadAnnotations``).
 """
 from importlib import import_module
 

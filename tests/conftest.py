@@ -5,12 +5,12 @@ import sys
 import pytest
 import torch
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)
-CONFIGS = osp.join(ROOT, 'configs', 'demo')
-TEACHER_CFG = osp.join(CONFIGS, 'retinanet_r18_fpn_12e_mmkd-demo.py')
-STUDENT_CFG = osp.join(CONFIGS, 'retinanet_r18-narrow_fpn_12e_mmkd-demo.py')
-DISTILL_CFG = osp.join(CONFIGS, 'hint-poskd_retinanet-r18-narrow_retinanet-r18_12e_mmkd-demo.py')
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+# The demo's configs are the ones the tests run.
+from tools.demo import DISTILL as DISTILL_CFG  # noqa: E402,F401
+from tools.demo import STUDENT as STUDENT_CFG  # noqa: E402,F401
+from tools.demo import TEACHER as TEACHER_CFG  # noqa: E402
 
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 

@@ -53,7 +53,7 @@ def load_checkpoint_file(path, what='checkpoint'):
 
     Args:
         path (str): the file.
-        what (str): how the error names the file, e.g. ``'teacher checkpoint (model.teacher.checkpoint)'``.
+        what (str): how the error names the file, e.g. ``'teacher checkpoint'``.
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'{what} {path!r} does not exist. Train the model first or fix '

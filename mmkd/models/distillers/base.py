@@ -12,7 +12,6 @@ from mmengine.registry import DefaultScope
 
 from mmkd.registry import MODELS
 from mmkd.utils.checkpoint import load_checkpoint_file, state_dict_of
-from ..adapters import ConvAdapter
 
 TERM_KEYS = ('loss', 'inputs', 'levels', 'adapter')
 

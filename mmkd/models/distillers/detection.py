@@ -1,4 +1,4 @@
-"""The detection distiller: an mmdet 3.x student, a frozen teacher, and KD terms on named tensors."""
+"""The detection distiller: an mmdet 3.x student, a frozen teacher, KD terms on named tensors."""
 import torch
 from mmdet.models.dense_heads import AnchorHead
 from mmdet.models.utils import unpack_gt_instances
@@ -49,8 +49,9 @@ class DetectionDistiller(BaseDistiller):
         's_bbox_preds': 'student dense-head box regressions, (N, A*4, H, W) per level',
         't_bbox_preds': 'teacher dense-head box regressions, (N, A*4, H, W) per level',
         'pos_mask': "positives of the student's assigner, (N, H*W*A) bool per level",
-        'labels': "labels assigned by the student's assigner (K = background), (N, H*W*A) per level",
-        'bbox_targets': "regression targets in the student head's encoding, (N, H*W*A, 4) per level",
+        'labels': "labels of the student's assigner (K = background), (N, H*W*A) per level",
+        'bbox_targets': "regression targets in the student head's encoding, (N, H*W*A, 4) per "
+                        'level',
         'num_pos': 'the number of positive anchors in the batch (at least 1), a float',
         'gt_bboxes': 'GT boxes, a list of N (k_i, 4) x1y1x2y2 in pixels of the padded input',
         'gt_labels': 'GT labels, a list of N (k_i,)',

@@ -8,7 +8,7 @@ from mmengine.structures import InstanceData
 
 from mmkd.models.distillers import DetectionDistiller
 from mmkd.registry import MODELS
-from tests.conftest import DISTILL_CFG, STUDENT_CFG, TEACHER_CFG
+from tests.conftest import DISTILL_CFG, STUDENT_CFG
 
 
 def distill_model_cfg(teacher_ckpt, **overrides):
