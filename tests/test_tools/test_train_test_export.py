@@ -161,3 +161,10 @@ def test_default_scope_mmkd_runs_mmdet_types(demo_data, teacher_ckpt, tmp_path):
     runner = train_tool.main([config, '--work-dir', str(tmp_path / 'wd')])
     assert runner.iter == 2
     assert runner.message_hub.get_scalar('train/loss_kd_hint').current() > 0
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='the error is for machines with no GPU')
+def test_amp_without_gpu_is_a_clear_error(capsys):
+    with pytest.raises(SystemExit):
+        train_tool.parse_args([DISTILL_CFG, '--amp'])
+    assert 'AmpOptimWrapper trains on GPU' in capsys.readouterr().err
