@@ -27,9 +27,10 @@ def plain_model(cfg, checkpoint=None, teacher=False):
 
     Args:
         cfg (Config): a distill config, or a plain mmdet / mmseg config.
-        checkpoint (str | None): a distiller checkpoint (the student's weights are taken), a
-            teacher checkpoint with ``teacher=True`` (default: ``model.teacher.checkpoint``), or a
-            plain checkpoint for a plain config.
+        checkpoint (str | dict | None): a distiller checkpoint (the student's weights are
+            taken), a teacher checkpoint with ``teacher=True`` (default:
+            ``model.teacher.checkpoint``), or a plain checkpoint for a plain config; a path, or
+            what :func:`load_checkpoint_file` read from one.
         teacher (bool): the teacher instead of the student.
 
     Returns:
@@ -42,19 +43,23 @@ def plain_model(cfg, checkpoint=None, teacher=False):
                              f'this config builds {cfg.model.get("type")!r}.')
         if checkpoint is None:
             raise ValueError('a checkpoint is needed to evaluate a plain model')
-        state = state_dict_of(load_checkpoint_file(checkpoint, 'checkpoint'))
+        state = state_dict_of(_loaded(checkpoint, 'checkpoint'))
         return cfg.model, cfg.get('default_scope') or 'mmdet', state
     if teacher:
         model, scope = model_config(cfg.model.teacher['config'], 'model.teacher.config',
                                     distiller.DEFAULT_SCOPE)
         checkpoint = checkpoint or cfg.model.teacher.get('checkpoint')
-        state = state_dict_of(load_checkpoint_file(checkpoint, 'teacher checkpoint'))
+        state = state_dict_of(_loaded(checkpoint, 'teacher checkpoint'))
         return model, scope, state
     model, scope = model_config(cfg.model.student, 'model.student', distiller.DEFAULT_SCOPE)
     if checkpoint is None:
         raise ValueError('a distiller checkpoint is needed to evaluate or export the student')
-    state = student_state_dict(state_dict_of(load_checkpoint_file(checkpoint, 'checkpoint')))
+    state = student_state_dict(state_dict_of(_loaded(checkpoint, 'checkpoint')))
     return model, scope, state
+
+
+def _loaded(checkpoint, what):
+    return checkpoint if isinstance(checkpoint, dict) else load_checkpoint_file(checkpoint, what)
 
 
 def plain_config(cfg, model, scope):
@@ -91,15 +96,13 @@ def export_student(cfg, checkpoint, out_dir, teacher=False):
     """
     if isinstance(cfg, str):
         cfg = Config.fromfile(cfg)
-    model, scope, state = plain_model(cfg, checkpoint, teacher)
     name = 'teacher' if teacher else 'student'
-    meta = {}
-    if not teacher:
-        source = load_checkpoint_file(checkpoint, 'checkpoint')
-        dataset_meta = source.get('meta', {}).get('dataset_meta') if isinstance(source, dict) \
-            else None
-        if dataset_meta:
-            meta['dataset_meta'] = dataset_meta
+    if teacher and checkpoint is None:
+        checkpoint = cfg.model.teacher.get('checkpoint')
+    source = load_checkpoint_file(checkpoint, f'{name} checkpoint')
+    model, scope, state = plain_model(cfg, source, teacher)
+    dataset_meta = source.get('meta', {}).get('dataset_meta')
+    meta = dict(dataset_meta=dataset_meta) if dataset_meta else {}
     os.makedirs(out_dir, exist_ok=True)
     ckpt_path = osp.join(out_dir, f'{name}.pth')
     torch.save(dict(state_dict=state, meta=meta), ckpt_path)
