@@ -14,6 +14,7 @@ from mmengine.runner import Runner  # noqa: E402
 
 import mmkd  # noqa: E402,F401
 from mmkd.apis import plain_config, plain_model  # noqa: E402
+from mmkd.utils.checkpoint import load_matching_state  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -51,11 +52,8 @@ def main(argv=None):
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join('./work_dirs', name)
     runner = Runner.from_cfg(cfg)
     net = runner.model.module if is_model_wrapper(runner.model) else runner.model
-    result = net.load_state_dict(state, strict=False)
-    if result.missing_keys or result.unexpected_keys:
-        raise ValueError(f'checkpoint {args.checkpoint!r} does not match the model of '
-                         f'{args.config!r}: missing {result.missing_keys[:5]}, unexpected '
-                         f'{result.unexpected_keys[:5]}')
+    load_matching_state(net, state, f'checkpoint {args.checkpoint!r} does not match the '
+                        f'{"teacher" if args.teacher else "model"} of {args.config!r}')
     metrics = runner.test()
     if args.metrics_json:
         with open(args.metrics_json, 'w') as f:

@@ -90,6 +90,29 @@ def state_dict_of(checkpoint):
                        for k, v in state.items())
 
 
+def load_matching_state(model, state, problem):
+    """``model.load_state_dict(state)`` that first lists, after ``problem``, the keys that are
+    missing, unexpected or of another shape, instead of torch's error from deep inside."""
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    reshaped = [f'{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(own[k].shape)}'
+                for k in own if k in state and state[k].shape != own[k].shape]
+    if missing or unexpected or reshaped:
+        def some(keys):
+            return ', '.join(keys[:5]) + (f' ... ({len(keys)} in all)' if len(keys) > 5 else '')
+        lines = [problem + ':']
+        if missing:
+            lines.append(f'missing keys: {some(missing)}')
+        if unexpected:
+            lines.append(f'unexpected keys: {some(unexpected)}')
+        if reshaped:
+            lines.append(f'shape mismatches: {some(reshaped)}')
+        lines.append('Check that the checkpoint was trained with this config.')
+        raise ValueError('\n  '.join(lines))
+    model.load_state_dict(state)
+
+
 def student_state_dict(state_dict):
     """The student's weights out of a distiller's state dict (keys ``student.*``)."""
     prefix = 'student.'

@@ -168,3 +168,15 @@ def test_amp_without_gpu_is_a_clear_error(capsys):
     with pytest.raises(SystemExit):
         train_tool.parse_args([DISTILL_CFG, '--amp'])
     assert 'AmpOptimWrapper trains on GPU' in capsys.readouterr().err
+
+
+def test_test_tool_names_a_mismatched_checkpoint(distill_run, demo_data, tmp_path):
+    """The student's weights given as the teacher's: the error lists the reshaped keys."""
+    work_dir, _ = distill_run
+    export_tool.main([DISTILL_CFG, osp.join(work_dir, 'epoch_1.pth'), str(tmp_path)])
+    config = write_config(str(tmp_path / 'cfg.py'), DISTILL_CFG, data_options(demo_data))
+    with pytest.raises(ValueError, match=r"(?s)student\.pth' does not match the teacher of .*"
+                                         r'shape mismatches: backbone\.conv1\.weight: '
+                                         r'checkpoint \(16, 3, 7, 7\) vs model \(64, 3, 7, 7\)'):
+        test_tool.main([config, str(tmp_path / 'student.pth'), '--teacher',
+                        '--work-dir', str(tmp_path / 'wd')])

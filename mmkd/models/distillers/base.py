@@ -11,7 +11,7 @@ from mmengine.model import BaseModel
 from mmengine.registry import DefaultScope
 
 from mmkd.registry import MODELS
-from mmkd.utils.checkpoint import load_checkpoint_file, state_dict_of
+from mmkd.utils.checkpoint import load_checkpoint_file, load_matching_state, state_dict_of
 
 TERM_KEYS = ('loss', 'inputs', 'levels', 'adapter')
 
@@ -132,25 +132,9 @@ class BaseDistiller(BaseModel):
             state = state_dict_of(load_checkpoint_file(checkpoint, what))
         except ValueError as err:
             raise ValueError(f'{what} {checkpoint!r}: {err}') from None
-        own = model.state_dict()
-        missing = [k for k in own if k not in state]
-        unexpected = [k for k in state if k not in own]
-        reshaped = [f'{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(own[k].shape)}'
-                    for k in own if k in state and state[k].shape != own[k].shape]
-        if missing or unexpected or reshaped:
-            def some(keys):
-                return ', '.join(keys[:5]) + (f' ... ({len(keys)} in all)' if len(keys) > 5 else '')
-            lines = [f'{what} {checkpoint!r} does not match the teacher built from '
-                     f'{config_name if isinstance(config_name, str) else "the inline config"}:']
-            if missing:
-                lines.append(f'missing keys: {some(missing)}')
-            if unexpected:
-                lines.append(f'unexpected keys: {some(unexpected)}')
-            if reshaped:
-                lines.append(f'shape mismatches: {some(reshaped)}')
-            lines.append('Check that the checkpoint was trained with this teacher config.')
-            raise ValueError('\n  '.join(lines))
-        model.load_state_dict(state)
+        source = config_name if isinstance(config_name, str) else 'the inline config'
+        load_matching_state(model, state, f'{what} {checkpoint!r} does not match the teacher '
+                            f'built from {source}')
 
     def train(self, mode=True):
         """The teacher stays in eval mode (BatchNorm statistics, dropout) whatever ``mode`` is."""
