@@ -1,0 +1,113 @@
+"""FGD: Yang et al., "Focal and Global Knowledge Distillation for Detectors", CVPR 2022,
+arXiv:2111.11837. Reference code: github.com/yzd-v/FGD (mmdet 2.x).
+"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from mmkd.registry import MODELS
+from mmkd.structures import fg_bg_masks
+
+
+def fgd_attention(feat, temperature):
+    """Spatial and channel attention of a feature map (paper Sec. 3.2).
+
+    ``A_S = H*W * softmax_HW(mean_C |F| / T)``, ``A_C = C * softmax_C(mean_HW |F| / T)``.
+
+    Args:
+        feat (Tensor): (N, C, H, W).
+
+    Returns:
+        tuple[Tensor, Tensor]: (N, H, W) spatial and (N, C) channel attention.
+    """
+    N, C, H, W = feat.shape
+    value = feat.abs()
+    spatial = H * W * F.softmax((value.mean(dim=1) / temperature).reshape(N, -1), dim=1)
+    channel = C * F.softmax(value.mean(dim=(2, 3)) / temperature, dim=1)
+    return spatial.reshape(N, H, W), channel
+
+
+class ContextBlock(nn.Module):
+    """GCNet's global context block as FGD uses it: ``x + transform(sum_HW softmax(conv(x)) x)``,
+    transform = 1x1 conv C->C/2, LayerNorm, ReLU, 1x1 conv C/2->C (the last zero-initialised)."""
+
+    def __init__(self, channels):
+        super().__init__()
+        self.conv_mask = nn.Conv2d(channels, 1, kernel_size=1)
+        self.transform = nn.Sequential(
+            nn.Conv2d(channels, channels // 2, kernel_size=1),
+            nn.LayerNorm([channels // 2, 1, 1]), nn.ReLU(inplace=True),
+            nn.Conv2d(channels // 2, channels, kernel_size=1))
+        nn.init.kaiming_normal_(self.conv_mask.weight, mode='fan_in')
+        nn.init.zeros_(self.conv_mask.bias)
+        nn.init.zeros_(self.transform[-1].weight)
+        nn.init.zeros_(self.transform[-1].bias)
+
+    def forward(self, x):
+        N, C, H, W = x.shape
+        weights = F.softmax(self.conv_mask(x).reshape(N, 1, H * W), dim=2)  # (N, 1, HW)
+        context = torch.bmm(x.reshape(N, C, H * W), weights.transpose(1, 2))  # (N, C, 1)
+        return x + self.transform(context.reshape(N, C, 1, 1))
+
+
+@MODELS.register_module()
+class FGDLoss(nn.Module):
+    """Focal and global distillation of one feature level.
+
+    ``loss = loss_weight * (alpha * L_fg + beta * L_bg + gamma * L_at + lambda * L_global)``
+    with, attention ``A_S``, ``A_C`` from the teacher (:func:`fgd_attention`), masks from the GT
+    boxes (:func:`mmkd.structures.fg_bg_masks`) and every term divided by the batch size N:
+
+    - ``L_fg = sum M_fg A_S A_C (F_t - f(F_s))^2``, ``L_bg`` alike with ``M_bg`` (focal loss);
+    - ``L_at = sum |A_C^s - A_C^t| + sum |A_S^s - A_S^t|`` (attention loss, L1 sums);
+    - ``L_global = sum (GC_t(F_t) - GC_s(f(F_s)))^2`` with a GCNet context block per side, trained
+      with the student (global loss, Sec. 3.3).
+
+    ``f`` is a 1x1 conv, only when the channel counts differ. Defaults are the paper's for
+    RetinaNet-style one-stage detectors except ``gamma`` (5e-4 for RetinaNet / GFL in the reference
+    configs); two-stage detectors use alpha 5e-5, beta 2.5e-5, gamma 5e-5, lambda 5e-7.
+
+    Args:
+        student_channels (int), teacher_channels (int): channels of the two features.
+        temperature (float): of the attention softmax. Defaults to 0.5.
+        alpha_fgd, beta_fgd, gamma_fgd, lambda_fgd (float): the term weights.
+        loss_weight (float): Defaults to 1.0.
+
+    Use it with ``adapter=None`` in the distiller's term: the 1x1 alignment is part of FGD.
+    """
+
+    def __init__(self, student_channels, teacher_channels, temperature=0.5, alpha_fgd=1e-3,
+                 beta_fgd=5e-4, gamma_fgd=1e-3, lambda_fgd=5e-6, loss_weight=1.0):
+        super().__init__()
+        self.temperature = temperature
+        self.alpha_fgd, self.beta_fgd = alpha_fgd, beta_fgd
+        self.gamma_fgd, self.lambda_fgd = gamma_fgd, lambda_fgd
+        self.loss_weight = loss_weight
+        self.align = (nn.Conv2d(student_channels, teacher_channels, kernel_size=1)
+                      if student_channels != teacher_channels else nn.Identity())
+        self.student_context = ContextBlock(teacher_channels)
+        self.teacher_context = ContextBlock(teacher_channels)
+
+    def forward(self, s_feat, t_feat, gt_bboxes, input_shape):
+        """s_feat (N, Cs, H, W), t_feat (N, Ct, H, W), gt_bboxes a list of N (k_i, 4) x1y1x2y2 in
+        pixels of the padded input, input_shape its (H_in, W_in). Returns a scalar."""
+        s_feat = self.align(s_feat.float())
+        t_feat = t_feat.detach().float()
+        if s_feat.shape != t_feat.shape:
+            raise ValueError(f'FGDLoss: student {tuple(s_feat.shape)} and teacher '
+                             f'{tuple(t_feat.shape)} differ after the channel alignment; they '
+                             'must share H x W.')
+        N = s_feat.shape[0]
+        fg, bg = fg_bg_masks(gt_bboxes, tuple(input_shape), t_feat.shape[-2:])  # (N, H, W)
+        s_spatial, s_channel = fgd_attention(s_feat, self.temperature)
+        t_spatial, t_channel = fgd_attention(t_feat, self.temperature)
+
+        sq = (t_feat - s_feat).pow(2) * t_spatial[:, None] * t_channel[:, :, None, None]
+        loss_fg = (sq * fg[:, None]).sum() / N
+        loss_bg = (sq * bg[:, None]).sum() / N
+        loss_at = ((s_channel - t_channel).abs().sum() +
+                   (s_spatial - t_spatial).abs().sum()) / N
+        loss_global = (self.teacher_context(t_feat) -
+                       self.student_context(s_feat)).pow(2).sum() / N
+        return self.loss_weight * (self.alpha_fgd * loss_fg + self.beta_fgd * loss_bg +
+                                   self.gamma_fgd * loss_at + self.lambda_fgd * loss_global)
