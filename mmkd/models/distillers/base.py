@@ -92,7 +92,7 @@ class BaseDistiller(BaseModel):
         self.teacher = self._build_teacher(teacher)
         self.save_teacher = save_teacher
         self.terms = self._parse_terms(kd_terms or {})
-        self.kd_losses = nn.ModuleDict({name: t['loss'] for name, t in self.terms.items()})
+        self.kd_losses = nn.ModuleDict({name: t.pop('loss') for name, t in self.terms.items()})
         self.kd_weights = {name: 1.0 for name in self.terms}
         self.adapters = nn.ModuleDict()
         self._register_state_dict_hook(BaseDistiller._drop_teacher_state)
