@@ -22,6 +22,13 @@ def distiller_class(cfg):
     return cls if cls is not None and hasattr(cls, 'VOCABULARY') else None
 
 
+def resolve_checkpoint(cfg, checkpoint, teacher):
+    """``checkpoint``, or for the teacher of a distill config its ``model.teacher.checkpoint``."""
+    if checkpoint is None and teacher and distiller_class(cfg) is not None:
+        return cfg.model.teacher.get('checkpoint')
+    return checkpoint
+
+
 def plain_model(cfg, checkpoint=None, teacher=False):
     """The model a distill config evaluates or exports, as a plain model config and its weights.
 
@@ -48,7 +55,7 @@ def plain_model(cfg, checkpoint=None, teacher=False):
     if teacher:
         model, scope = model_config(cfg.model.teacher['config'], 'model.teacher.config',
                                     distiller.DEFAULT_SCOPE)
-        checkpoint = checkpoint or cfg.model.teacher.get('checkpoint')
+        checkpoint = resolve_checkpoint(cfg, checkpoint, teacher)
         state = state_dict_of(_loaded(checkpoint, 'teacher checkpoint'))
         return model, scope, state
     model, scope = model_config(cfg.model.student, 'model.student', distiller.DEFAULT_SCOPE)
@@ -97,9 +104,8 @@ def export_student(cfg, checkpoint, out_dir, teacher=False):
     if isinstance(cfg, str):
         cfg = Config.fromfile(cfg)
     name = 'teacher' if teacher else 'student'
-    if teacher and checkpoint is None:
-        checkpoint = cfg.model.teacher.get('checkpoint')
-    source = load_checkpoint_file(checkpoint, f'{name} checkpoint')
+    source = load_checkpoint_file(resolve_checkpoint(cfg, checkpoint, teacher),
+                                  f'{name} checkpoint')
     model, scope, state = plain_model(cfg, source, teacher)
     dataset_meta = source.get('meta', {}).get('dataset_meta')
     meta = dict(dataset_meta=dataset_meta) if dataset_meta else {}

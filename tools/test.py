@@ -13,7 +13,7 @@ from mmengine.model import is_model_wrapper  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmkd  # noqa: E402,F401
-from mmkd.apis import plain_config, plain_model  # noqa: E402
+from mmkd.apis import plain_config, plain_model, resolve_checkpoint  # noqa: E402
 from mmkd.utils.checkpoint import load_matching_state  # noqa: E402
 
 
@@ -45,14 +45,15 @@ def main(argv=None):
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
-    model, scope, state = plain_model(cfg, args.checkpoint, args.teacher)
+    checkpoint = resolve_checkpoint(cfg, args.checkpoint, args.teacher)
+    model, scope, state = plain_model(cfg, checkpoint, args.teacher)
     cfg = plain_config(cfg, model, scope)
     cfg.launcher = args.launcher
     name = osp.splitext(osp.basename(args.config))[0] + ('_teacher' if args.teacher else '')
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join('./work_dirs', name)
     runner = Runner.from_cfg(cfg)
     net = runner.model.module if is_model_wrapper(runner.model) else runner.model
-    load_matching_state(net, state, f'checkpoint {args.checkpoint!r} does not match the '
+    load_matching_state(net, state, f'checkpoint {checkpoint!r} does not match the '
                         f'{"teacher" if args.teacher else "model"} of {args.config!r}')
     metrics = runner.test()
     if args.metrics_json:

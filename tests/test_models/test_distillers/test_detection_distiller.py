@@ -147,8 +147,8 @@ class TargetProbeLoss(torch.nn.Module):
     """Keeps what the distiller hands it; contributes nothing."""
     seen = []
 
-    def forward(self, pos_mask, labels, bbox_targets, gt_labels):
-        TargetProbeLoss.seen.append((pos_mask, labels, bbox_targets, gt_labels))
+    def forward(self, pos_mask, labels, bbox_targets, gt_labels, num_pos):
+        TargetProbeLoss.seen.append((pos_mask, labels, bbox_targets, gt_labels, num_pos))
         return pos_mask.float().sum() * 0
 
 
@@ -157,16 +157,17 @@ def test_targets_of_the_student_assigner(teacher_ckpt):
     background label K = 10; positive regression targets are finite deltas."""
     cfg = distill_model_cfg(teacher_ckpt, kd_terms=dict(probe=dict(
         loss=dict(type='TargetProbeLoss'),
-        inputs=['pos_mask', 'labels', 'bbox_targets', 'gt_labels'])))
+        inputs=['pos_mask', 'labels', 'bbox_targets', 'gt_labels', 'num_pos'])))
     model = MODELS.build(cfg)
     model.train()
     TargetProbeLoss.seen.clear()
     model.loss(*batch())
     assert len(TargetProbeLoss.seen) == 5  # one call per FPN level
-    pos = torch.cat([m.flatten() for m, _, _, _ in TargetProbeLoss.seen])
-    labels = torch.cat([lb.flatten() for _, lb, _, _ in TargetProbeLoss.seen])
-    deltas = torch.cat([t.reshape(-1, 4) for _, _, t, _ in TargetProbeLoss.seen])
+    pos = torch.cat([m.flatten() for m, *_ in TargetProbeLoss.seen])
+    labels = torch.cat([lb.flatten() for _, lb, *_ in TargetProbeLoss.seen])
+    deltas = torch.cat([t.reshape(-1, 4) for _, _, t, *_ in TargetProbeLoss.seen])
     assert pos.sum() > 0
+    assert TargetProbeLoss.seen[0][4] == float(pos.sum())  # num_pos counts every level's
     assert set(labels[pos].tolist()) == {1, 7}
     assert (labels[~pos] == 10).all()
     assert torch.isfinite(deltas[pos]).all() and deltas[pos].abs().sum() > 0
@@ -176,7 +177,7 @@ def test_targets_of_the_student_assigner(teacher_ckpt):
 def test_targets_for_other_heads_are_refused(teacher_ckpt):
     cfg = distill_model_cfg(teacher_ckpt, kd_terms=dict(probe=dict(
         loss=dict(type='TargetProbeLoss'),
-        inputs=['pos_mask', 'labels', 'bbox_targets', 'gt_labels'])))
+        inputs=['pos_mask', 'labels', 'bbox_targets', 'gt_labels', 'num_pos'])))
     cfg.student.bbox_head.type = 'ATSSHead'
     cfg.student.train_cfg.assigner = dict(type='ATSSAssigner', topk=9)
     cfg.student.bbox_head.loss_centerness = dict(
