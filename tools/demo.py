@@ -23,7 +23,7 @@ sys.path.insert(0, ROOT)
 CONFIGS = osp.join(ROOT, 'configs', 'demo')
 TEACHER = osp.join(CONFIGS, 'retinanet_r18_fpn_12e_mmkd-demo.py')
 STUDENT = osp.join(CONFIGS, 'retinanet_r18-narrow_fpn_12e_mmkd-demo.py')
-DISTILL = osp.join(CONFIGS, 'hint-poskd_retinanet-r18-narrow_retinanet-r18_12e_mmkd-demo.py')
+DISTILL = osp.join(CONFIGS, 'hint-poskd_retinanet-r18_retinanet-r18-narrow_12e_mmkd-demo.py')
 DATA = osp.join(ROOT, 'data', 'mmkd_demo')
 # Measured on 2 CPU cores (minutes), for the progress messages.
 EXPECTED_MINUTES = dict(teacher=6.0, student=2.5, distilled=4.0)
@@ -63,8 +63,9 @@ def train(name, config, work_dir, options=(), reuse=False):
     if reuse and osp.isfile(ckpt):
         print(f'[demo] {name}: checkpoint {osp.relpath(ckpt, ROOT)} exists, not training again')
         return ckpt
-    print(f'[demo] training the {name} (about {EXPECTED_MINUTES[name]:.0f} min on 2 cores; '
-          'mmengine prints its own ETA)', flush=True)
+    about = f'about {EXPECTED_MINUTES[name]:.0f} min on 2 cores; ' \
+        if name in EXPECTED_MINUTES else ''
+    print(f'[demo] training the {name} ({about}mmengine prints its own ETA)', flush=True)
     start = time.time()
     cmd = [sys.executable, 'tools/train.py', config, '--work-dir', work_dir]
     if options:

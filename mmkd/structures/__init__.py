@@ -1,3 +1,5 @@
-from .masks import box_cell_ranges, fg_bg_masks, gt_foreground_mask
+from .masks import (anchor_imitation_mask, box_cell_ranges, fg_bg_masks, gt_box_mask,
+                    gt_foreground_mask, points_as_boxes, prior_gt_iou)
 
-__all__ = ['box_cell_ranges', 'fg_bg_masks', 'gt_foreground_mask']
+__all__ = ['anchor_imitation_mask', 'box_cell_ranges', 'fg_bg_masks', 'gt_box_mask',
+           'gt_foreground_mask', 'points_as_boxes', 'prior_gt_iou']

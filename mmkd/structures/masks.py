@@ -66,3 +66,80 @@ def fg_bg_masks(gt_bboxes, input_shape, feat_shape):
     bg = (fg == 0).float()  # (N, H, W)
     bg = bg / bg.flatten(1).sum(dim=1).clamp(min=1)[:, None, None]
     return fg, bg
+
+
+def gt_box_mask(gt_bboxes, input_shape, feat_shape):
+    """DeFeat's mask for a batch: 1 on the cells any GT box covers (:func:`box_cell_ranges`),
+    0 elsewhere.
+
+    Args:
+        gt_bboxes (list[Tensor]): N tensors (k_i, 4) x1y1x2y2 in pixels of the padded input.
+
+    Returns:
+        Tensor: (N, H, W) float.
+    """
+    return torch.stack([(gt_foreground_mask(b, input_shape, feat_shape) > 0).float()
+                        for b in gt_bboxes])
+
+
+def points_as_boxes(points, strides, scale=8):
+    """Square boxes of side ``scale * stride`` centred on prior points, so that anchor-free heads
+    (FCOS, ...) get FGFI's imitation mask: each point stands for the anchor an ATSS / GFL head
+    (``octave_base_scale=8``, one anchor per location) would place there.
+
+    Args:
+        points (Tensor): (M, 2) x, y.
+        strides (Tensor | float): (M, 2) stride_x, stride_y, or one number.
+
+    Returns:
+        Tensor: (M, 4) x1y1x2y2.
+    """
+    half = torch.as_tensor(strides, dtype=points.dtype, device=points.device) * scale / 2
+    half = half.expand_as(points)
+    return torch.cat([points - half, points + half], dim=1)
+
+
+def prior_gt_iou(priors, bboxes):
+    """IoU of every prior with every box, (P, k); vectorised."""
+    lt = torch.maximum(priors[:, None, :2], bboxes[None, :, :2])
+    rb = torch.minimum(priors[:, None, 2:], bboxes[None, :, 2:])
+    inter = (rb - lt).clamp(min=0).prod(dim=2)
+    area_p = (priors[:, 2:] - priors[:, :2]).clamp(min=0).prod(dim=1)
+    area_b = (bboxes[:, 2:] - bboxes[:, :2]).clamp(min=0).prod(dim=1)
+    return inter / (area_p[:, None] + area_b[None] - inter).clamp(min=1e-6)
+
+
+def anchor_imitation_mask(priors, gt_bboxes, feat_shapes, thr_ratio=0.5):
+    """FGFI's imitation mask (Wang et al., CVPR 2019, Sec. 3.1): a location is imitated when one
+    of its anchors has an IoU with some GT box above ``thr_ratio`` times that box's largest IoU
+    over all anchors; the largest IoU is taken over the anchors of every level given, so a box
+    marks the levels whose anchors fit it (the paper's single-level rule, extended to FPN).
+
+    Args:
+        priors (list[Tensor]): one (H_l*W_l*A, 4) per level, x1y1x2y2, in mmdet's order (location
+            major, the A anchors of a location together); the same for every image.
+        gt_bboxes (list[Tensor]): N tensors (k_i, 4).
+        feat_shapes (list[tuple[int, int]]): (H_l, W_l) per level.
+        thr_ratio (float): psi. Defaults to 0.5.
+
+    Returns:
+        list[Tensor]: one (N, H_l, W_l) float mask of 0 / 1 per level.
+    """
+    sizes = [len(p) for p in priors]
+    for size, (H, W) in zip(sizes, feat_shapes):
+        if size % (H * W):
+            raise ValueError(f'anchor_imitation_mask: {size} priors do not fill a {H}x{W} level '
+                             'with the same number of anchors per location.')
+    all_priors = torch.cat(priors).float()
+    masks = []
+    for bboxes in gt_bboxes:
+        if bboxes.numel() == 0:
+            masks.append(all_priors.new_zeros(len(all_priors), dtype=torch.bool))
+            continue
+        iou = prior_gt_iou(all_priors, bboxes.float())  # (P, k)
+        best = iou.amax(dim=0)  # (k,)
+        masks.append(((iou > thr_ratio * best[None]) & (best[None] > 0)).any(dim=1))
+    masks = torch.stack(masks).split(sizes, dim=1)  # per level (N, H*W*A)
+    N = len(gt_bboxes)
+    return [m.reshape(N, H * W, -1).any(dim=2).reshape(N, H, W).float()
+            for m, (H, W) in zip(masks, feat_shapes)]

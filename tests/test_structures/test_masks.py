@@ -1,7 +1,10 @@
-"""Hand-drawn cases for the GT-box masks. Input 32 x 32, level 4 x 4: stride 8."""
+"""Hand-drawn cases for the GT-box masks (input 32 x 32, level 4 x 4: stride 8) and FGFI's
+anchor imitation masks."""
+import pytest
 import torch
 
-from mmkd.structures import fg_bg_masks, gt_foreground_mask
+from mmkd.structures import (anchor_imitation_mask, fg_bg_masks, gt_box_mask, gt_foreground_mask,
+                             points_as_boxes, prior_gt_iou)
 
 
 def mask(boxes, input_shape=(32, 32), feat_shape=(4, 4)):
@@ -60,3 +63,102 @@ def test_background_mask_sums_to_one_per_image():
     fg, bg = fg_bg_masks([torch.tensor([[8.0, 8.0, 24.0, 24.0]])], (32, 32), (4, 4))
     assert torch.equal(bg[0][fg[0] > 0], torch.zeros(4))
     assert torch.allclose(bg[0][fg[0] == 0], torch.full((12,), 1 / 12))
+
+
+def test_defeat_mask_is_binary_coverage_per_image():
+    """Overlapping boxes, an empty image and a padded input: 1 wherever a box covers a cell."""
+    boxes = [torch.tensor([[0.0, 0.0, 32.0, 16.0], [8.0, 0.0, 16.0, 8.0]]), torch.zeros(0, 4),
+             torch.tensor([[16.0, 16.0, 20.0, 20.0]])]
+    m = gt_box_mask(boxes, (32, 32), (4, 4))
+    expected = torch.zeros(3, 4, 4)
+    expected[0, 0:2, :] = 1
+    expected[2, 2, 2] = 1
+    assert torch.equal(m, expected)
+
+
+def grid_anchors(size, stride, sides):
+    """Square anchors of the given sides centred on the cell centres of a size x size level,
+    location-major like mmdet's AnchorGenerator."""
+    c = (torch.arange(size, dtype=torch.float32) + 0.5) * stride
+    cy, cx = torch.meshgrid(c, c, indexing='ij')
+    centres = torch.stack([cx.flatten(), cy.flatten()], dim=1)  # (HW, 2)
+    half = torch.tensor(sides, dtype=torch.float32) / 2  # (A,)
+    boxes = torch.cat([centres[:, None] - half[None, :, None],
+                       centres[:, None] + half[None, :, None]], dim=2)  # (HW, A, 4)
+    return boxes.reshape(-1, 4)
+
+
+def test_prior_gt_iou_by_hand():
+    """[0,0,16,16] vs [8,0,24,16]: intersection 128, union 384: 1/3; disjoint: 0."""
+    iou = prior_gt_iou(torch.tensor([[0.0, 0.0, 16.0, 16.0]]),
+                       torch.tensor([[8.0, 0.0, 24.0, 16.0], [20.0, 20.0, 30.0, 30.0]]))
+    assert iou.flatten().tolist() == pytest.approx([1 / 3, 0.0])
+
+
+def test_imitation_mask_box_on_one_anchor_and_box_over_two():
+    """Level 2 x 2, stride 16, one 16 x 16 anchor per cell. [0,0,16,16] is anchor (0,0) exactly
+    (IoU 1, the others 0): only (0,0). [0,0,32,16] overlaps anchors (0,0) and (0,1) with IoU
+    256/512 = 0.5 each, above 0.5 x 0.5: both."""
+    priors = [grid_anchors(2, 16, [16])]
+    one = anchor_imitation_mask(priors, [torch.tensor([[0.0, 0.0, 16.0, 16.0]])], [(2, 2)])[0]
+    assert torch.equal(one, torch.tensor([[[1.0, 0.0], [0.0, 0.0]]]))
+    two = anchor_imitation_mask(priors, [torch.tensor([[0.0, 0.0, 32.0, 16.0]])], [(2, 2)])[0]
+    assert torch.equal(two, torch.tensor([[[1.0, 1.0], [0.0, 0.0]]]))
+
+
+def test_imitation_mask_threshold_is_relative_to_the_best_anchor():
+    """[0,0,24,16] overlaps anchor (0,0) with IoU 256/384 = 2/3 and (0,1) with 128/512 = 1/4.
+    psi = 0.5: threshold 1/3, only (0,0); psi = 0.3: threshold 0.2, both."""
+    priors = [grid_anchors(2, 16, [16])]
+    box = [torch.tensor([[0.0, 0.0, 24.0, 16.0]])]
+    assert torch.equal(anchor_imitation_mask(priors, box, [(2, 2)], 0.5)[0],
+                       torch.tensor([[[1.0, 0.0], [0.0, 0.0]]]))
+    assert torch.equal(anchor_imitation_mask(priors, box, [(2, 2)], 0.3)[0],
+                       torch.tensor([[[1.0, 1.0], [0.0, 0.0]]]))
+
+
+def test_imitation_mask_best_iou_is_over_all_levels():
+    """Level 0: 4 x 4, stride 8, 8 x 8 anchors; level 1: 2 x 2, stride 16, 16 x 16 anchors.
+    [0,0,16,16] is a level-1 anchor (IoU 1); the level-0 anchors inside it reach only 1/4, below
+    0.5: level 1 alone. [8,8,16,16] is the level-0 anchor (1,1); the level-1 anchor reaches 1/4:
+    level 0 alone."""
+    priors = [grid_anchors(4, 8, [8]), grid_anchors(2, 16, [16])]
+    boxes = [torch.tensor([[0.0, 0.0, 16.0, 16.0]]), torch.tensor([[8.0, 8.0, 16.0, 16.0]])]
+    level0, level1 = anchor_imitation_mask(priors, boxes, [(4, 4), (2, 2)])
+    assert torch.equal(level0[0], torch.zeros(4, 4))
+    assert torch.equal(level1[0], torch.tensor([[1.0, 0.0], [0.0, 0.0]]))
+    expected = torch.zeros(4, 4)
+    expected[1, 1] = 1
+    assert torch.equal(level0[1], expected)
+    assert torch.equal(level1[1], torch.zeros(2, 2))
+
+
+def test_imitation_mask_several_anchors_per_location():
+    """Two anchors per location (16 and 8 wide), location-major. [4,4,12,12] is the small anchor
+    of location (0,0): that location, not location (0,1) (the second prior in the list)."""
+    priors = [grid_anchors(2, 16, [16, 8])]
+    m = anchor_imitation_mask(priors, [torch.tensor([[4.0, 4.0, 12.0, 12.0]])], [(2, 2)])[0]
+    assert torch.equal(m, torch.tensor([[[1.0, 0.0], [0.0, 0.0]]]))
+
+
+def test_imitation_mask_empty_gt_and_flip():
+    priors = [grid_anchors(4, 8, [8, 16])]
+    boxes = torch.tensor([[1.0, 3.0, 13.0, 9.0], [18.0, 20.0, 31.0, 30.0]])
+    flipped = boxes[:, [2, 1, 0, 3]].clone()
+    flipped[:, [0, 2]] = 32 - flipped[:, [0, 2]]
+    m = anchor_imitation_mask(priors, [boxes, flipped, torch.zeros(0, 4)], [(4, 4)])[0]
+    assert m[0].sum() > 0
+    assert torch.equal(m[1], m[0].flip(-1))
+    assert torch.equal(m[2], torch.zeros(4, 4))
+
+
+def test_imitation_mask_rejects_priors_that_do_not_fill_the_level():
+    with pytest.raises(ValueError, match='5 priors do not fill a 2x2 level'):
+        anchor_imitation_mask([torch.zeros(5, 4)], [torch.zeros(0, 4)], [(2, 2)])
+
+
+def test_points_as_boxes():
+    """Point (8, 8) of stride 8 with scale 2 stands for [0, 0, 16, 16]."""
+    boxes = points_as_boxes(torch.tensor([[8.0, 8.0], [20.0, 4.0]]),
+                            torch.tensor([[8.0, 8.0], [4.0, 4.0]]), scale=2)
+    assert boxes.tolist() == [[0.0, 0.0, 16.0, 16.0], [16.0, 0.0, 24.0, 8.0]]

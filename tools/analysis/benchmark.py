@@ -7,6 +7,8 @@ In one process, on the same batches of the config's train dataloader, it times
 - the student's own train step (its mmdet loss, backward, SGD step),
 - the teacher's no-grad forward, as deep as the config's KD terms need it,
 - the distill train step (student step + teacher + KD terms, backward, SGD step),
+- (once, first) every loss of the distill step on the first batch, to compare the KD terms'
+  magnitudes with the task losses,
 
 interleaved iteration by iteration, and prints the medians, the ratio
 ``distill / (student + teacher forward)`` and the process's peak memory after each part.
@@ -79,6 +81,7 @@ def main(argv=None):
     with DefaultScope.overwrite_default_scope(scope):
         loader = Runner.build_dataloader(cfg.train_dataloader)
     distiller = MODELS.build(cfg.model)
+    distiller.init_weights()  # as the runner does (the heads' prior-probability biases)
     distiller.train()
     student = distiller.student
     s_opt = torch.optim.SGD(student.parameters(), lr=1e-5)
@@ -91,6 +94,11 @@ def main(argv=None):
             break
     print(f'[benchmark] {len(batches)} batches of {tuple(batches[0]["inputs"].shape)}, '
           f'{args.threads} threads')
+
+    with torch.no_grad():
+        first = distiller.loss(batches[0]['inputs'], batches[0]['data_samples'])
+    print('[benchmark] losses on the first batch: ' + ', '.join(
+        f'{k} {float(sum(v) if isinstance(v, list) else v):.4g}' for k, v in first.items()))
 
     def student_step(batch):
         s_opt.zero_grad()

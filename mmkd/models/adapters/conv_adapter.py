@@ -7,18 +7,35 @@ from mmkd.registry import MODELS
 
 @MODELS.register_module()
 class ConvAdapter(nn.Module):
-    """``resize(conv1x1(x))``: a 1x1 conv (only when the channel counts differ) then a bilinear
-    resize (only when H x W differ at run time).
+    """``resize(conv(x))``: a convolution, then a bilinear resize (only when H x W differ at run
+    time).
+
+    By default the convolution is a 1x1 conv that exists only when the channel counts differ (a
+    FitNet-style regressor). DeFeat's and FGFI's adaptation layer is a 3x3 conv applied whatever
+    the channels: ``dict(type='mmkd.ConvAdapter', kernel_size=3, always=True)``.
 
     Args:
         in_channels (int): the student's channels Cs.
         out_channels (int): the teacher's channels Ct.
+        kernel_size (int): odd; padding keeps H x W. Defaults to 1.
+        always (bool): build the conv even when ``in_channels == out_channels``. Defaults to False.
+        init_std (float, optional): initialise the conv weight from N(0, init_std^2) and its bias
+            at 0 (DeFeat uses 1e-4). Defaults to PyTorch's own initialisation.
     """
 
-    def __init__(self, in_channels, out_channels):
+    def __init__(self, in_channels, out_channels, kernel_size=1, always=False, init_std=None):
         super().__init__()
-        self.conv = (nn.Conv2d(in_channels, out_channels, kernel_size=1)
-                     if in_channels != out_channels else nn.Identity())
+        if kernel_size % 2 != 1:
+            raise ValueError(f'ConvAdapter: kernel_size={kernel_size}; use an odd size so the '
+                             'padding keeps H x W.')
+        if in_channels != out_channels or always:
+            self.conv = nn.Conv2d(in_channels, out_channels, kernel_size,
+                                  padding=kernel_size // 2)
+            if init_std is not None:
+                nn.init.normal_(self.conv.weight, std=init_std)
+                nn.init.zeros_(self.conv.bias)
+        else:
+            self.conv = nn.Identity()
 
     def forward(self, s_feat, size):
         """s_feat (N, Cs, h, w), size (H, W) -> (N, Ct, H, W)."""

@@ -180,7 +180,7 @@ class BaseDistiller(BaseModel):
                                    + self.vocabulary_help())
             terms[name] = dict(loss=self._build_loss(spec['loss'], where), inputs=inputs,
                                levels=spec.get('levels', 'all'),
-                               adapter=spec.get('adapter', 'auto'))
+                               adapter=spec.get('adapter', 'auto'), loss_cfg=spec['loss'])
         return terms
 
     @staticmethod
@@ -210,21 +210,24 @@ class BaseDistiller(BaseModel):
     def build_adapters(self, s_shapes, t_shapes):
         """Creates one adapter per level for each term that reads a student / teacher feature
         pair (``s_neck`` with ``t_neck`` ...). ``adapter='auto'`` gives a :class:`ConvAdapter`
-        (1x1 conv where the channels differ, resize where H x W differ); ``None`` gives none.
+        (1x1 conv where the channels differ, resize where H x W differ), or none for a loss that
+        aligns the channels itself (``aligns_channels = True``, e.g. FGD); ``None`` gives none.
 
         Args:
             s_shapes, t_shapes (dict): {vocabulary name without s_/t_: [(C, H, W) per level]}.
         """
         logger = MMLogger.get_current_instance()
         for name, term in self.terms.items():
-            if term['adapter'] is None:
-                continue
-            adapter_cfg = dict(type='ConvAdapter') if term['adapter'] == 'auto' \
-                else dict(term['adapter'])
             for key in self.feature_pairs(name):
                 levels = self.level_indices(name, len(s_shapes[key]))
                 s_c = [s_shapes[key][lv][0] for lv in levels]
                 t_c = [t_shapes[key][lv][0] for lv in levels]
+                self._check_loss_channels(name, key, s_c, t_c)
+                if term['adapter'] is None or (term['adapter'] == 'auto' and getattr(
+                        self.kd_losses[name], 'aligns_channels', False)):
+                    continue
+                adapter_cfg = dict(type='ConvAdapter') if term['adapter'] == 'auto' \
+                    else dict(term['adapter'])
                 with DefaultScope.overwrite_default_scope('mmkd'):
                     self.adapters[f'{name}_{key}'] = nn.ModuleList(
                         MODELS.build(dict(adapter_cfg, in_channels=cs, out_channels=ct))
@@ -234,23 +237,68 @@ class BaseDistiller(BaseModel):
                                 f"to the teacher's {t_c} with {adapter_cfg['type']} on levels "
                                 f'{levels}')
 
+    def _check_loss_channels(self, name, key, s_c, t_c):
+        """A loss that takes ``student_channels`` / ``teacher_channels`` must be given the ones
+        the models have (after the term's adapter, if any)."""
+        loss = self.kd_losses[name]
+        adapted = self.terms[name]['adapter'] is not None and not (
+            self.terms[name]['adapter'] == 'auto' and getattr(loss, 'aligns_channels', False))
+        for attr, have in (('student_channels', t_c if adapted else s_c),
+                           ('teacher_channels', t_c)):
+            want = getattr(loss, attr, None)
+            if want is not None and any(c != want for c in have):
+                who = attr.split('_')[0]
+                raise ValueError(
+                    f'model.kd_terms.{name}.loss.{attr}={want}, but the {who} {key} gives '
+                    f'{sorted(set(have))} channels on the levels the term reads; set '
+                    f'{attr}={have[0]}.')
+
+    def replicate_losses(self, num_levels):
+        """Gives each level its own copy of a loss that has parameters (FGD's context blocks and
+        1x1 alignment), so that levels of different statistics do not share them, as in the
+        papers. ``kd_losses[name]`` becomes an ``nn.ModuleList`` with one loss per level read.
+
+        Args:
+            num_levels (dict): {term name: the number of levels the model gives for the term's
+                per-level inputs}.
+        """
+        for name, count in num_levels.items():
+            loss = self.kd_losses[name]
+            if getattr(loss, 'levels_at_once', False) or \
+                    not any(True for _ in loss.parameters()):
+                continue
+            levels = self.level_indices(name, count)
+            copies = [loss] + [self._build_loss(self.terms[name]['loss_cfg'],
+                                                f'model.kd_terms.{name}')
+                               for _ in levels[1:]]
+            self.kd_losses[name] = nn.ModuleList(copies)
+
     def feature_pairs(self, name):
         """The feature names (without s_/t_) that term ``name`` reads from both sides."""
         inputs = self.terms[name]['inputs']
         return [k[2:] for k in inputs if k.startswith('s_') and f't_{k[2:]}' in inputs
                 and k[2:] in self.ADAPTABLE]
 
+    def per_level_inputs(self, name):
+        return [k for k in self.terms[name]['inputs'] if k in self.PER_LEVEL]
+
     def run_term(self, name, knowledge):
-        """Calls term ``name``'s loss on the tensors it names, once per level for per-level inputs
-        (student features through the term's adapter), and returns
-        ``kd_weights[name] * sum_levels loss``."""
+        """Calls term ``name``'s loss on the tensors it names and returns ``kd_weights[name] *``
+        the result.
+
+        Per-level inputs are indexed by the term's levels (student features through the term's
+        adapter) and the loss is called once per level, the results summed; a loss with
+        ``levels_at_once = True`` (FGFI, whose mask compares anchors of all levels) is called once
+        with lists of the levels instead. Other inputs are passed whole.
+        """
         term = self.terms[name]
         loss_fn = self.kd_losses[name]
-        per_level = [k for k in term['inputs'] if k in self.PER_LEVEL]
+        per_level = self.per_level_inputs(name)
         if not per_level:
             return self.kd_weights[name] * loss_fn(*[knowledge[k] for k in term['inputs']])
-        total = 0.
-        for i, lv in enumerate(self.level_indices(name, len(knowledge[per_level[0]]))):
+        levels = self.level_indices(name, len(knowledge[per_level[0]]))
+        calls = []
+        for i, lv in enumerate(levels):
             args = []
             for key in term['inputs']:
                 value = knowledge[key][lv] if key in self.PER_LEVEL else knowledge[key]
@@ -259,7 +307,15 @@ class BaseDistiller(BaseModel):
                 if adapter is not None:
                     value = adapter(value, knowledge['t_' + key[2:]][lv].shape[-2:])
                 args.append(value)
-            total = total + loss_fn(*args)
+            calls.append(args)
+        if getattr(loss_fn, 'levels_at_once', False):
+            args = [[call[j] for call in calls] if key in self.PER_LEVEL else calls[0][j]
+                    for j, key in enumerate(term['inputs'])]
+            return self.kd_weights[name] * loss_fn(*args)
+        total = 0.
+        for i, args in enumerate(calls):
+            fn = loss_fn[i] if isinstance(loss_fn, nn.ModuleList) else loss_fn
+            total = total + fn(*args)
         return self.kd_weights[name] * total
 
     # ----------------------------------------------------------------- student

@@ -1,10 +1,16 @@
 """The detection distiller: an mmdet 3.x student, a frozen teacher, KD terms on named tensors."""
 import torch
 from mmdet.models.dense_heads import AnchorHead
+from mmdet.models.task_modules.prior_generators import MlvlPointGenerator
 from mmdet.models.utils import unpack_gt_instances
 
 from mmkd.registry import MODELS
+from mmkd.structures import points_as_boxes
 from .base import BaseDistiller
+
+#: a point prior stands for the square of side POINT_PRIOR_SCALE x stride centred on it: the anchor
+#: an ATSS / GFL head (octave_base_scale=8, one anchor per location) places at that point.
+POINT_PRIOR_SCALE = 8
 
 
 @MODELS.register_module()
@@ -57,9 +63,12 @@ class DetectionDistiller(BaseDistiller):
         'gt_labels': 'GT labels, a list of N (k_i,)',
         'img_shapes': 'a list of N (h, w): each image after resizing, before padding',
         'batch_input_shape': '(H, W) of the padded batch input',
+        'priors': "the student dense head's priors per level, (H*W*A, 4) x1y1x2y2 in pixels of "
+                  'the padded input (same for every image): its anchors, or for a point head '
+                  '(FCOS, ...) the square of side 8 x stride centred on each point',
     }
     PER_LEVEL = ('s_backbone', 't_backbone', 's_neck', 't_neck', 's_cls_scores', 't_cls_scores',
-                 's_bbox_preds', 't_bbox_preds', 'pos_mask', 'labels', 'bbox_targets')
+                 's_bbox_preds', 't_bbox_preds', 'pos_mask', 'labels', 'bbox_targets', 'priors')
     ADAPTABLE = ('backbone', 'neck')
     TARGET_NAMES = ('pos_mask', 'labels', 'bbox_targets', 'num_pos')
 
@@ -74,9 +83,11 @@ class DetectionDistiller(BaseDistiller):
         if needs & {'s_cls_scores', 's_bbox_preds', *self.TARGET_NAMES}:
             student_head = self.dense_head(self.student, 'student')
             student_head.register_forward_hook(self._capture_hook('s_head'))
-        if 's_backbone' in needs or ('s_neck' in needs and not self.student.with_neck):
+        # the priors' feature-map sizes are the student's neck levels
+        wants_neck = bool(needs & {'s_neck', 'priors'})
+        if 's_backbone' in needs or (wants_neck and not self.student.with_neck):
             self.student.backbone.register_forward_hook(self._capture_hook('s_backbone'))
-        if 's_neck' in needs and self.student.with_neck:
+        if wants_neck and self.student.with_neck:
             self.student.neck.register_forward_hook(self._capture_hook('s_neck'))
         if needs & set(self.TARGET_NAMES) and \
                 type(student_head).get_targets is not AnchorHead.get_targets:
@@ -84,16 +95,27 @@ class DetectionDistiller(BaseDistiller):
                 'pos_mask / labels / bbox_targets / num_pos are available for anchor heads that '
                 "use AnchorHead's target assignment (RetinaHead, RPNHead, ...); the student's "
                 f'{type(student_head).__name__} assigns targets its own way.')
+        if 'priors' in needs:
+            student_head = student_head or self.dense_head(self.student, 'student')
+            if not hasattr(student_head, 'prior_generator'):
+                raise NotImplementedError(
+                    f"`priors` needs a dense head with a prior_generator; the student's "
+                    f'{type(student_head).__name__} has none.')
         pairs = {k for name in self.terms for k in self.feature_pairs(name)}
-        if pairs:
+        learnable = [name for name, loss in self.kd_losses.items()
+                     if self.per_level_inputs(name) and any(True for _ in loss.parameters())]
+        if pairs or learnable:
             def features(model):
                 def run(img):
                     backbone = model.backbone(img)
                     neck = model.neck(backbone) if model.with_neck else backbone
                     return dict(backbone=backbone, neck=neck)
                 return run
-            self.build_adapters(self.probe_shapes(features(self.student)),
-                                self.probe_shapes(features(self.teacher)))
+            s_shapes = self.probe_shapes(features(self.student))
+            self.build_adapters(s_shapes, self.probe_shapes(features(self.teacher)))
+            self.replicate_losses({
+                name: len(s_shapes['backbone' if self.per_level_inputs(name)[0].endswith(
+                    'backbone') else 'neck']) for name in learnable})
 
     @staticmethod
     def dense_head(detector, who):
@@ -126,7 +148,7 @@ class DetectionDistiller(BaseDistiller):
         knowledge = dict(img=inputs)
         if 's_backbone' in self.needs:
             knowledge['s_backbone'] = captured['s_backbone']
-        if 's_neck' in self.needs:
+        if self.needs & {'s_neck', 'priors'}:
             knowledge['s_neck'] = captured.get('s_neck', captured.get('s_backbone'))
         if 's_head' in captured:
             knowledge['s_cls_scores'], knowledge['s_bbox_preds'] = captured['s_head'][:2]
@@ -137,6 +159,10 @@ class DetectionDistiller(BaseDistiller):
         knowledge['gt_labels'] = [gt.labels for gt in gt_instances]
         knowledge['img_shapes'] = [tuple(m['img_shape'][:2]) for m in img_metas]
         knowledge['batch_input_shape'] = tuple(img_metas[0]['batch_input_shape'])
+        if 'priors' in self.needs:
+            knowledge['priors'] = self.student_priors(
+                [f.shape[-2:] for f in knowledge['s_neck']],
+                inputs.device)
         if self.needs & set(self.TARGET_NAMES):
             knowledge.update(self.student_targets(knowledge['s_cls_scores'], gt_instances,
                                                   img_metas))
@@ -161,6 +187,15 @@ class DetectionDistiller(BaseDistiller):
             head_out = self.dense_head(self.teacher, 'teacher')(out['t_neck'])
             out['t_cls_scores'], out['t_bbox_preds'] = head_out[:2]
         return out
+
+    @torch.no_grad()
+    def student_priors(self, featmap_sizes, device):
+        """The student dense head's priors as boxes, one (H*W*A, 4) per level."""
+        generator = self.dense_head(self.student, 'student').prior_generator
+        if isinstance(generator, MlvlPointGenerator):
+            points = generator.grid_priors(featmap_sizes, device=device, with_stride=True)
+            return [points_as_boxes(p[:, :2], p[:, 2:], POINT_PRIOR_SCALE) for p in points]
+        return generator.grid_priors(featmap_sizes, device=device)
 
     @torch.no_grad()
     def student_targets(self, cls_scores, gt_instances, img_metas):

@@ -1,6 +1,8 @@
+from .decoupled_feature import DecoupledFeatureLoss
 from .feature_imitation import FeatureImitationLoss, feature_imitation
 from .fgd import FGDLoss, fgd_attention
+from .fine_grained_imitation import FineGrainedImitationLoss
 from .logit_kd import LogitKDLoss, logit_kd
 
-__all__ = ['FeatureImitationLoss', 'feature_imitation', 'FGDLoss', 'fgd_attention',
-           'LogitKDLoss', 'logit_kd']
+__all__ = ['DecoupledFeatureLoss', 'FeatureImitationLoss', 'feature_imitation', 'FGDLoss',
+           'fgd_attention', 'FineGrainedImitationLoss', 'LogitKDLoss', 'logit_kd']

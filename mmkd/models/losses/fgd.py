@@ -73,12 +73,18 @@ class FGDLoss(nn.Module):
         alpha_fgd, beta_fgd, gamma_fgd, lambda_fgd (float): the term weights.
         loss_weight (float): Defaults to 1.0.
 
-    Use it with ``adapter=None`` in the distiller's term: the 1x1 alignment is part of FGD.
+    The 1x1 alignment is part of FGD, so the distiller adds no adapter of its own
+    (``aligns_channels``); each level gets its own copy of the loss (alignment and context blocks).
+
+    Term: ``inputs=['s_neck', 't_neck', 'gt_bboxes', 'batch_input_shape']``.
     """
+
+    aligns_channels = True
 
     def __init__(self, student_channels, teacher_channels, temperature=0.5, alpha_fgd=1e-3,
                  beta_fgd=5e-4, gamma_fgd=1e-3, lambda_fgd=5e-6, loss_weight=1.0):
         super().__init__()
+        self.student_channels, self.teacher_channels = student_channels, teacher_channels
         self.temperature = temperature
         self.alpha_fgd, self.beta_fgd = alpha_fgd, beta_fgd
         self.gamma_fgd, self.lambda_fgd = gamma_fgd, lambda_fgd

@@ -1,0 +1,18 @@
+# FGD (focal + attention + global) on all five FPN levels of the demo RetinaNet: the narrow
+# student (32 FPN channels) imitates the demo teacher (128). One FGDLoss per level, each with its
+# own 1x1 alignment and context blocks. Settings and measured results: configs/fgd/README.md.
+_base_ = ['../demo/retinanet_r18-narrow_fpn_12e_mmkd-demo.py']
+
+model = dict(
+    _delete_=True,
+    type='mmkd.DetectionDistiller',
+    student={{_base_.model}},
+    teacher=dict(
+        config='{{ fileDirname }}/../demo/retinanet_r18_fpn_12e_mmkd-demo.py',
+        checkpoint='work_dirs/demo/teacher/epoch_12.pth'),
+    kd_terms=dict(
+        fgd=dict(
+            loss=dict(type='mmkd.FGDLoss', student_channels=32, teacher_channels=128,
+                      temperature=0.5, alpha_fgd=1e-3, beta_fgd=5e-4, gamma_fgd=5e-4,
+                      lambda_fgd=5e-6, loss_weight=0.02),
+            inputs=['s_neck', 't_neck', 'gt_bboxes', 'batch_input_shape'])))
