@@ -1,0 +1,151 @@
+"""FGD, DeFeat and FGFI as distiller terms: one entry for a list of FPN levels, the learnable
+parts per level, in the optimizer and in checkpoints, and the term's value equal to the loss
+called by hand on the same tensors."""
+import pytest
+import torch
+from mmengine.optim import build_optim_wrapper
+
+from mmkd.models.adapters import ConvAdapter
+from mmkd.models.losses import FGDLoss, FineGrainedImitationLoss
+from mmkd.registry import MODELS
+from tests.test_models.test_distillers.test_detection_distiller import batch, distill_model_cfg
+
+FEATURE_INPUTS = ['s_neck', 't_neck', 'gt_bboxes', 'batch_input_shape']
+
+
+def build(teacher_ckpt, student=None, **terms):
+    cfg = distill_model_cfg(teacher_ckpt)
+    cfg.kd_terms = terms
+    if student is not None:
+        cfg.student = student
+    return MODELS.build(cfg)
+
+
+def fgd_term(**loss):
+    return dict(loss=dict(dict(type='mmkd.FGDLoss', student_channels=32, teacher_channels=128),
+                          **loss), inputs=FEATURE_INPUTS)
+
+
+def necks(model, inputs):
+    with torch.no_grad():
+        return model.student.extract_feat(inputs), model.teacher.extract_feat(inputs)
+
+
+def test_fgd_one_term_all_levels_each_with_its_own_parts(teacher_ckpt):
+    model = build(teacher_ckpt, fgd=fgd_term())
+    losses = model.kd_losses['fgd']
+    assert isinstance(losses, torch.nn.ModuleList) and len(losses) == 5
+    assert all(isinstance(x, FGDLoss) for x in losses)
+    assert len({id(x.student_context) for x in losses}) == 5
+    assert 'fgd_neck' not in model.adapters  # FGD aligns channels itself
+    model.train()
+    inputs, samples = batch()
+    value = model.loss(inputs, samples)['loss_kd_fgd']
+    s_neck, t_neck = necks(model, inputs)
+    boxes = [s.gt_instances.bboxes for s in samples]
+    by_hand = sum(losses[lv](s_neck[lv], t_neck[lv], boxes, (64, 64)) for lv in range(5))
+    assert value.item() == pytest.approx(by_hand.item(), rel=1e-5)
+    value.backward()
+    for loss in losses:
+        assert loss.align.weight.grad.abs().sum() > 0
+        assert loss.student_context.transform[-1].weight.grad.abs().sum() > 0
+    assert all(p.grad is None for p in model.teacher.parameters())
+
+
+def test_fgd_parts_reach_the_optimizer_and_checkpoints(teacher_ckpt):
+    """MMEngine's optimizer constructor puts every parameter in a group (the frozen teacher's
+    too, which then never get a gradient): one AdamW step with weight decay moves the FGD parts
+    and leaves the teacher as it was."""
+    model = build(teacher_ckpt, fgd=fgd_term())
+    wrapper = build_optim_wrapper(model, dict(optimizer=dict(type='AdamW', lr=0.01,
+                                                             weight_decay=0.05)))
+    optimised = {id(p) for group in wrapper.optimizer.param_groups for p in group['params']}
+    assert all(id(p) in optimised for p in model.kd_losses.parameters())
+    teacher_before = [p.clone() for p in model.teacher.parameters()]
+    align_before = model.kd_losses['fgd'][4].align.weight.clone()
+    model.train()
+    wrapper.update_params(model.parse_losses(model.loss(*batch()))[0])
+    assert all(torch.equal(a, b) for a, b in zip(teacher_before, model.teacher.parameters()))
+    assert not torch.equal(align_before, model.kd_losses['fgd'][4].align.weight)
+    state = model.state_dict()
+    assert 'kd_losses.fgd.4.student_context.conv_mask.weight' in state
+    assert 'kd_losses.fgd.0.align.weight' in state
+    again = build(teacher_ckpt, fgd=fgd_term())
+    again.load_state_dict(state, strict=True)
+    assert torch.equal(again.kd_losses['fgd'][3].align.weight,
+                       model.kd_losses['fgd'][3].align.weight)
+
+
+def test_fgd_channel_mismatch_names_the_setting(teacher_ckpt):
+    with pytest.raises(ValueError, match=r'kd_terms.fgd.loss.student_channels=64.*student neck '
+                                         r'gives \[32\].*set student_channels=32'):
+        build(teacher_ckpt, fgd=fgd_term(student_channels=64))
+    with pytest.raises(ValueError, match=r'teacher_channels=256.*set teacher_channels=128'):
+        build(teacher_ckpt, fgd=fgd_term(teacher_channels=256))
+
+
+def test_defeat_with_a_3x3_adapter_per_level(teacher_ckpt):
+    model = build(teacher_ckpt, defeat=dict(
+        loss=dict(type='mmkd.DecoupledFeatureLoss'), inputs=FEATURE_INPUTS, levels=[0, 1, 2],
+        adapter=dict(type='mmkd.ConvAdapter', kernel_size=3, always=True, init_std=1e-4)))
+    adapters = model.adapters['defeat_neck']
+    assert len(adapters) == 3 and adapters[0].conv.weight.shape == (128, 32, 3, 3)
+    assert adapters[0].conv.weight.std().item() == pytest.approx(1e-4, rel=0.1)
+    model.train()
+    inputs, samples = batch()
+    value = model.loss(inputs, samples)['loss_kd_defeat']
+    s_neck, t_neck = necks(model, inputs)
+    boxes = [s.gt_instances.bboxes for s in samples]
+    by_hand = sum(model.kd_losses['defeat'](adapters[lv](s_neck[lv], t_neck[lv].shape[-2:]),
+                                            t_neck[lv], boxes, (64, 64)) for lv in range(3))
+    assert value.item() == pytest.approx(by_hand.item(), rel=1e-5)
+    value.backward()
+    assert adapters[2].conv.weight.grad.abs().sum() > 0
+
+
+def test_conv_adapter_always_builds_a_conv():
+    assert isinstance(ConvAdapter(4, 4).conv, torch.nn.Identity)
+    adapter = ConvAdapter(4, 4, kernel_size=3, always=True)
+    assert adapter.conv.weight.shape == (4, 4, 3, 3)
+    assert adapter(torch.zeros(1, 4, 5, 5), (10, 10)).shape == (1, 4, 10, 10)
+    with pytest.raises(ValueError, match='kernel_size=2'):
+        ConvAdapter(4, 4, kernel_size=2)
+
+
+def test_fgfi_reads_all_levels_at_once_with_the_student_anchors(teacher_ckpt):
+    model = build(teacher_ckpt, fgfi=dict(
+        loss=dict(type='mmkd.FineGrainedImitationLoss', loss_weight=1.0),
+        inputs=['s_neck', 't_neck', 'priors', 'gt_bboxes'], levels=[0, 1, 2]))
+    model.train()
+    inputs, samples = batch()
+    value = model.loss(inputs, samples)['loss_kd_fgfi']
+    s_neck, t_neck = necks(model, inputs)
+    priors = model.student_priors([f.shape[-2:] for f in s_neck], inputs.device)
+    assert [len(p) for p in priors[:3]] == [9 * 8 * 8, 9 * 4 * 4, 9 * 2 * 2]
+    adapters = model.adapters['fgfi_neck']
+    boxes = [s.gt_instances.bboxes for s in samples]
+    by_hand = FineGrainedImitationLoss(loss_weight=1.0)(
+        [adapters[lv](s_neck[lv], t_neck[lv].shape[-2:]) for lv in range(3)],
+        [t_neck[lv] for lv in range(3)], priors[:3], boxes)
+    assert value.item() == pytest.approx(by_hand.item(), rel=1e-5) and value.item() > 0
+
+
+def test_fgfi_on_an_anchor_free_student_uses_squares_on_the_points(teacher_ckpt):
+    """An FCOS student: each prior point of stride s stands for the 8s x 8s square on it."""
+    from mmengine.config import Config
+
+    from tests.conftest import STUDENT_CFG
+    student = Config.fromfile(STUDENT_CFG).model
+    student.bbox_head = dict(type='FCOSHead', num_classes=10, in_channels=32, feat_channels=32,
+                             stacked_convs=1, strides=[8, 16, 32, 64, 128])
+    student.train_cfg = None
+    model = build(teacher_ckpt, student=student, fgfi=dict(
+        loss=dict(type='mmkd.FineGrainedImitationLoss'),
+        inputs=['s_neck', 't_neck', 'priors', 'gt_bboxes']))
+    priors = model.student_priors([(8, 8), (4, 4), (2, 2), (1, 1), (1, 1)], torch.device('cpu'))
+    # FCOS's first point of stride 8 is (4, 4): the square [4 - 32, 4 - 32, 4 + 32, 4 + 32].
+    assert priors[0][0].tolist() == [-28.0, -28.0, 36.0, 36.0]
+    assert priors[1][0].tolist() == [-56.0, -56.0, 72.0, 72.0]
+    model.train()
+    value = model.loss(*batch())['loss_kd_fgfi']
+    assert torch.isfinite(value) and value.item() > 0
