@@ -39,22 +39,12 @@ def gt_foreground_mask(bboxes, input_shape, feat_shape):
     Returns:
         Tensor: (H, W) float.
     """
-    H, W = feat_shape
-    if bboxes.numel() == 0:
-        return bboxes.new_zeros(H, W, dtype=torch.float32)
-    x0, x1, y0, y1 = box_cell_ranges(bboxes.float(), input_shape, feat_shape)
-    cols = torch.arange(W, device=bboxes.device)
-    rows = torch.arange(H, device=bboxes.device)
-    in_x = (cols[None] >= x0[:, None]) & (cols[None] <= x1[:, None])  # (k, W)
-    in_y = (rows[None] >= y0[:, None]) & (rows[None] <= y1[:, None])  # (k, H)
-    value = 1.0 / ((x1 - x0 + 1) * (y1 - y0 + 1)).float()  # (k,)
-    cover = in_y[:, :, None] & in_x[:, None, :]  # (k, H, W)
-    return (cover.float() * value[:, None, None]).amax(dim=0)
+    return batch_foreground_masks([bboxes], input_shape, feat_shape)[0]
 
 
 def fg_bg_masks(gt_bboxes, input_shape, feat_shape):
     """Foreground masks (:func:`gt_foreground_mask`) and background masks ``1 / N_bg`` on the
-    cells outside every box, for a batch.
+    cells outside every box, for a batch; vectorised over the boxes of all images.
 
     Args:
         gt_bboxes (list[Tensor]): N tensors (k_i, 4).
@@ -62,10 +52,32 @@ def fg_bg_masks(gt_bboxes, input_shape, feat_shape):
     Returns:
         tuple[Tensor, Tensor]: (N, H, W) foreground and background masks.
     """
-    fg = torch.stack([gt_foreground_mask(b, input_shape, feat_shape) for b in gt_bboxes])
+    fg = batch_foreground_masks(gt_bboxes, input_shape, feat_shape)
     bg = (fg == 0).float()  # (N, H, W)
     bg = bg / bg.flatten(1).sum(dim=1).clamp(min=1)[:, None, None]
     return fg, bg
+
+
+def batch_foreground_masks(gt_bboxes, input_shape, feat_shape):
+    """:func:`gt_foreground_mask` of every image at once: (N, H, W)."""
+    H, W = feat_shape
+    N = len(gt_bboxes)
+    device = gt_bboxes[0].device if N else None
+    fg = torch.zeros(N, H, W, device=device)
+    counts = [len(b) for b in gt_bboxes]
+    if sum(counts) == 0:
+        return fg
+    boxes = torch.cat([b.reshape(-1, 4) for b in gt_bboxes]).float()
+    image = torch.repeat_interleave(torch.arange(N, device=device),
+                                    torch.tensor(counts, device=device))
+    x0, x1, y0, y1 = box_cell_ranges(boxes, input_shape, feat_shape)
+    cols = torch.arange(W, device=device)
+    rows = torch.arange(H, device=device)
+    in_x = (cols[None] >= x0[:, None]) & (cols[None] <= x1[:, None])  # (K, W)
+    in_y = (rows[None] >= y0[:, None]) & (rows[None] <= y1[:, None])  # (K, H)
+    value = 1.0 / ((x1 - x0 + 1) * (y1 - y0 + 1)).float()  # (K,)
+    cover = (in_y[:, :, None] & in_x[:, None, :]).float() * value[:, None, None]  # (K, H, W)
+    return fg.index_reduce_(0, image, cover, 'amax', include_self=True)
 
 
 def gt_box_mask(gt_bboxes, input_shape, feat_shape):
@@ -78,8 +90,7 @@ def gt_box_mask(gt_bboxes, input_shape, feat_shape):
     Returns:
         Tensor: (N, H, W) float.
     """
-    return torch.stack([(gt_foreground_mask(b, input_shape, feat_shape) > 0).float()
-                        for b in gt_bboxes])
+    return (batch_foreground_masks(gt_bboxes, input_shape, feat_shape) > 0).float()
 
 
 def points_as_boxes(points, strides, scale=8):
@@ -131,15 +142,17 @@ def anchor_imitation_mask(priors, gt_bboxes, feat_shapes, thr_ratio=0.5):
             raise ValueError(f'anchor_imitation_mask: {size} priors do not fill a {H}x{W} level '
                              'with the same number of anchors per location.')
     all_priors = torch.cat(priors).float()
-    masks = []
-    for bboxes in gt_bboxes:
-        if bboxes.numel() == 0:
-            masks.append(all_priors.new_zeros(len(all_priors), dtype=torch.bool))
-            continue
-        iou = prior_gt_iou(all_priors, bboxes.float())  # (P, k)
-        best = iou.amax(dim=0)  # (k,)
-        masks.append(((iou > thr_ratio * best[None]) & (best[None] > 0)).any(dim=1))
-    masks = torch.stack(masks).split(sizes, dim=1)  # per level (N, H*W*A)
     N = len(gt_bboxes)
-    return [m.reshape(N, H * W, -1).any(dim=2).reshape(N, H, W).float()
+    masks = all_priors.new_zeros(N, len(all_priors))
+    counts = [len(b) for b in gt_bboxes]
+    if sum(counts):
+        boxes = torch.cat([b.reshape(-1, 4) for b in gt_bboxes]).float()
+        image = torch.repeat_interleave(torch.arange(N, device=boxes.device),
+                                        torch.tensor(counts, device=boxes.device))
+        iou = prior_gt_iou(all_priors, boxes)  # (P, K), the boxes of every image
+        best = iou.amax(dim=0)  # (K,)
+        hit = ((iou > thr_ratio * best[None]) & (best[None] > 0)).float()  # (P, K)
+        masks.index_reduce_(0, image, hit.t(), 'amax', include_self=True)
+    masks = masks.split(sizes, dim=1)  # per level (N, H*W*A)
+    return [m.reshape(N, H * W, -1).amax(dim=2).reshape(N, H, W)
             for m, (H, W) in zip(masks, feat_shapes)]

@@ -108,9 +108,10 @@ class FGDLoss(nn.Module):
         s_spatial, s_channel = fgd_attention(s_feat, self.temperature)
         t_spatial, t_channel = fgd_attention(t_feat, self.temperature)
 
-        sq = (t_feat - s_feat).pow(2) * t_spatial[:, None] * t_channel[:, :, None, None]
-        loss_fg = (sq * fg[:, None]).sum() / N
-        loss_bg = (sq * bg[:, None]).sum() / N
+        # sum_C A_C (t - s)^2 per cell, then the fg and bg sums weighted by A_S and the masks
+        sq = torch.einsum('nchw,nc->nhw', (t_feat - s_feat).pow(2), t_channel) * t_spatial
+        loss_fg = (sq * fg).sum() / N
+        loss_bg = (sq * bg).sum() / N
         loss_at = ((s_channel - t_channel).abs().sum() +
                    (s_spatial - t_spatial).abs().sum()) / N
         loss_global = (self.teacher_context(t_feat) -
