@@ -1,3 +1,5 @@
+import pytest
+
 from tests.conftest import DISTILL_CFG, data_options
 from tools.analysis import benchmark
 
@@ -9,5 +11,9 @@ def test_benchmark_reports_medians_and_ratio(demo_data, capsys):
                           '--cfg-options', f'train_dataloader.dataset.data_root={root}'])
     assert all(med[k] > 0 for k in ('student step', 'teacher forward', 'distill step'))
     assert med['ratio'] == med['distill step'] / (med['student step'] + med['teacher forward'])
+    assert med['terms_share'] == pytest.approx(1 - 1 / med['ratio'], abs=1e-12)
     out = capsys.readouterr().out
     assert "terms ['hint']" in out and 'peak RSS' in out
+    # the first batch's losses, task and KD, are printed to compare their sizes
+    first = next(line for line in out.splitlines() if 'losses on the first batch' in line)
+    assert 'loss_cls' in first and 'loss_kd_hint' in first

@@ -129,6 +129,9 @@ def main(argv=None):
     med['ratio'] = med['distill step'] / limit
     print(f'[benchmark] terms {sorted(distiller.terms)}: ratio distill / (student + teacher '
           f'forward) = {med["ratio"]:.3f}')
+    med['terms_share'] = 1 - limit / med['distill step']
+    print(f'[benchmark] the KD terms\' own cost (distill step - student step - teacher '
+          f'forward) is {100 * med["terms_share"]:.1f}% of the distill step')
     return med
 
 
