@@ -149,3 +149,22 @@ def test_fgfi_on_an_anchor_free_student_uses_squares_on_the_points(teacher_ckpt)
     model.train()
     value = model.loss(*batch())['loss_kd_fgfi']
     assert torch.isfinite(value) and value.item() > 0
+
+
+def test_batch_without_any_box_gives_finite_losses_and_gradients(teacher_ckpt):
+    """Every image without GT: FGD and DeFeat keep their background terms, FGFI is 0; all
+    finite, and the student still gets a gradient from the background terms."""
+    model = build(
+        teacher_ckpt, fgd=fgd_term(),
+        defeat=dict(loss=dict(type='mmkd.DecoupledFeatureLoss'), inputs=FEATURE_INPUTS),
+        fgfi=dict(loss=dict(type='mmkd.FineGrainedImitationLoss'),
+                  inputs=['s_neck', 't_neck', 'priors', 'gt_bboxes']))
+    model.train()
+    losses = model.loss(*batch(boxes_per_image=0))
+    assert losses['loss_kd_fgd'].item() > 0 and losses['loss_kd_defeat'].item() > 0
+    assert losses['loss_kd_fgfi'].item() == 0
+    total = losses['loss_kd_fgd'] + losses['loss_kd_defeat'] + losses['loss_kd_fgfi']
+    total.backward()
+    grads = [p.grad for p in model.student.neck.parameters() if p.grad is not None]
+    assert grads and all(torch.isfinite(g).all() for g in grads)
+    assert sum(g.abs().sum() for g in grads) > 0

@@ -71,3 +71,17 @@ def test_gradients_and_adapter_and_empty_gt():
     assert loss.align.weight.grad.abs().sum() > 0
     assert loss.student_context.transform[-1].weight.grad.abs().sum() > 0
     assert loss.teacher_context.transform[-1].weight.grad.abs().sum() > 0
+
+
+def test_context_block_adds_one_global_vector():
+    """GC(x) has x's shape, and GC(x) - x is the same vector at every position (a global
+    context), different per sample."""
+    from mmkd.models.losses.fgd import ContextBlock
+    torch.manual_seed(0)
+    block = ContextBlock(4)
+    torch.nn.init.normal_(block.transform[-1].weight)
+    x = torch.randn(2, 4, 5, 3)
+    added = block(x) - x
+    assert added.shape == x.shape
+    assert torch.allclose(added, added[:, :, :1, :1].expand_as(added), atol=1e-6)
+    assert not torch.allclose(added[0], added[1])
