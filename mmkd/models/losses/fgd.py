@@ -28,26 +28,33 @@ def fgd_attention(feat, temperature):
 
 
 class ContextBlock(nn.Module):
-    """GCNet's global context block as FGD uses it: ``x + transform(sum_HW softmax(conv(x)) x)``,
-    transform = 1x1 conv C->C/2, LayerNorm, ReLU, 1x1 conv C/2->C (the last zero-initialised)."""
+    """GCNet's global context block as FGD uses it: ``x + transform(sum_HW softmax(mask(x)) x)``,
+    mask a 1x1 conv C->1, transform = 1x1 conv C->C/2, LayerNorm, ReLU, 1x1 conv C/2->C (the last
+    zero-initialised). The transform acts on one C-vector per sample, so its 1x1 convs are
+    written as linear layers, and the mask conv as a weighted channel sum (the same functions,
+    cheaper on CPU)."""
 
     def __init__(self, channels):
         super().__init__()
         self.conv_mask = nn.Conv2d(channels, 1, kernel_size=1)
         self.transform = nn.Sequential(
-            nn.Conv2d(channels, channels // 2, kernel_size=1),
-            nn.LayerNorm([channels // 2, 1, 1]), nn.ReLU(inplace=True),
-            nn.Conv2d(channels // 2, channels, kernel_size=1))
+            nn.Linear(channels, channels // 2), nn.LayerNorm(channels // 2),
+            nn.ReLU(inplace=True), nn.Linear(channels // 2, channels))
         nn.init.kaiming_normal_(self.conv_mask.weight, mode='fan_in')
         nn.init.zeros_(self.conv_mask.bias)
         nn.init.zeros_(self.transform[-1].weight)
         nn.init.zeros_(self.transform[-1].bias)
 
-    def forward(self, x):
+    def added_context(self, x):
+        """The (N, C) vector the block adds at every position of ``x`` (N, C, H, W)."""
         N, C, H, W = x.shape
-        weights = F.softmax(self.conv_mask(x).reshape(N, 1, H * W), dim=2)  # (N, 1, HW)
-        context = torch.bmm(x.reshape(N, C, H * W), weights.transpose(1, 2))  # (N, C, 1)
-        return x + self.transform(context.reshape(N, C, 1, 1))
+        flat = x.reshape(N, C, H * W)
+        logits = (flat * self.conv_mask.weight.reshape(1, C, 1)).sum(dim=1)
+        weights = F.softmax(logits + self.conv_mask.bias, dim=1)  # (N, HW)
+        return self.transform((flat * weights[:, None]).sum(dim=2))
+
+    def forward(self, x):
+        return x + self.added_context(x)[:, :, None, None]
 
 
 @MODELS.register_module()
@@ -108,13 +115,21 @@ class FGDLoss(nn.Module):
         s_spatial, s_channel = fgd_attention(s_feat, self.temperature)
         t_spatial, t_channel = fgd_attention(t_feat, self.temperature)
 
+        diff = t_feat - s_feat
+        diff_sq = diff.pow(2)
         # sum_C A_C (t - s)^2 per cell, then the fg and bg sums weighted by A_S and the masks
-        sq = torch.einsum('nchw,nc->nhw', (t_feat - s_feat).pow(2), t_channel) * t_spatial
+        sq = (diff_sq * t_channel[:, :, None, None]).sum(dim=1) * t_spatial
         loss_fg = (sq * fg).sum() / N
         loss_bg = (sq * bg).sum() / N
         loss_at = ((s_channel - t_channel).abs().sum() +
                    (s_spatial - t_spatial).abs().sum()) / N
-        loss_global = (self.teacher_context(t_feat) -
-                       self.student_context(s_feat)).pow(2).sum() / N
+        # GC_t(t) - GC_s(s) = diff + delta with delta (N, C) the same at every cell, so
+        # sum (diff + delta)^2 = sum diff^2 + 2 sum_nc delta sum_HW diff + HW sum delta^2
+        # (exact, without building either block's output map)
+        delta = self.teacher_context.added_context(t_feat) - \
+            self.student_context.added_context(s_feat)
+        H, W = t_feat.shape[-2:]
+        loss_global = (diff_sq.sum() + 2 * (delta * diff.sum(dim=(2, 3))).sum() +
+                       H * W * delta.pow(2).sum()) / N
         return self.loss_weight * (self.alpha_fgd * loss_fg + self.beta_fgd * loss_bg +
                                    self.gamma_fgd * loss_at + self.lambda_fgd * loss_global)
