@@ -1,8 +1,11 @@
+from .bounded_regression import TeacherBoundedRegressionLoss, bounded_regression
 from .decoupled_feature import DecoupledFeatureLoss
 from .feature_imitation import FeatureImitationLoss, feature_imitation
 from .fgd import FGDLoss, fgd_attention
 from .fine_grained_imitation import FineGrainedImitationLoss
 from .logit_kd import LogitKDLoss, logit_kd
+from .weighted_soft_label import WeightedSoftLabelKDLoss
 
-__all__ = ['DecoupledFeatureLoss', 'FeatureImitationLoss', 'feature_imitation', 'FGDLoss',
+__all__ = ['bounded_regression', 'TeacherBoundedRegressionLoss', 'WeightedSoftLabelKDLoss',
+           'DecoupledFeatureLoss', 'FeatureImitationLoss', 'feature_imitation', 'FGDLoss',
            'fgd_attention', 'FineGrainedImitationLoss', 'LogitKDLoss', 'logit_kd']
