@@ -1,7 +1,6 @@
 """FGD: Yang et al., "Focal and Global Knowledge Distillation for Detectors", CVPR 2022,
 arXiv:2111.11837. Reference code: github.com/yzd-v/FGD (mmdet 2.x).
 """
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
