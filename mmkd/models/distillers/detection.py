@@ -1,12 +1,14 @@
 """The detection distiller: an mmdet 3.x student, a frozen teacher, KD terms on named tensors."""
+import inspect
+
 import torch
-from mmdet.models.dense_heads import AnchorHead
 from mmdet.models.task_modules.prior_generators import MlvlPointGenerator
 from mmdet.models.utils import unpack_gt_instances
 
 from mmkd.registry import MODELS
 from mmkd.structures import points_as_boxes
 from .base import BaseDistiller
+from .head_rows import dense_rows, head_space, rcnn_rows
 
 #: a point prior stands for the square of side POINT_PRIOR_SCALE x stride centred on it: the anchor
 #: an ATSS / GFL head (octave_base_scale=8, one anchor per location) places at that point.
@@ -63,6 +65,27 @@ class DetectionDistiller(BaseDistiller):
         'gt_labels': 'GT labels, a list of N (k_i,)',
         'img_shapes': 'a list of N (h, w): each image after resizing, before padding',
         'batch_input_shape': '(H, W) of the padded batch input',
+        's_pos_reg': "student dense-head regression at the positives of the student's "
+                     "assigner, (P, 4) in the head's space (docs/design.md)",
+        't_pos_reg': "teacher dense-head regression at the same locations, (P, 4) in the head's "
+                     'space',
+        'pos_reg_targets': "the assigned regression targets of the positives, (P, 4) in the head's "
+                           'space',
+        'pos_reg_weights': "the head's regression weights of the positives, (P, 4)",
+        's_cls_rows': 'student dense-head classification logits of every prior, (M, K), in the '
+                      'order of the rows above',
+        't_cls_rows': 'teacher dense-head classification logits of every prior, (M, K)',
+        'cls_row_weights': "the head's classification weights of every prior (sampled anchors of "
+                           'the RPN, valid anchors elsewhere), (M,)',
+        'cls_avg_factor': "the divisor of the student head's own classification loss, a float",
+        's_rcnn_cls': "student RCNN box-head logits on the student's sampled RoIs, (R, K+1)",
+        't_rcnn_cls': "teacher RCNN box-head logits on the student's sampled RoIs, (R, K+1)",
+        'rcnn_label_weights': 'the weights of those RoIs in the box-head loss, (R,)',
+        'rcnn_num_rois': 'R, the number of sampled RoIs (the box head\'s own divisor), a float',
+        's_rcnn_pos_reg': 'student RCNN deltas of the positive RoIs, for their GT class, (P, 4)',
+        't_rcnn_pos_reg': 'teacher RCNN deltas of the same RoIs and classes, (P, 4)',
+        'rcnn_pos_reg_targets': 'the encoded targets of the positive RoIs, (P, 4)',
+        'rcnn_pos_reg_weights': 'their regression weights, (P, 4)',
         'priors': "the student dense head's priors per level, (H*W*A, 4) x1y1x2y2 in pixels of "
                   'the padded input (same for every image): its anchors, or for a point head '
                   '(FCOS, ...) the square of side 8 x stride centred on each point',
@@ -70,7 +93,14 @@ class DetectionDistiller(BaseDistiller):
     PER_LEVEL = ('s_backbone', 't_backbone', 's_neck', 't_neck', 's_cls_scores', 't_cls_scores',
                  's_bbox_preds', 't_bbox_preds', 'pos_mask', 'labels', 'bbox_targets', 'priors')
     ADAPTABLE = ('backbone', 'neck')
-    TARGET_NAMES = ('pos_mask', 'labels', 'bbox_targets', 'num_pos')
+    TARGET_NAMES = ('pos_mask', 'labels', 'bbox_targets', 'num_pos', 's_pos_reg', 't_pos_reg',
+                    'pos_reg_targets', 'pos_reg_weights', 's_cls_rows', 't_cls_rows',
+                    'cls_row_weights', 'cls_avg_factor')
+    RCNN_NAMES = ('s_rcnn_cls', 't_rcnn_cls', 'rcnn_label_weights', 'rcnn_num_rois',
+                  's_rcnn_pos_reg', 't_rcnn_pos_reg', 'rcnn_pos_reg_targets',
+                  'rcnn_pos_reg_weights')
+    #: names that need the teacher's dense head
+    TEACHER_HEAD_NAMES = ('t_cls_scores', 't_bbox_preds', 't_pos_reg', 't_cls_rows')
 
     def __init__(self, student, teacher, kd_terms=None, save_teacher=False,
                  data_preprocessor=None, init_cfg=None):
@@ -89,12 +119,10 @@ class DetectionDistiller(BaseDistiller):
             self.student.backbone.register_forward_hook(self._capture_hook('s_backbone'))
         if wants_neck and self.student.with_neck:
             self.student.neck.register_forward_hook(self._capture_hook('s_neck'))
-        if needs & set(self.TARGET_NAMES) and \
-                type(student_head).get_targets is not AnchorHead.get_targets:
-            raise NotImplementedError(
-                'pos_mask / labels / bbox_targets / num_pos are available for anchor heads that '
-                "use AnchorHead's target assignment (RetinaHead, RPNHead, ...); the student's "
-                f'{type(student_head).__name__} assigns targets its own way.')
+        if needs & set(self.TARGET_NAMES):
+            head_space(student_head)  # raises for heads without head-level rows
+        if needs & set(self.RCNN_NAMES):
+            self._capture_rcnn_targets()
         if 'priors' in needs:
             student_head = student_head or self.dense_head(self.student, 'student')
             if not hasattr(student_head, 'prior_generator'):
@@ -164,8 +192,15 @@ class DetectionDistiller(BaseDistiller):
                 [f.shape[-2:] for f in knowledge['s_neck']],
                 inputs.device)
         if self.needs & set(self.TARGET_NAMES):
-            knowledge.update(self.student_targets(knowledge['s_cls_scores'], gt_instances,
-                                                  img_metas))
+            t_out = (knowledge['t_cls_scores'], knowledge['t_bbox_preds']) \
+                if 't_cls_scores' in knowledge else None
+            knowledge.update(dense_rows(
+                self.dense_head(self.student, 'student'),
+                self.dense_head(self.teacher, 'teacher') if t_out else None,
+                (knowledge['s_cls_scores'], knowledge['s_bbox_preds']), t_out,
+                self._assignable(gt_instances), img_metas))
+        if self.needs & set(self.RCNN_NAMES):
+            knowledge.update(self.rcnn_knowledge(captured['rcnn'], knowledge['t_neck']))
 
         for name in self.terms:
             losses[f'loss_kd_{name}'] = self.run_term(name, knowledge)
@@ -174,8 +209,8 @@ class DetectionDistiller(BaseDistiller):
     @torch.no_grad()
     def teacher_knowledge(self, inputs):
         """Runs the teacher only as deep as the terms read."""
-        wants_head = bool(self.needs & {'t_cls_scores', 't_bbox_preds'})
-        wants_neck = wants_head or 't_neck' in self.needs
+        wants_head = bool(self.needs & set(self.TEACHER_HEAD_NAMES))
+        wants_neck = wants_head or bool(self.needs & {'t_neck', *self.RCNN_NAMES})
         if not (wants_neck or 't_backbone' in self.needs):
             return {}
         out = {}
@@ -197,20 +232,47 @@ class DetectionDistiller(BaseDistiller):
             return [points_as_boxes(p[:, :2], p[:, 2:], POINT_PRIOR_SCALE) for p in points]
         return generator.grid_priors(featmap_sizes, device=device)
 
-    @torch.no_grad()
-    def student_targets(self, cls_scores, gt_instances, img_metas):
-        """Assigns targets once with the student's dense head (AnchorHead family)."""
+    def _assignable(self, gt_instances):
+        """The GT the student's dense head assigns: class-agnostic for an RPN, as mmdet's
+        TwoStageDetector does."""
         head = self.dense_head(self.student, 'student')
-        if head is getattr(self.student, 'rpn_head', None):
-            # The RPN is class-agnostic: mmdet's TwoStageDetector zeroes the labels for it too.
-            gt_instances = [gt.clone() for gt in gt_instances]
-            for gt in gt_instances:
-                gt.labels = torch.zeros_like(gt.labels)
-        featmap_sizes = [s.shape[-2:] for s in cls_scores]
-        anchors, valid_flags = head.get_anchors(featmap_sizes, img_metas,
-                                                device=cls_scores[0].device)
-        labels, _, bbox_targets, _, _ = head.get_targets(anchors, valid_flags, gt_instances,
-                                                         img_metas)[:5]
-        pos_mask = [(lb >= 0) & (lb < head.num_classes) for lb in labels]
-        num_pos = max(float(sum(m.sum() for m in pos_mask)), 1.0)
-        return dict(labels=labels, bbox_targets=bbox_targets, pos_mask=pos_mask, num_pos=num_pos)
+        if head is not getattr(self.student, 'rpn_head', None):
+            return gt_instances
+        gt_instances = [gt.clone() for gt in gt_instances]
+        for gt in gt_instances:
+            gt.labels = torch.zeros_like(gt.labels)
+        return gt_instances
+
+    def _capture_rcnn_targets(self):
+        """Keeps, during the student's ``loss()``, what its RCNN box head's ``loss_and_target``
+        receives (the sampled RoIs and the head's outputs) and the targets it assigns, so that the
+        teacher's box head can be run on the same RoIs. Wraps that method of this student's box
+        head instance once; mmdet's code is not changed."""
+        roi_head = getattr(self.student, 'roi_head', None)
+        bbox_head = getattr(roi_head, 'bbox_head', None)
+        if bbox_head is None or not hasattr(bbox_head, 'loss_and_target') or \
+                not hasattr(getattr(self.teacher, 'roi_head', None), 'bbox_head'):
+            raise ValueError('rcnn_* inputs need a two-stage student and teacher with an RCNN '
+                             f'box head (roi_head.bbox_head); got {type(self.student).__name__} '
+                             f'and {type(self.teacher).__name__}.')
+        signature = inspect.signature(bbox_head.loss_and_target)
+        original = bbox_head.loss_and_target
+
+        def loss_and_target(*args, **kwargs):
+            out = original(*args, **kwargs)
+            if self._capturing:
+                given = signature.bind(*args, **kwargs).arguments
+                self._captured['rcnn'] = dict(cls_score=given['cls_score'],
+                                              bbox_pred=given['bbox_pred'], rois=given['rois'],
+                                              targets=out['bbox_targets'])
+            return out
+
+        bbox_head.loss_and_target = loss_and_target
+
+    def rcnn_knowledge(self, captured, t_neck):
+        """The teacher's RCNN box head on the student's sampled RoIs (one RoI-head forward), and
+        the RCNN rows."""
+        with torch.no_grad():
+            t_out = self.teacher.roi_head._bbox_forward(t_neck, captured['rois'])
+        return rcnn_rows(self.student.roi_head.bbox_head, captured, t_out['cls_score'],
+                         t_out['bbox_pred'])

@@ -1,0 +1,207 @@
+"""Head-level knowledge in rows: the student's assignment (positives, targets in the head's own
+regression space) and the student's and teacher's predictions at the same locations, for dense
+heads (anchor heads, RPN, ATSS, GFL, FCOS) and the RCNN box head of two-stage detectors.
+
+Every head-level term (bounded regression, soft labels, LD) reads these rows, so the assignment
+and the conversions live here once.
+
+Regression spaces:
+
+- ``'delta'``: anchor heads that regress encoded deltas (RetinaNet, RPN, SSD-style heads, the RCNN
+  box head): predictions and targets in the head's ``bbox_coder`` encoding.
+- ``'distance'``: heads whose box is four distances from a prior's centre (FCOS, ATSS and other
+  ``reg_decoded_bbox`` anchor heads, GFL's integral): left, top, right, bottom in units of the
+  level's stride, so heads of different families on the same strides compare.
+"""
+import torch
+from mmdet.models.dense_heads import AnchorHead, FCOSHead, GFLHead
+from mmdet.structures.bbox import bbox2distance
+
+
+def head_space(head):
+    """``'delta'`` or ``'distance'`` (see the module docstring)."""
+    if isinstance(head, (FCOSHead, GFLHead)) or getattr(head, 'reg_decoded_bbox', False):
+        return 'distance'
+    if isinstance(head, AnchorHead):
+        return 'delta'
+    raise NotImplementedError(
+        f'{type(head).__name__}: head-level rows are available for AnchorHead-based heads '
+        '(RetinaNet, RPN, ATSS, GFL, ...) and FCOS-style point heads.')
+
+
+def level_strides(head):
+    return [s[0] if isinstance(s, (tuple, list)) else s for s in head.prior_generator.strides]
+
+
+def flatten_level(x, num_priors):
+    """(N, A*C, H, W) -> (N, H*W*A, C), mmdet's order (location-major, then anchors)."""
+    N, AC, H, W = x.shape
+    return x.permute(0, 2, 3, 1).reshape(N, H * W * num_priors, AC // num_priors)
+
+
+def priors_of(head, featmap_sizes, device):
+    """One (H*W*A, 4) per level: anchors, or (x, y, stride, stride) of points."""
+    if isinstance(head, FCOSHead):
+        return head.prior_generator.grid_priors(featmap_sizes, device=device, with_stride=True)
+    return head.prior_generator.grid_priors(featmap_sizes, device=device)
+
+
+def centres_of(head, priors):
+    if isinstance(head, FCOSHead):
+        return priors[:, :2]
+    return (priors[:, :2] + priors[:, 2:]) / 2
+
+
+def regression_in_space(head, bbox_preds, featmap_sizes):
+    """The head's box predictions, one (N, H*W*A, 4) per level, in its space."""
+    device = bbox_preds[0].device
+    priors = priors_of(head, featmap_sizes, device)
+    num_priors = head.prior_generator.num_base_priors[0]
+    out = []
+    for pred, prior, stride in zip(bbox_preds, priors, level_strides(head)):
+        if isinstance(head, GFLHead):
+            rows = flatten_level(pred, num_priors)  # (N, P, 4 * (reg_max + 1))
+            out.append(head.integral(rows.reshape(-1, rows.shape[-1])).reshape(
+                rows.shape[0], rows.shape[1], 4))
+        elif isinstance(head, FCOSHead):
+            rows = flatten_level(pred, 1)
+            out.append(rows if head.norm_on_bbox else rows / stride)
+        elif getattr(head, 'reg_decoded_bbox', False):
+            deltas = flatten_level(pred, num_priors)
+            N, P, _ = deltas.shape
+            boxes = head.bbox_coder.decode(prior.repeat(N, 1), deltas.reshape(-1, 4))
+            out.append(bbox2distance(centres_of(head, prior).repeat(N, 1), boxes)
+                       .reshape(N, P, 4) / stride)
+        else:
+            out.append(flatten_level(pred, num_priors))
+    return out
+
+
+def dense_targets(head, cls_scores, gt_instances, img_metas):
+    """Assigns with ``head``'s own assigner and returns, per level, (N, P_l) ``labels`` (K =
+    background), ``label_weights``, (N, P_l, 4) ``targets`` in the head's space and their
+    ``target_weights``; plus ``avg_factor``, the divisor the head's own classification loss uses.
+    """
+    featmap_sizes = [s.shape[-2:] for s in cls_scores]
+    device = cls_scores[0].device
+    N = len(gt_instances)
+    if isinstance(head, FCOSHead):
+        points = head.prior_generator.grid_priors(featmap_sizes, device=device)
+        labels, targets = head.get_targets(points, gt_instances)
+        labels = [lb.reshape(N, -1) for lb in labels]
+        targets = [t.reshape(N, -1, 4) for t in targets]
+        if not head.norm_on_bbox:
+            targets = [t / s for t, s in zip(targets, level_strides(head))]
+        label_weights = [torch.ones_like(lb, dtype=torch.float) for lb in labels]
+        target_weights = [torch.ones_like(t) for t in targets]
+        num_pos = sum(((lb >= 0) & (lb < head.num_classes)).sum() for lb in labels)
+        return dict(labels=labels, label_weights=label_weights, targets=targets,
+                    target_weights=target_weights, avg_factor=max(float(num_pos), 1.0))
+    anchors, valid_flags = head.get_anchors(featmap_sizes, img_metas, device=device)
+    out = head.get_targets(anchors, valid_flags, gt_instances, img_metas)
+    if type(head).get_targets is AnchorHead.get_targets:
+        labels, label_weights, targets, target_weights, avg_factor = out[:5]
+    else:  # ATSS, GFL and their kin give the anchors first
+        _, labels, label_weights, targets, target_weights, avg_factor = out[:6]
+    if head_space(head) == 'distance':
+        converted = []
+        for level_anchors, t, stride in zip(anchors[0], targets, level_strides(head)):
+            centres = centres_of(head, level_anchors).repeat(N, 1)
+            dist = bbox2distance(centres, t.reshape(-1, 4)).reshape(t.shape) / stride
+            if isinstance(head, GFLHead):
+                dist = dist.clamp(max=head.reg_max - 0.01)  # GFL's own encoding
+            converted.append(dist)
+        targets = converted
+    return dict(labels=labels, label_weights=[w.float() for w in label_weights],
+                targets=targets, target_weights=target_weights,
+                avg_factor=max(float(avg_factor), 1.0))
+
+
+def check_dense_heads_match(s_head, t_head, s_cls, t_cls, featmap_sizes):
+    """Student and teacher must predict at the same priors, with the same classes and in the same
+    regression space; raises a ValueError naming both heads and what differs."""
+    names = f"the student's {type(s_head).__name__} and the teacher's {type(t_head).__name__}"
+    if head_space(s_head) != head_space(t_head):
+        raise ValueError(f'{names} regress in different spaces ({head_space(s_head)} vs '
+                         f'{head_space(t_head)}): head-level terms need the same targets.')
+    device = s_cls[0].device
+    s_priors = priors_of(s_head, featmap_sizes, device)
+    t_priors = priors_of(t_head, featmap_sizes, device)
+    for lv, (sp, tp) in enumerate(zip(s_priors, t_priors)):
+        same = sp.shape == tp.shape and (
+            torch.equal(centres_of(s_head, sp), centres_of(t_head, tp))
+            if head_space(s_head) == 'distance' else torch.equal(sp, tp))
+        if not same:
+            raise ValueError(f'{names} do not predict at the same anchors / points on level '
+                             f'{lv}: priors {tuple(sp.shape)} vs {tuple(tp.shape)} (strides '
+                             f'{level_strides(s_head)} vs {level_strides(t_head)}); give both '
+                             'heads the same prior generator.')
+    if len(s_cls) != len(t_cls) or any(a.shape != b.shape for a, b in zip(s_cls, t_cls)):
+        raise ValueError(f'{names} give classification maps of different shapes: '
+                         f'{[tuple(c.shape) for c in s_cls]} vs '
+                         f'{[tuple(c.shape) for c in t_cls]}.')
+
+
+def dense_rows(s_head, t_head, s_out, t_out, gt_instances, img_metas):
+    """The vocabulary's dense-head rows (see ``DetectionDistiller.VOCABULARY``); the teacher's
+    (``t_pos_reg``, ``t_cls_rows``) only when ``t_out`` is given."""
+    s_cls, s_reg = s_out
+    featmap_sizes = [c.shape[-2:] for c in s_cls]
+    if t_out is not None:
+        check_dense_heads_match(s_head, t_head, s_cls, t_out[0], featmap_sizes)
+    with torch.no_grad():
+        tg = dense_targets(s_head, s_cls, gt_instances, img_metas)
+    num_priors = s_head.prior_generator.num_base_priors[0]
+    labels = torch.cat(tg['labels'], dim=1).reshape(-1)
+    pos = (labels >= 0) & (labels < s_head.num_classes)
+
+    def cls_rows(maps):
+        return torch.cat([flatten_level(c, num_priors) for c in maps], 1).reshape(
+            -1, s_head.cls_out_channels)
+
+    def pos_reg(head, preds):
+        return torch.cat(regression_in_space(head, preds, featmap_sizes), 1).reshape(-1, 4)[pos]
+
+    rows = {
+        'pos_mask': [(lb >= 0) & (lb < s_head.num_classes) for lb in tg['labels']],
+        'labels': tg['labels'], 'bbox_targets': tg['targets'],
+        'num_pos': max(float(pos.sum()), 1.0),
+        's_pos_reg': pos_reg(s_head, s_reg),
+        'pos_reg_targets': torch.cat(tg['targets'], dim=1).reshape(-1, 4)[pos],
+        'pos_reg_weights': torch.cat(tg['target_weights'], dim=1).reshape(-1, 4)[pos],
+        's_cls_rows': cls_rows(s_cls),
+        'cls_row_weights': torch.cat(tg['label_weights'], dim=1).reshape(-1),
+        'cls_avg_factor': tg['avg_factor'],
+    }
+    if t_out is not None:
+        with torch.no_grad():
+            rows['t_pos_reg'] = pos_reg(t_head, t_out[1])
+        rows['t_cls_rows'] = cls_rows(t_out[0])
+    return rows
+
+
+def rcnn_rows(s_bbox_head, captured, t_cls, t_reg):
+    """The vocabulary's RCNN rows from what the student's box head saw (``captured``: its
+    ``loss_and_target`` arguments and targets) and the teacher's box head on the same RoIs."""
+    labels, label_weights, targets, target_weights = captured['targets']
+    s_cls, s_reg = captured['cls_score'], captured['bbox_pred']
+    if t_cls.shape != s_cls.shape:
+        raise ValueError(f"the student's and teacher's RCNN box heads score "
+                         f'{tuple(s_cls.shape)} vs {tuple(t_cls.shape)}: they must have the '
+                         'same classes.')
+    K = s_bbox_head.num_classes
+    pos = (labels >= 0) & (labels < K)
+    idx = torch.arange(len(labels), device=labels.device)[pos]
+
+    def pos_deltas(reg):
+        if reg.shape[1] == 4:  # class-agnostic
+            return reg[pos]
+        return reg.reshape(len(labels), -1, 4)[idx, labels[pos]]
+
+    return {
+        's_rcnn_cls': s_cls, 't_rcnn_cls': t_cls,
+        'rcnn_label_weights': label_weights.float(),
+        'rcnn_num_rois': max(float(len(labels)), 1.0),
+        's_rcnn_pos_reg': pos_deltas(s_reg), 't_rcnn_pos_reg': pos_deltas(t_reg),
+        'rcnn_pos_reg_targets': targets[pos], 'rcnn_pos_reg_weights': target_weights[pos],
+    }
