@@ -98,6 +98,7 @@ def dense_targets(head, cls_scores, gt_instances, img_metas):
         return dict(labels=labels, label_weights=label_weights, targets=targets,
                     target_weights=target_weights, avg_factor=max(float(num_pos), 1.0))
     anchors, valid_flags = head.get_anchors(featmap_sizes, img_metas, device=device)
+    level_anchors = [a[None].expand(N, -1, -1) for a in anchors[0]]  # before get_targets
     out = head.get_targets(anchors, valid_flags, gt_instances, img_metas)
     if type(head).get_targets is AnchorHead.get_targets:
         labels, label_weights, targets, target_weights, avg_factor = out[:5]
@@ -105,9 +106,9 @@ def dense_targets(head, cls_scores, gt_instances, img_metas):
         _, labels, label_weights, targets, target_weights, avg_factor = out[:6]
     if head_space(head) == 'distance':
         converted = []
-        for level_anchors, t, stride in zip(anchors[0], targets, level_strides(head)):
-            centres = centres_of(head, level_anchors).repeat(N, 1)
-            dist = bbox2distance(centres, t.reshape(-1, 4)).reshape(t.shape) / stride
+        for a, t, stride in zip(level_anchors, targets, level_strides(head)):
+            dist = bbox2distance(centres_of(head, a.reshape(-1, 4)),
+                                 t.reshape(-1, 4)).reshape(t.shape) / stride
             if isinstance(head, GFLHead):
                 dist = dist.clamp(max=head.reg_max - 0.01)  # GFL's own encoding
             converted.append(dist)

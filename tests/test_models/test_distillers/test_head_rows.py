@@ -1,0 +1,168 @@
+"""Head-level rows: the student's assignment in the head's own regression space, the teacher's
+predictions at the same priors, RCNN rows on the student's RoIs, and clear errors when the heads
+disagree. Student and teacher are small demo-sized models with random weights."""
+import copy
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from mmkd.models.distillers.head_rows import regression_in_space
+from mmkd.registry import MODELS
+from tests.conftest import STUDENT_CFG
+from tests.test_models.test_distillers.test_detection_distiller import batch
+
+ROWS = ['s_pos_reg', 't_pos_reg', 'pos_reg_targets', 'pos_reg_weights', 'num_pos']
+
+
+class RowsProbe(torch.nn.Module):
+    """Keeps what it is given (the rows under test) and returns 0."""
+
+    seen = []
+
+    def forward(self, *args):
+        RowsProbe.seen.append(args)
+        return args[0].new_zeros(())
+
+
+MODELS.register_module('RowsProbe', module=RowsProbe, force=True)
+
+
+def student_model(**head):
+    model = Config.fromfile(STUDENT_CFG).model
+    model.bbox_head.update(head)
+    return model
+
+
+def fcos_model():
+    model = student_model()
+    model.bbox_head = dict(type='FCOSHead', num_classes=10, in_channels=32, feat_channels=32,
+                           stacked_convs=1, strides=[8, 16, 32, 64, 128], norm_on_bbox=True)
+    model.train_cfg = None
+    return model
+
+
+def gfl_model(reg_max=16):
+    model = student_model()
+    model.bbox_head = dict(
+        type='GFLHead', num_classes=10, in_channels=32, feat_channels=32, stacked_convs=1,
+        reg_max=reg_max,
+        anchor_generator=dict(type='AnchorGenerator', ratios=[1.0], octave_base_scale=8,
+                              scales_per_octave=1, strides=[8, 16, 32, 64, 128]),
+        loss_cls=dict(type='QualityFocalLoss', use_sigmoid=True, beta=2.0, loss_weight=1.0),
+        loss_dfl=dict(type='DistributionFocalLoss', loss_weight=0.25),
+        loss_bbox=dict(type='GIoULoss', loss_weight=2.0))
+    model.train_cfg = dict(assigner=dict(type='ATSSAssigner', topk=9), allowed_border=-1,
+                           pos_weight=-1, debug=False)
+    return model
+
+
+def distiller(tmp_path, student, teacher=None, inputs=ROWS, seed=0):
+    """A distiller whose teacher is ``teacher`` (the student's config by default) with random
+    weights saved to a checkpoint."""
+    from mmkd.models.distillers.base import build_model
+    teacher = copy.deepcopy(teacher or student)
+    torch.manual_seed(seed)
+    ckpt = str(tmp_path / 'teacher.pth')
+    torch.save(build_model(teacher, 'mmdet').state_dict(), ckpt)
+    RowsProbe.seen = []
+    return MODELS.build(dict(type='mmkd.DetectionDistiller', student=student,
+                             teacher=dict(config=teacher, checkpoint=ckpt),
+                             kd_terms=dict(probe=dict(loss=dict(type='RowsProbe'),
+                                                      inputs=list(inputs)))))
+
+
+def one_box_batch():
+    """Two 64 x 64 images with the box [8, 8, 40, 40] each."""
+    inputs, samples = batch(boxes_per_image=1)
+    for s in samples:
+        s.gt_instances.bboxes = torch.tensor([[8.0, 8.0, 40.0, 40.0]])
+    return inputs, samples
+
+
+SIZES = [(8, 8), (4, 4), (2, 2), (1, 1), (1, 1)]  # the levels of a 64 x 64 input
+
+
+def positives(priors):
+    """The rows of the positives, from the per-level pos_mask the probe was given (it is called
+    once per level), in the rows' order: image-major, levels concatenated."""
+    pos_mask = torch.cat([args[-1] for args in RowsProbe.seen], dim=1)  # (N, P)
+    N = pos_mask.shape[0]
+    flat = torch.cat(priors)[None].expand(N, -1, -1).reshape(-1, priors[0].shape[1])
+    return flat[pos_mask.reshape(-1)]
+
+
+def test_delta_space_targets_decode_to_the_gt_box(tmp_path):
+    """RetinaNet: the positives' targets are the coder's deltas; decoding them at the positive
+    anchors gives the one GT box back. The same weights on both sides (both in eval mode): t_pos_reg = s_pos_reg."""
+    model = distiller(tmp_path, student_model(), inputs=ROWS + ['pos_mask'])
+    model.student.load_state_dict(model.teacher.state_dict())
+    model.eval()  # BatchNorm from running statistics on both sides
+    model.loss(*one_box_batch())
+    s_reg, t_reg, targets, weights, num_pos, _ = RowsProbe.seen[0]
+    assert s_reg.shape == targets.shape == (int(num_pos), 4) and num_pos >= 2
+    assert torch.equal(s_reg, t_reg) and torch.equal(weights, torch.ones_like(weights))
+    head = model.student.bbox_head
+    anchors = positives(head.prior_generator.grid_priors(SIZES, device='cpu'))
+    decoded = head.bbox_coder.decode(anchors, targets)
+    assert torch.allclose(decoded, torch.tensor([[8.0, 8.0, 40.0, 40.0]]).expand_as(decoded),
+                          atol=1e-3)
+
+
+def test_distance_space_fcos_targets_give_the_gt_box(tmp_path):
+    """FCOS (norm_on_bbox): a positive point p of stride s with targets (l, t, r, b) gives the
+    box (p_x - l s, p_y - t s, p_x + r s, p_y + b s): the GT box."""
+    model = distiller(tmp_path, fcos_model(), inputs=ROWS + ['pos_mask'])
+    model.train()
+    model.loss(*one_box_batch())
+    _, _, targets, _, num_pos, _ = RowsProbe.seen[0]
+    points = positives(model.student.bbox_head.prior_generator.grid_priors(
+        SIZES, device='cpu', with_stride=True))
+    box = torch.cat([points[:, :2] - targets[:, :2] * points[:, 2:],
+                     points[:, :2] + targets[:, 2:] * points[:, 2:]], dim=1)
+    assert len(box) == int(num_pos) > 0
+    assert torch.allclose(box, torch.tensor([[8.0, 8.0, 40.0, 40.0]]).expand_as(box))
+
+
+def test_gfl_integral_and_atss_decoding_in_stride_units(tmp_path):
+    """GFL: a distribution peaked on bin 3 integrates to 3 stride units, whatever reg_max.
+    A reg_decoded_bbox anchor head (ATSS-like) with zero deltas decodes to its anchor: each
+    distance is half the anchor side, octave_base_scale / 2 = 4 stride units."""
+    for reg_max in (16, 8):
+        head = MODELS.build(dict(gfl_model(reg_max).bbox_head, train_cfg=None))
+        preds = torch.full((2, 4 * (reg_max + 1), 2, 2), -30.0)
+        preds[:, 3::reg_max + 1] = 30.0
+        out = regression_in_space(head, [preds] * 5, [(2, 2)] * 5)
+        assert torch.allclose(out[0], torch.full((2, 4, 4), 3.0), atol=1e-4)
+    atss = gfl_model().bbox_head
+    atss.update(type='ATSSHead', reg_decoded_bbox=True, loss_dfl=None)
+    atss.pop('loss_dfl'), atss.pop('reg_max')
+    atss['loss_cls'] = dict(type='FocalLoss', use_sigmoid=True, loss_weight=1.0)
+    head = MODELS.build(atss)
+    out = regression_in_space(head, [torch.zeros(1, 4, 2, 2)] * 5, [(2, 2)] * 5)
+    assert torch.allclose(out[3], torch.full((1, 4, 4), 4.0))
+
+
+def test_gfl_teacher_with_another_reg_max(tmp_path):
+    model = distiller(tmp_path, gfl_model(16), gfl_model(8))
+    model.train()
+    model.loss(*one_box_batch())
+    s_reg, t_reg, targets, _, num_pos = RowsProbe.seen[0]
+    assert s_reg.shape == t_reg.shape == targets.shape == (int(num_pos), 4)
+    assert t_reg.max() <= 8 and targets.max() < 16
+
+
+def test_mismatched_heads_are_named(tmp_path):
+    other = student_model(anchor_generator=dict(type='AnchorGenerator', octave_base_scale=3,
+                                                scales_per_octave=2, ratios=[0.5, 1.0, 2.0],
+                                                strides=[8, 16, 32, 64, 128]))
+    model = distiller(tmp_path, student_model(), other)
+    model.train()
+    with pytest.raises(ValueError, match=r"student's RetinaHead and the teacher's RetinaHead do "
+                                         r'not predict at the same anchors.*\(576, 4\) vs '
+                                         r'\(384, 4\)'):
+        model.loss(*one_box_batch())
+    model = distiller(tmp_path, fcos_model(), student_model())
+    model.train()
+    with pytest.raises(ValueError, match='regress in different spaces'):
+        model.loss(*one_box_batch())
