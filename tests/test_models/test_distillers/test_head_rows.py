@@ -94,7 +94,8 @@ def positives(priors):
 
 def test_delta_space_targets_decode_to_the_gt_box(tmp_path):
     """RetinaNet: the positives' targets are the coder's deltas; decoding them at the positive
-    anchors gives the one GT box back. The same weights on both sides (both in eval mode): t_pos_reg = s_pos_reg."""
+    anchors gives the one GT box back. The same weights on both sides (both in eval mode):
+    t_pos_reg = s_pos_reg."""
     model = distiller(tmp_path, student_model(), inputs=ROWS + ['pos_mask'])
     model.student.load_state_dict(model.teacher.state_dict())
     model.eval()  # BatchNorm from running statistics on both sides
