@@ -167,3 +167,58 @@ def test_mismatched_heads_are_named(tmp_path):
     model.train()
     with pytest.raises(ValueError, match='regress in different spaces'):
         model.loss(*one_box_batch())
+
+
+RCNN_TERMS = dict(
+    rpn_bound=dict(loss=dict(type='mmkd.TeacherBoundedRegressionLoss'),
+                   inputs=['s_pos_reg', 't_pos_reg', 'pos_reg_targets', 'pos_reg_weights',
+                           'num_pos']),
+    rpn_soft=dict(loss=dict(type='mmkd.WeightedSoftLabelKDLoss', use_sigmoid=True),
+                  inputs=['s_cls_rows', 't_cls_rows', 'cls_row_weights', 'cls_avg_factor']),
+    rcnn_bound=dict(loss=dict(type='mmkd.TeacherBoundedRegressionLoss'),
+                    inputs=['s_rcnn_pos_reg', 't_rcnn_pos_reg', 'rcnn_pos_reg_targets',
+                            'rcnn_pos_reg_weights', 'rcnn_num_rois']),
+    rcnn_soft=dict(loss=dict(type='mmkd.WeightedSoftLabelKDLoss'),
+                   inputs=['s_rcnn_cls', 't_rcnn_cls', 'rcnn_label_weights', 'rcnn_num_rois']),
+    hint=dict(loss=dict(type='mmkd.FeatureImitationLoss', loss_weight=0.5),
+              inputs=['s_neck', 't_neck']))
+
+
+def test_rcnn_rows_on_the_students_rois_with_one_teacher_roi_forward(tmp_path):
+    """Faster R-CNN, all parts of Chen et al. on: the teacher's box head runs once per step, on
+    the student's sampled RoIs; the RCNN rows line up with the student's; gradients reach the
+    student's RPN and box head, never the teacher."""
+    from tests.test_models.test_distillers.test_packaged_and_two_stage import small_faster_rcnn
+    student = small_faster_rcnn()
+    model = distiller(tmp_path, student, inputs=['s_rcnn_cls', 't_rcnn_cls', 'rcnn_label_weights',
+                                                 's_rcnn_pos_reg', 't_rcnn_pos_reg',
+                                                 'rcnn_pos_reg_targets', 'rcnn_num_rois'])
+    calls = []
+    model.teacher.roi_head.bbox_head.register_forward_hook(lambda *a: calls.append(1))
+    model.train()
+    model.loss(*one_box_batch())
+    assert len(calls) == 1
+    s_cls, t_cls, weights, s_reg, t_reg, targets, num_rois = RowsProbe.seen[0]
+    assert s_cls.shape == t_cls.shape == (int(num_rois), 11) and weights.shape == (num_rois,)
+    assert s_reg.shape == t_reg.shape == targets.shape and len(s_reg) > 0
+    assert t_cls.requires_grad is False
+
+    full = MODELS.build(dict(type='mmkd.DetectionDistiller', student=student,
+                             teacher=dict(config=student,
+                                          checkpoint=str(tmp_path / 'teacher.pth')),
+                             kd_terms=RCNN_TERMS))
+    full.train()
+    losses = full.loss(*one_box_batch())
+    for name in RCNN_TERMS:
+        assert torch.isfinite(losses[f'loss_kd_{name}']), name
+    assert losses['loss_kd_rcnn_soft'].item() > 0 and losses['loss_kd_rpn_soft'].item() > 0
+    total = sum(losses[f'loss_kd_{name}'] for name in RCNN_TERMS)
+    total.backward()
+    assert full.student.roi_head.bbox_head.fc_cls.weight.grad.abs().sum() > 0
+    assert full.student.rpn_head.rpn_cls.weight.grad.abs().sum() > 0
+    assert all(p.grad is None for p in full.teacher.parameters())
+
+
+def test_rcnn_inputs_need_two_stage_models(tmp_path):
+    with pytest.raises(ValueError, match='rcnn_\\* inputs need a two-stage student'):
+        distiller(tmp_path, student_model(), inputs=['s_rcnn_cls', 't_rcnn_cls'])
