@@ -125,6 +125,12 @@ def check_dense_heads_match(s_head, t_head, s_cls, t_cls, featmap_sizes):
     if head_space(s_head) != head_space(t_head):
         raise ValueError(f'{names} regress in different spaces ({head_space(s_head)} vs '
                          f'{head_space(t_head)}): head-level terms need the same targets.')
+    if head_space(s_head) == 'delta':
+        coders = [(type(h.bbox_coder).__name__, tuple(getattr(h.bbox_coder, 'means', ())),
+                   tuple(getattr(h.bbox_coder, 'stds', ()))) for h in (s_head, t_head)]
+        if coders[0] != coders[1]:
+            raise ValueError(f'{names} encode deltas differently (bbox_coder type, means, '
+                             f'stds: {coders[0]} vs {coders[1]}); give both the same coder.')
     device = s_cls[0].device
     s_priors = priors_of(s_head, featmap_sizes, device)
     t_priors = priors_of(t_head, featmap_sizes, device)

@@ -167,6 +167,11 @@ def test_mismatched_heads_are_named(tmp_path):
     model.train()
     with pytest.raises(ValueError, match='regress in different spaces'):
         model.loss(*one_box_batch())
+    coder = dict(type='DeltaXYWHBBoxCoder', target_means=[0.0] * 4, target_stds=[0.1] * 4)
+    model = distiller(tmp_path, student_model(), student_model(bbox_coder=coder))
+    model.train()
+    with pytest.raises(ValueError, match=r'encode deltas differently.*0\.1'):
+        model.loss(*one_box_batch())
 
 
 RCNN_TERMS = dict(
