@@ -1,0 +1,24 @@
+# Chen et al.'s terms on a one-stage detector: RetinaNet R101 teacher, R50 student, 1x. The bound
+# on the positives' deltas, class-weighted soft labels on every anchor (sigmoid form, background
+# weight on the negative part), a hint on the FPN levels.
+# The teacher's weights: mmdet's model zoo checkpoint of retinanet_r101_fpn_1x_coco.
+_base_ = ['mmdet::retinanet/retinanet_r50_fpn_1x_coco.py']
+
+model = dict(
+    _delete_=True,
+    type='mmkd.DetectionDistiller',
+    student={{_base_.model}},
+    teacher=dict(
+        config='mmdet::retinanet/retinanet_r101_fpn_1x_coco.py',
+        checkpoint='checkpoints/retinanet_r101_fpn_1x_coco_20200130-7a93545f.pth'),
+    kd_terms=dict(
+        bound=dict(
+            loss=dict(type='mmkd.TeacherBoundedRegressionLoss', margin=0.0, loss_weight=0.5),
+            inputs=['s_pos_reg', 't_pos_reg', 'pos_reg_targets', 'pos_reg_weights', 'num_pos']),
+        soft=dict(
+            loss=dict(type='mmkd.WeightedSoftLabelKDLoss', use_sigmoid=True,
+                      background_weight=1.5, loss_weight=0.5),
+            inputs=['s_cls_rows', 't_cls_rows', 'cls_row_weights', 'cls_avg_factor']),
+        hint=dict(
+            loss=dict(type='mmkd.FeatureImitationLoss', loss_weight=0.5),
+            inputs=['s_neck', 't_neck'])))
