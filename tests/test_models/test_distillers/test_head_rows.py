@@ -193,8 +193,8 @@ def test_rcnn_rows_on_the_students_rois_with_one_teacher_roi_forward(tmp_path):
     """Faster R-CNN, all parts of Chen et al. on: the teacher's box head runs once per step, on
     the student's sampled RoIs; the RCNN rows line up with the student's; gradients reach the
     student's RPN and box head, never the teacher."""
-    from tests.test_models.test_distillers.test_packaged_and_two_stage import small_faster_rcnn
-    student = small_faster_rcnn()
+    from tests.test_models.test_distillers.test_packaged_and_two_stage import tiny_faster_rcnn
+    student = tiny_faster_rcnn()
     model = distiller(tmp_path, student, inputs=['s_rcnn_cls', 't_rcnn_cls', 'rcnn_label_weights',
                                                  's_rcnn_pos_reg', 't_rcnn_pos_reg',
                                                  'rcnn_pos_reg_targets', 'rcnn_num_rois'])

@@ -18,6 +18,17 @@ def small_faster_rcnn():
     return model
 
 
+def tiny_faster_rcnn():
+    """:func:`small_faster_rcnn` with 64-channel FPN, RPN and RoI features and a 256-wide box
+    head: fast enough for a few training iterations in the tests."""
+    model = small_faster_rcnn()
+    model.neck.out_channels = 64
+    model.rpn_head.update(in_channels=64, feat_channels=64)
+    model.roi_head.bbox_roi_extractor.out_channels = 64
+    model.roi_head.bbox_head.update(in_channels=64, fc_out_channels=256)
+    return model
+
+
 @pytest.fixture(scope='module')
 def packaged_teacher_ckpt(tmp_path_factory):
     torch.manual_seed(0)
