@@ -8,7 +8,7 @@ from mmdet.models.utils import unpack_gt_instances
 from mmkd.registry import MODELS
 from mmkd.structures import points_as_boxes
 from .base import BaseDistiller
-from .head_rows import dense_rows, head_space, rcnn_rows
+from .head_rows import BIN_NAMES, dense_rows, head_space, rcnn_rows, require_bins
 
 #: a point prior stands for the square of side POINT_PRIOR_SCALE x stride centred on it: the anchor
 #: an ATSS / GFL head (octave_base_scale=8, one anchor per location) places at that point.
@@ -78,6 +78,14 @@ class DetectionDistiller(BaseDistiller):
         'cls_row_weights': "the head's classification weights of every prior (sampled anchors of "
                            'the RPN, valid anchors elsewhere), (M,)',
         'cls_avg_factor': "the divisor of the student head's own classification loss, a float",
+        's_pos_bins': "student GFL edge-bin logits at the positives, (4P, reg_max + 1), the "
+                      'four edges of a positive together',
+        't_pos_bins': "the teacher's edge distributions on the student's bins at the same "
+                      'positives, (4P, reg_max + 1): GFL logits, or log-probabilities when '
+                      're-binned from another reg_max or built from a teacher that regresses '
+                      'continuous offsets (docs/ld.md)',
+        'pos_bin_weights': "the student's largest class score at each positive, repeated for "
+                           'its four edges, (4P,)',
         's_rcnn_cls': "student RCNN box-head logits on the student's sampled RoIs, (R, K+1)",
         't_rcnn_cls': "teacher RCNN box-head logits on the student's sampled RoIs, (R, K+1)",
         'rcnn_label_weights': 'the weights of those RoIs in the box-head loss, (R,)',
@@ -95,12 +103,14 @@ class DetectionDistiller(BaseDistiller):
     ADAPTABLE = ('backbone', 'neck')
     TARGET_NAMES = ('pos_mask', 'labels', 'bbox_targets', 'num_pos', 's_pos_reg', 't_pos_reg',
                     'pos_reg_targets', 'pos_reg_weights', 's_cls_rows', 't_cls_rows',
-                    'cls_row_weights', 'cls_avg_factor')
+                    'cls_row_weights', 'cls_avg_factor', 's_pos_bins', 't_pos_bins',
+                    'pos_bin_weights')
     RCNN_NAMES = ('s_rcnn_cls', 't_rcnn_cls', 'rcnn_label_weights', 'rcnn_num_rois',
                   's_rcnn_pos_reg', 't_rcnn_pos_reg', 'rcnn_pos_reg_targets',
                   'rcnn_pos_reg_weights')
     #: names that need the teacher's dense head
-    TEACHER_HEAD_NAMES = ('t_cls_scores', 't_bbox_preds', 't_pos_reg', 't_cls_rows')
+    TEACHER_HEAD_NAMES = ('t_cls_scores', 't_bbox_preds', 't_pos_reg', 't_cls_rows',
+                          't_pos_bins')
 
     def __init__(self, student, teacher, kd_terms=None, save_teacher=False,
                  data_preprocessor=None, init_cfg=None):
@@ -121,6 +131,8 @@ class DetectionDistiller(BaseDistiller):
             self.student.neck.register_forward_hook(self._capture_hook('s_neck'))
         if needs & set(self.TARGET_NAMES):
             head_space(student_head)  # raises for heads without head-level rows
+        if needs & set(BIN_NAMES):
+            require_bins(student_head)
         if needs & set(self.RCNN_NAMES):
             self._capture_rcnn_targets()
         if 'priors' in needs:
@@ -198,7 +210,7 @@ class DetectionDistiller(BaseDistiller):
                 self.dense_head(self.student, 'student'),
                 self.dense_head(self.teacher, 'teacher') if t_out else None,
                 (knowledge['s_cls_scores'], knowledge['s_bbox_preds']), t_out,
-                self._assignable(gt_instances), img_metas))
+                self._assignable(gt_instances), img_metas, wants=self.needs))
         if self.needs & set(self.RCNN_NAMES):
             knowledge.update(self.rcnn_knowledge(captured['rcnn'], knowledge['t_neck']))
 

@@ -149,13 +149,17 @@ def check_dense_heads_match(s_head, t_head, s_cls, t_cls, featmap_sizes):
                          f'{[tuple(c.shape) for c in t_cls]}.')
 
 
-def dense_rows(s_head, t_head, s_out, t_out, gt_instances, img_metas):
-    """The vocabulary's dense-head rows (see ``DetectionDistiller.VOCABULARY``); the teacher's
-    (``t_pos_reg``, ``t_cls_rows``) only when ``t_out`` is given."""
+def dense_rows(s_head, t_head, s_out, t_out, gt_instances, img_metas, wants=()):
+    """The vocabulary's dense-head rows (see ``DetectionDistiller.VOCABULARY``). The teacher's
+    rows (``t_pos_reg``, ``t_cls_rows``: same priors, classes and space required; LD's
+    ``t_pos_bins``: see :func:`bin_rows`) and the bin rows only when ``wants`` names them."""
     s_cls, s_reg = s_out
     featmap_sizes = [c.shape[-2:] for c in s_cls]
-    if t_out is not None:
+    wants = set(wants)
+    if wants & {'t_pos_reg', 't_cls_rows'}:
         check_dense_heads_match(s_head, t_head, s_cls, t_out[0], featmap_sizes)
+    if wants & set(BIN_NAMES):
+        require_bins(s_head)
     with torch.no_grad():
         tg = dense_targets(s_head, s_cls, gt_instances, img_metas)
     num_priors = s_head.prior_generator.num_base_priors[0]
@@ -180,10 +184,14 @@ def dense_rows(s_head, t_head, s_out, t_out, gt_instances, img_metas):
         'cls_row_weights': torch.cat(tg['label_weights'], dim=1).reshape(-1),
         'cls_avg_factor': tg['avg_factor'],
     }
-    if t_out is not None:
+    if 't_pos_reg' in wants:
         with torch.no_grad():
             rows['t_pos_reg'] = pos_reg(t_head, t_out[1])
+    if 't_cls_rows' in wants:
         rows['t_cls_rows'] = cls_rows(t_out[0])
+    if wants & set(BIN_NAMES):
+        rows.update(bin_rows(s_head, t_head if 't_pos_bins' in wants else None, s_reg,
+                             t_out[1] if 't_pos_bins' in wants else None, s_cls, pos))
     return rows
 
 
@@ -212,3 +220,85 @@ def rcnn_rows(s_bbox_head, captured, t_cls, t_reg):
         's_rcnn_pos_reg': pos_deltas(s_reg), 't_rcnn_pos_reg': pos_deltas(t_reg),
         'rcnn_pos_reg_targets': targets[pos], 'rcnn_pos_reg_weights': target_weights[pos],
     }
+
+
+def boxes_of(head, bbox_preds, featmap_sizes):
+    """The head's predicted boxes (x1y1x2y2, pixels), one (N, H*W*A, 4) per level."""
+    device = bbox_preds[0].device
+    priors = priors_of(head, featmap_sizes, device)
+    out = []
+    if head_space(head) == 'delta':
+        num_priors = head.prior_generator.num_base_priors[0]
+        for pred, prior in zip(bbox_preds, priors):
+            deltas = flatten_level(pred, num_priors)
+            N, P, _ = deltas.shape
+            out.append(head.bbox_coder.decode(prior.repeat(N, 1), deltas.reshape(-1, 4))
+                       .reshape(N, P, 4))
+        return out
+    for dist, prior, stride in zip(regression_in_space(head, bbox_preds, featmap_sizes), priors,
+                                   level_strides(head)):
+        centres = centres_of(head, prior)[None]
+        d = dist * stride
+        out.append(torch.cat([centres - d[..., :2], centres + d[..., 2:]], dim=-1))
+    return out
+
+
+BIN_NAMES = ('s_pos_bins', 't_pos_bins', 'pos_bin_weights')
+
+
+def require_bins(head):
+    if not isinstance(head, GFLHead):
+        raise ValueError(f"bin inputs ({', '.join(BIN_NAMES)}) need a student head that "
+                         f"classifies box edges over bins (GFLHead); the student's is "
+                         f'{type(head).__name__}.')
+
+
+def bin_rows(s_head, t_head, s_reg, t_reg, s_cls, pos):
+    """LD's rows at the positives ``pos`` (the student's, in the rows' order): the student's
+    edge-bin logits ``s_pos_bins`` (4P, n), the teacher's on the student's bins ``t_pos_bins``
+    (as log-probabilities when re-binned or built from a continuous teacher) and
+    ``pos_bin_weights`` (4P,), the student's largest class score at each positive.
+
+    A GFL teacher with the student's ``reg_max`` gives its logits; with another ``reg_max`` its
+    distribution re-binned (:func:`mmkd.models.losses.rebin_distribution`). A teacher that
+    regresses continuous offsets (FCOS, ATSS, one-anchor RetinaNet) gives its box at each
+    location, as distances from the student's prior centre in the student's stride units, spread
+    over the two nearest bins (:func:`mmkd.models.losses.distances_to_bins`).
+    """
+    from mmkd.models.losses import distances_to_bins, rebin_distribution
+    require_bins(s_head)
+    n = s_head.reg_max + 1
+    featmap_sizes = [c.shape[-2:] for c in s_cls]
+    s_bins = torch.cat([flatten_level(p, 1) for p in s_reg], 1).reshape(-1, 4 * n)[pos]
+    weights = torch.cat([flatten_level(c, 1) for c in s_cls], 1).reshape(
+        -1, s_head.cls_out_channels)[pos].detach().sigmoid().amax(dim=1)
+    rows = {'s_pos_bins': s_bins.reshape(-1, n), 'pos_bin_weights': weights.repeat_interleave(4)}
+    if t_head is None:
+        return rows
+    with torch.no_grad():
+        if isinstance(t_head, GFLHead):
+            n_t = t_head.reg_max + 1
+            t_bins = torch.cat([flatten_level(p, 1) for p in t_reg], 1).reshape(
+                -1, 4 * n_t)[pos].reshape(-1, n_t)
+            if n_t != n:
+                t_bins = rebin_distribution(t_bins.softmax(dim=1), s_head.reg_max).log()
+        else:
+            a_t = t_head.prior_generator.num_base_priors[0]
+            if a_t != 1 or level_strides(t_head) != level_strides(s_head):
+                raise ValueError(
+                    f"the teacher's {type(t_head).__name__} predicts {a_t} boxes per location "
+                    f'on strides {level_strides(t_head)}; a continuous teacher for the '
+                    f"student's {type(s_head).__name__} (strides {level_strides(s_head)}) needs "
+                    'one box per location on the same strides.')
+            boxes = torch.cat(boxes_of(t_head, t_reg, featmap_sizes), 1).reshape(-1, 4)[pos]
+            priors = priors_of(s_head, featmap_sizes, boxes.device)
+            N = s_cls[0].shape[0]
+            centres = torch.cat([centres_of(s_head, p) for p in priors])[None].expand(
+                N, -1, -1).reshape(-1, 2)[pos]
+            strides = torch.cat([p.new_full((len(p),), float(s)) for p, s in
+                                 zip(priors, level_strides(s_head))])[None].expand(
+                N, -1).reshape(-1)[pos]
+            dist = bbox2distance(centres, boxes) / strides[:, None]
+            t_bins = distances_to_bins(dist, s_head.reg_max).log()
+    rows['t_pos_bins'] = t_bins
+    return rows

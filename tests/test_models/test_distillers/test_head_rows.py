@@ -227,3 +227,55 @@ def test_rcnn_rows_on_the_students_rois_with_one_teacher_roi_forward(tmp_path):
 def test_rcnn_inputs_need_two_stage_models(tmp_path):
     with pytest.raises(ValueError, match='rcnn_\\* inputs need a two-stage student'):
         distiller(tmp_path, student_model(), inputs=['s_rcnn_cls', 't_rcnn_cls'])
+
+
+BINS = ['s_pos_bins', 't_pos_bins', 'pos_bin_weights', 'num_pos']
+
+
+def test_gfl_bins_same_and_other_reg_max(tmp_path):
+    """Same weights, same reg_max: the teacher's bin logits are the student's. A teacher with
+    reg_max 8 for a reg_max 16 student: log-probabilities on 17 bins, nothing past bin 8."""
+    model = distiller(tmp_path, gfl_model(16), inputs=BINS)
+    model.student.load_state_dict(model.teacher.state_dict())
+    model.eval()
+    model.loss(*one_box_batch())
+    s_bins, t_bins, weights, num_pos = RowsProbe.seen[0]
+    assert s_bins.shape == (4 * int(num_pos), 17) and torch.equal(s_bins, t_bins)
+    assert weights.shape == (4 * int(num_pos),) and torch.all((weights > 0) & (weights < 1))
+    assert torch.equal(weights[0::4], weights[3::4])  # one score per positive, its four edges
+    model = distiller(tmp_path, gfl_model(16), gfl_model(8), inputs=BINS)
+    model.train()
+    model.loss(*one_box_batch())
+    _, t_bins, _, num_pos = RowsProbe.seen[0]
+    assert t_bins.shape == (4 * int(num_pos), 17)
+    assert torch.allclose(t_bins.exp().sum(dim=1), torch.ones(len(t_bins)), atol=1e-5)
+    assert torch.all(t_bins[:, 9:] == float('-inf'))
+
+
+def test_continuous_teacher_bins_from_its_boxes():
+    """An FCOS teacher whose distances are 2 strides everywhere: its points sit half a stride
+    right of / below the GFL student's anchor centres, so from the student's centre the box is
+    1.5 strides left / up and 2.5 right / down: half on bins 1 and 2, half on bins 2 and 3."""
+    from mmkd.models.distillers.head_rows import bin_rows
+    s_head = MODELS.build(dict(gfl_model(16).bbox_head, train_cfg=None))
+    t_head = MODELS.build(dict(fcos_model().bbox_head, train_cfg=None))
+    sizes = [(4, 4), (2, 2), (1, 1), (1, 1), (1, 1)]
+    s_cls = [torch.zeros(1, 10, h, w) for h, w in sizes]
+    s_reg = [torch.zeros(1, 4 * 17, h, w) for h, w in sizes]
+    t_reg = [torch.full((1, 4, h, w), 2.0) for h, w in sizes]
+    pos = torch.zeros(16 + 4 + 3, dtype=torch.bool)
+    pos[5] = True  # level 0, location (1, 1)
+    rows = bin_rows(s_head, t_head, s_reg, t_reg, s_cls, pos)
+    probs = rows['t_pos_bins'].exp()
+    assert probs.shape == (4, 17)
+    assert probs[0, 1:3].tolist() == pytest.approx([0.5, 0.5])  # left 1.5
+    assert probs[1, 1:3].tolist() == pytest.approx([0.5, 0.5])  # top 1.5
+    assert probs[2, 2:4].tolist() == pytest.approx([0.5, 0.5])  # right 2.5
+    assert probs[3, 2:4].tolist() == pytest.approx([0.5, 0.5])  # bottom 2.5
+    assert rows['pos_bin_weights'].tolist() == pytest.approx([0.5] * 4)  # sigmoid(0)
+
+
+def test_bins_need_a_gfl_student(tmp_path):
+    with pytest.raises(ValueError, match="need a student head that classifies box edges over "
+                                         "bins \\(GFLHead\\); the student's is RetinaHead"):
+        distiller(tmp_path, student_model(), inputs=BINS)
