@@ -86,6 +86,7 @@ class DetectionDistiller(BaseDistiller):
                       'continuous offsets (docs/ld.md)',
         'pos_bin_weights': "the student's largest class score at each positive, repeated for "
                            'its four edges, (4P,)',
+        'pos_bin_avg_factor': 'the sum of pos_bin_weights, the divisor GFL and LD use, a float',
         's_rcnn_cls': "student RCNN box-head logits on the student's sampled RoIs, (R, K+1)",
         't_rcnn_cls': "teacher RCNN box-head logits on the student's sampled RoIs, (R, K+1)",
         'rcnn_label_weights': 'the weights of those RoIs in the box-head loss, (R,)',
@@ -103,8 +104,7 @@ class DetectionDistiller(BaseDistiller):
     ADAPTABLE = ('backbone', 'neck')
     TARGET_NAMES = ('pos_mask', 'labels', 'bbox_targets', 'num_pos', 's_pos_reg', 't_pos_reg',
                     'pos_reg_targets', 'pos_reg_weights', 's_cls_rows', 't_cls_rows',
-                    'cls_row_weights', 'cls_avg_factor', 's_pos_bins', 't_pos_bins',
-                    'pos_bin_weights')
+                    'cls_row_weights', 'cls_avg_factor', *BIN_NAMES)
     RCNN_NAMES = ('s_rcnn_cls', 't_rcnn_cls', 'rcnn_label_weights', 'rcnn_num_rois',
                   's_rcnn_pos_reg', 't_rcnn_pos_reg', 'rcnn_pos_reg_targets',
                   'rcnn_pos_reg_weights')

@@ -243,7 +243,7 @@ def boxes_of(head, bbox_preds, featmap_sizes):
     return out
 
 
-BIN_NAMES = ('s_pos_bins', 't_pos_bins', 'pos_bin_weights')
+BIN_NAMES = ('s_pos_bins', 't_pos_bins', 'pos_bin_weights', 'pos_bin_avg_factor')
 
 
 def require_bins(head):
@@ -257,7 +257,8 @@ def bin_rows(s_head, t_head, s_reg, t_reg, s_cls, pos):
     """LD's rows at the positives ``pos`` (the student's, in the rows' order): the student's
     edge-bin logits ``s_pos_bins`` (4P, n), the teacher's on the student's bins ``t_pos_bins``
     (as log-probabilities when re-binned or built from a continuous teacher) and
-    ``pos_bin_weights`` (4P,), the student's largest class score at each positive.
+    ``pos_bin_weights`` (4P,), the student's largest class score at each positive, and
+    ``pos_bin_avg_factor``, their sum (GFL / LD divide the box losses by it).
 
     A GFL teacher with the student's ``reg_max`` gives its logits; with another ``reg_max`` its
     distribution re-binned (:func:`mmkd.models.losses.rebin_distribution`). A teacher that
@@ -272,7 +273,8 @@ def bin_rows(s_head, t_head, s_reg, t_reg, s_cls, pos):
     s_bins = torch.cat([flatten_level(p, 1) for p in s_reg], 1).reshape(-1, 4 * n)[pos]
     weights = torch.cat([flatten_level(c, 1) for c in s_cls], 1).reshape(
         -1, s_head.cls_out_channels)[pos].detach().sigmoid().amax(dim=1)
-    rows = {'s_pos_bins': s_bins.reshape(-1, n), 'pos_bin_weights': weights.repeat_interleave(4)}
+    rows = {'s_pos_bins': s_bins.reshape(-1, n), 'pos_bin_weights': weights.repeat_interleave(4),
+            'pos_bin_avg_factor': max(4 * float(weights.sum()), 1e-6)}
     if t_head is None:
         return rows
     with torch.no_grad():
