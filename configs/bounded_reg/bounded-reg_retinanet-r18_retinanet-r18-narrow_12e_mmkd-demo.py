@@ -1,15 +1,9 @@
 # Teacher-bounded regression alone on the demo RetinaNet: on the positives of the student's
 # assigner, the squared error of the student's deltas counts only where it is not below the
 # teacher's (margin 0), weight nu = 0.5. Settings and measured results: configs/bounded_reg/README.md.
-_base_ = ['../demo/retinanet_r18-narrow_fpn_12e_mmkd-demo.py']
+_base_ = ['../_base_/distill_retinanet_mmkd-demo.py']
 
 model = dict(
-    _delete_=True,
-    type='mmkd.DetectionDistiller',
-    student={{_base_.model}},
-    teacher=dict(
-        config='{{ fileDirname }}/../demo/retinanet_r18_fpn_12e_mmkd-demo.py',
-        checkpoint='work_dirs/demo/teacher/epoch_12.pth'),
     kd_terms=dict(
         bound=dict(
             loss=dict(type='mmkd.TeacherBoundedRegressionLoss', margin=0.0, loss_weight=0.5),

@@ -3,15 +3,9 @@
 # loss_weight brings the term to about 10 at the start (the demo teacher's P6 / P7 features are
 # large); the adaptation conv keeps PyTorch's initialisation here (the COCO config uses the
 # paper's N(0, 1e-4^2)). Settings and measured results: configs/defeat/README.md.
-_base_ = ['../demo/retinanet_r18-narrow_fpn_12e_mmkd-demo.py']
+_base_ = ['../_base_/distill_retinanet_mmkd-demo.py']
 
 model = dict(
-    _delete_=True,
-    type='mmkd.DetectionDistiller',
-    student={{_base_.model}},
-    teacher=dict(
-        config='{{ fileDirname }}/../demo/retinanet_r18_fpn_12e_mmkd-demo.py',
-        checkpoint='work_dirs/demo/teacher/epoch_12.pth'),
     kd_terms=dict(
         defeat=dict(
             loss=dict(type='mmkd.DecoupledFeatureLoss', fg_weight=3.0, bg_weight=12.0,

@@ -5,15 +5,9 @@
 # - cls_pos: logit KD (per-class binary KL, T=2) on the anchors the student's assigner marks
 #   positive, normalised by their number like the student's focal loss.
 # Settings and measured results: configs/demo/README.md.
-_base_ = ['./retinanet_r18-narrow_fpn_12e_mmkd-demo.py']
+_base_ = ['../_base_/distill_retinanet_mmkd-demo.py']
 
 model = dict(
-    _delete_=True,
-    type='mmkd.DetectionDistiller',
-    student={{_base_.model}},
-    teacher=dict(
-        config='{{ fileDirname }}/retinanet_r18_fpn_12e_mmkd-demo.py',
-        checkpoint='work_dirs/demo/teacher/epoch_12.pth'),
     kd_terms=dict(
         hint=dict(
             loss=dict(type='mmkd.FeatureImitationLoss', loss_weight=3.0),

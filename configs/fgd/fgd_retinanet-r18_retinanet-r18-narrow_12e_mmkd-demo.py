@@ -3,15 +3,9 @@
 # own 1x1 alignment and context blocks. The paper's RetinaNet weights; loss_weight 0.02 brings
 # the term to about 10 at the start (the demo teacher's features are larger than a COCO FPN's).
 # Settings and measured results: configs/fgd/README.md.
-_base_ = ['../demo/retinanet_r18-narrow_fpn_12e_mmkd-demo.py']
+_base_ = ['../_base_/distill_retinanet_mmkd-demo.py']
 
 model = dict(
-    _delete_=True,
-    type='mmkd.DetectionDistiller',
-    student={{_base_.model}},
-    teacher=dict(
-        config='{{ fileDirname }}/../demo/retinanet_r18_fpn_12e_mmkd-demo.py',
-        checkpoint='work_dirs/demo/teacher/epoch_12.pth'),
     kd_terms=dict(
         fgd=dict(
             loss=dict(type='mmkd.FGDLoss', student_channels=32, teacher_channels=128,
