@@ -279,3 +279,21 @@ def test_bins_need_a_gfl_student(tmp_path):
     with pytest.raises(ValueError, match="need a student head that classifies box edges over "
                                          "bins \\(GFLHead\\); the student's is RetinaHead"):
         distiller(tmp_path, student_model(), inputs=BINS)
+
+
+def test_bound_mixes_with_fgd_in_one_config(teacher_ckpt):
+    """The demo pair with a bound on the head and FGD on the neck: both terms in one step."""
+    from tests.test_models.test_distillers.test_detection_distiller import distill_model_cfg
+    cfg = distill_model_cfg(teacher_ckpt)
+    cfg.kd_terms = dict(
+        bound=dict(loss=dict(type='mmkd.TeacherBoundedRegressionLoss'),
+                   inputs=['s_pos_reg', 't_pos_reg', 'pos_reg_targets', 'pos_reg_weights',
+                           'num_pos']),
+        fgd=dict(loss=dict(type='mmkd.FGDLoss', student_channels=32, teacher_channels=128),
+                 inputs=['s_neck', 't_neck', 'gt_bboxes', 'batch_input_shape']))
+    model = MODELS.build(cfg)
+    model.train()
+    losses = model.loss(*one_box_batch())
+    assert losses['loss_kd_bound'].item() > 0 and losses['loss_kd_fgd'].item() > 0
+    (losses['loss_kd_bound'] + losses['loss_kd_fgd']).backward()
+    assert model.student.bbox_head.retina_reg.weight.grad.abs().sum() > 0
