@@ -8,7 +8,7 @@ from mmdet.models.utils import unpack_gt_instances
 from mmkd.registry import MODELS
 from mmkd.structures import points_as_boxes
 from .base import BaseDistiller
-from .head_rows import BIN_NAMES, dense_rows, head_space, rcnn_rows, require_bins
+from .head_rows import BIN_NAMES, VLR_NAMES, dense_rows, head_space, rcnn_rows, require_bins
 
 #: a point prior stands for the square of side POINT_PRIOR_SCALE x stride centred on it: the anchor
 #: an ATSS / GFL head (octave_base_scale=8, one anchor per location) places at that point.
@@ -30,7 +30,8 @@ class DetectionDistiller(BaseDistiller):
 
     The dense head is ``bbox_head`` of a single-stage detector and ``rpn_head`` of a two-stage one.
     ``predict()`` is the student's, so mmdet's metrics work unchanged. See
-    :class:`BaseDistiller` for the arguments and ``docs/design.md`` for the vocabulary.
+    :class:`BaseDistiller` for the arguments and ``docs/design.md`` for the vocabulary; besides
+    them, ``vlr_alpha`` (0.25) sets LD's valuable localization region (``s_vlr_bins``...).
 
     Example::
 
@@ -87,6 +88,15 @@ class DetectionDistiller(BaseDistiller):
         'pos_bin_weights': "the student's largest class score at each positive, repeated for "
                            'its four edges, (4P,)',
         'pos_bin_avg_factor': 'the sum of pos_bin_weights, the divisor GFL and LD use, a float',
+        's_vlr_bins': "student GFL edge-bin logits in LD's valuable localization region (anchors "
+                      "whose DIoU with a GT reaches vlr_alpha x that GT's ATSS threshold, outside "
+                      'the positives), (4V, reg_max + 1)',
+        't_vlr_bins': "the teacher's edge distributions there, as t_pos_bins, (4V, reg_max + 1)",
+        'vlr_bin_weights': "the student's largest class score at each VLR location, (4V,)",
+        'num_vlr': 'V, the number of VLR locations (at least 1), a float',
+        's_pos_cls': "student dense-head classification logits at the positives, (P, K)",
+        't_pos_cls': "teacher dense-head classification logits at the student's positives, "
+                     '(P, K)',
         's_rcnn_cls': "student RCNN box-head logits on the student's sampled RoIs, (R, K+1)",
         't_rcnn_cls': "teacher RCNN box-head logits on the student's sampled RoIs, (R, K+1)",
         'rcnn_label_weights': 'the weights of those RoIs in the box-head loss, (R,)',
@@ -104,17 +114,19 @@ class DetectionDistiller(BaseDistiller):
     ADAPTABLE = ('backbone', 'neck')
     TARGET_NAMES = ('pos_mask', 'labels', 'bbox_targets', 'num_pos', 's_pos_reg', 't_pos_reg',
                     'pos_reg_targets', 'pos_reg_weights', 's_cls_rows', 't_cls_rows',
-                    'cls_row_weights', 'cls_avg_factor', *BIN_NAMES)
+                    'cls_row_weights', 'cls_avg_factor', *BIN_NAMES, *VLR_NAMES, 'num_vlr',
+                    's_pos_cls', 't_pos_cls')
     RCNN_NAMES = ('s_rcnn_cls', 't_rcnn_cls', 'rcnn_label_weights', 'rcnn_num_rois',
                   's_rcnn_pos_reg', 't_rcnn_pos_reg', 'rcnn_pos_reg_targets',
                   'rcnn_pos_reg_weights')
     #: names that need the teacher's dense head
     TEACHER_HEAD_NAMES = ('t_cls_scores', 't_bbox_preds', 't_pos_reg', 't_cls_rows',
-                          't_pos_bins')
+                          't_pos_bins', 't_vlr_bins', 't_pos_cls')
 
     def __init__(self, student, teacher, kd_terms=None, save_teacher=False,
-                 data_preprocessor=None, init_cfg=None):
+                 data_preprocessor=None, init_cfg=None, vlr_alpha=0.25):
         super().__init__(student, teacher, kd_terms, save_teacher, data_preprocessor, init_cfg)
+        self.vlr_alpha = vlr_alpha
         needs = {k for term in self.terms.values() for k in term['inputs']}
         self.needs = needs
         self._captured = {}
@@ -131,7 +143,7 @@ class DetectionDistiller(BaseDistiller):
             self.student.neck.register_forward_hook(self._capture_hook('s_neck'))
         if needs & set(self.TARGET_NAMES):
             head_space(student_head)  # raises for heads without head-level rows
-        if needs & set(BIN_NAMES):
+        if needs & {*BIN_NAMES, *VLR_NAMES}:
             require_bins(student_head)
         if needs & set(self.RCNN_NAMES):
             self._capture_rcnn_targets()
@@ -210,7 +222,8 @@ class DetectionDistiller(BaseDistiller):
                 self.dense_head(self.student, 'student'),
                 self.dense_head(self.teacher, 'teacher') if t_out else None,
                 (knowledge['s_cls_scores'], knowledge['s_bbox_preds']), t_out,
-                self._assignable(gt_instances), img_metas, wants=self.needs))
+                self._assignable(gt_instances), img_metas, wants=self.needs,
+                vlr_alpha=self.vlr_alpha))
         if self.needs & set(self.RCNN_NAMES):
             knowledge.update(self.rcnn_knowledge(captured['rcnn'], knowledge['t_neck']))
 

@@ -149,7 +149,8 @@ def check_dense_heads_match(s_head, t_head, s_cls, t_cls, featmap_sizes):
                          f'{[tuple(c.shape) for c in t_cls]}.')
 
 
-def dense_rows(s_head, t_head, s_out, t_out, gt_instances, img_metas, wants=()):
+def dense_rows(s_head, t_head, s_out, t_out, gt_instances, img_metas, wants=(),
+               vlr_alpha=0.25):
     """The vocabulary's dense-head rows (see ``DetectionDistiller.VOCABULARY``). The teacher's
     rows (``t_pos_reg``, ``t_cls_rows``: same priors, classes and space required; LD's
     ``t_pos_bins``: see :func:`bin_rows`) and the bin rows only when ``wants`` names them."""
@@ -158,7 +159,7 @@ def dense_rows(s_head, t_head, s_out, t_out, gt_instances, img_metas, wants=()):
     wants = set(wants)
     if wants & {'t_pos_reg', 't_cls_rows'}:
         check_dense_heads_match(s_head, t_head, s_cls, t_out[0], featmap_sizes)
-    if wants & set(BIN_NAMES):
+    if wants & {*BIN_NAMES, *VLR_NAMES}:
         require_bins(s_head)
     with torch.no_grad():
         tg = dense_targets(s_head, s_cls, gt_instances, img_metas)
@@ -189,9 +190,23 @@ def dense_rows(s_head, t_head, s_out, t_out, gt_instances, img_metas, wants=()):
             rows['t_pos_reg'] = pos_reg(t_head, t_out[1])
     if 't_cls_rows' in wants:
         rows['t_cls_rows'] = cls_rows(t_out[0])
+    if 's_pos_cls' in wants:
+        rows['s_pos_cls'] = rows['s_cls_rows'][pos]
+    if 't_pos_cls' in wants:
+        rows['t_pos_cls'] = cls_rows(t_out[0])[pos]
     if wants & set(BIN_NAMES):
         rows.update(bin_rows(s_head, t_head if 't_pos_bins' in wants else None, s_reg,
                              t_out[1] if 't_pos_bins' in wants else None, s_cls, pos))
+    if wants & set(VLR_NAMES):
+        anchors = priors_of(s_head, featmap_sizes, s_cls[0].device)
+        vlr = vlr_mask(anchors, gt_instances, pos, vlr_alpha)
+        region = bin_rows(s_head, t_head if 't_vlr_bins' in wants else None, s_reg,
+                          t_out[1] if 't_vlr_bins' in wants else None, s_cls, vlr)
+        rows.update({'s_vlr_bins': region['s_pos_bins'],
+                     'vlr_bin_weights': region['pos_bin_weights'],
+                     'num_vlr': max(float(vlr.sum()), 1.0)})
+        if 't_pos_bins' in region:
+            rows['t_vlr_bins'] = region['t_pos_bins']
     return rows
 
 
@@ -244,6 +259,7 @@ def boxes_of(head, bbox_preds, featmap_sizes):
 
 
 BIN_NAMES = ('s_pos_bins', 't_pos_bins', 'pos_bin_weights', 'pos_bin_avg_factor')
+VLR_NAMES = ('s_vlr_bins', 't_vlr_bins', 'vlr_bin_weights')
 
 
 def require_bins(head):
@@ -304,3 +320,55 @@ def bin_rows(s_head, t_head, s_reg, t_reg, s_cls, pos):
             t_bins = distances_to_bins(dist, s_head.reg_max).log()
     rows['t_pos_bins'] = t_bins
     return rows
+
+
+def diou(priors, boxes):
+    """Distance-IoU of every prior with every box, (P, k): IoU minus the squared distance of the
+    centres over the squared diagonal of the smallest enclosing box."""
+    from mmkd.structures import prior_gt_iou
+    iou = prior_gt_iou(priors, boxes)
+    c_p = (priors[:, None, :2] + priors[:, None, 2:]) / 2
+    c_b = (boxes[None, :, :2] + boxes[None, :, 2:]) / 2
+    lt = torch.minimum(priors[:, None, :2], boxes[None, :, :2])
+    rb = torch.maximum(priors[:, None, 2:], boxes[None, :, 2:])
+    diag = (rb - lt).pow(2).sum(dim=2).clamp(min=1e-6)
+    return iou - (c_p - c_b).pow(2).sum(dim=2) / diag
+
+
+def vlr_mask(level_anchors, gt_instances, pos, alpha=0.25, topk=9):
+    """LD's valuable localization region, (N * P,) bool in the rows' order: the locations whose
+    anchor has a DIoU with some GT box of at least ``alpha`` times that box's ATSS threshold
+    (mean + standard deviation of the IoUs of its ``topk`` nearest anchors per level), outside the
+    main region ``pos``. Vectorised over boxes; one pass per image.
+
+    Args:
+        level_anchors (list[Tensor]): (P_l, 4) per level, the same for every image.
+        gt_instances (list[InstanceData]): N images' GT.
+        pos (Tensor): (N * P,) bool, the positives.
+        alpha (float): alpha_vl. Defaults to 0.25.
+        topk (int): ATSS's candidates per level. Defaults to 9.
+    """
+    from mmkd.structures import prior_gt_iou
+    anchors = torch.cat(level_anchors).float()
+    centres = (anchors[:, :2] + anchors[:, 2:]) / 2
+    sizes = [len(a) for a in level_anchors]
+    masks = []
+    for gt in gt_instances:
+        boxes = gt.bboxes.float()
+        if len(boxes) == 0:
+            masks.append(torch.zeros(len(anchors), dtype=torch.bool, device=anchors.device))
+            continue
+        iou = prior_gt_iou(anchors, boxes)  # (P, k)
+        gt_centres = (boxes[:, :2] + boxes[:, 2:]) / 2
+        dist = (centres[:, None] - gt_centres[None]).pow(2).sum(dim=2)  # (P, k)
+        candidates = []
+        start = 0
+        for size in sizes:
+            k = min(topk, size)
+            idx = dist[start:start + size].topk(k, dim=0, largest=False).indices + start
+            candidates.append(idx)
+            start += size
+        cand_iou = iou.gather(0, torch.cat(candidates))  # (levels * topk, k)
+        threshold = cand_iou.mean(dim=0) + cand_iou.std(dim=0)
+        masks.append((diou(anchors, boxes) >= alpha * threshold[None]).any(dim=1))
+    return torch.cat(masks) & ~pos

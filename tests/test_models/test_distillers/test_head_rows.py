@@ -297,3 +297,39 @@ def test_bound_mixes_with_fgd_in_one_config(teacher_ckpt):
     assert losses['loss_kd_bound'].item() > 0 and losses['loss_kd_fgd'].item() > 0
     (losses['loss_kd_bound'] + losses['loss_kd_fgd']).backward()
     assert model.student.bbox_head.retina_reg.weight.grad.abs().sum() > 0
+
+
+def test_vlr_on_a_drawn_case():
+    """One level of 16 x 16 anchors on a 4 x 4 grid (centres 8, 24, 40, 56); GT [16, 16, 48, 48].
+    ATSS's 9 nearest anchors: the 4 inner ones (IoU 1/4) and 5 of the ring (IoU 0): threshold
+    mean + std = 1/9 + 0.131762 = 0.242873; x 0.25 = 0.060718. The inner anchors' DIoU is
+    1/4 - 128 / 2048 = 0.1875 (in), the ring's is negative (out). The positive (1, 1) is left
+    out: the region is (1, 2), (2, 1), (2, 2)."""
+    from mmengine.structures import InstanceData
+
+    from mmkd.models.distillers.head_rows import diou, vlr_mask
+    c = torch.tensor([8.0, 24.0, 40.0, 56.0])
+    cy, cx = torch.meshgrid(c, c, indexing='ij')
+    centres = torch.stack([cx.flatten(), cy.flatten()], dim=1)
+    anchors = torch.cat([centres - 8, centres + 8], dim=1)
+    gt = torch.tensor([[16.0, 16.0, 48.0, 48.0]])
+    assert diou(anchors[5:6], gt).item() == pytest.approx(0.1875)
+    pos = torch.zeros(16, dtype=torch.bool)
+    pos[5] = True
+    mask = vlr_mask([anchors], [InstanceData(bboxes=gt)], pos)
+    assert mask.nonzero().flatten().tolist() == [6, 9, 10]
+    empty = vlr_mask([anchors], [InstanceData(bboxes=torch.zeros(0, 4))], torch.zeros(16).bool())
+    assert not empty.any()
+
+
+def test_vlr_and_positive_cls_rows(tmp_path):
+    model = distiller(tmp_path, gfl_model(16), inputs=[
+        's_vlr_bins', 't_vlr_bins', 'vlr_bin_weights', 'num_vlr', 's_pos_cls', 't_pos_cls',
+        'num_pos'])
+    model.student.load_state_dict(model.teacher.state_dict())
+    model.eval()
+    model.loss(*one_box_batch())
+    s_vlr, t_vlr, w, num_vlr, s_cls, t_cls, num_pos = RowsProbe.seen[0]
+    assert s_vlr.shape == t_vlr.shape == (4 * int(num_vlr), 17) and num_vlr > 0
+    assert torch.equal(s_vlr, t_vlr) and w.shape == (4 * int(num_vlr),)
+    assert s_cls.shape == t_cls.shape == (int(num_pos), 10) and torch.equal(s_cls, t_cls)
