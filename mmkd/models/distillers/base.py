@@ -174,7 +174,7 @@ class BaseDistiller(BaseModel):
                 raise ValueError(f'{where}.inputs is empty; name what the loss reads, from:\n'
                                  + self.vocabulary_help())
             for key in inputs:
-                if key not in self.VOCABULARY:
+                if key is not None and key not in self.VOCABULARY:
                     raise KeyError(f'{where}.inputs names {key!r}, which is not in the '
                                    f'vocabulary of {type(self).__name__}. Known names:\n'
                                    + self.vocabulary_help())
@@ -276,7 +276,7 @@ class BaseDistiller(BaseModel):
     def feature_pairs(self, name):
         """The feature names (without s_/t_) that term ``name`` reads from both sides."""
         inputs = self.terms[name]['inputs']
-        return [k[2:] for k in inputs if k.startswith('s_') and f't_{k[2:]}' in inputs
+        return [k[2:] for k in inputs if k and k.startswith('s_') and f't_{k[2:]}' in inputs
                 and k[2:] in self.ADAPTABLE]
 
     def per_level_inputs(self, name):
@@ -295,12 +295,16 @@ class BaseDistiller(BaseModel):
         loss_fn = self.kd_losses[name]
         per_level = self.per_level_inputs(name)
         if not per_level:
-            return self.kd_weights[name] * loss_fn(*[knowledge[k] for k in term['inputs']])
+            return self.kd_weights[name] * loss_fn(*[None if k is None else knowledge[k]
+                                                     for k in term['inputs']])
         levels = self.level_indices(name, len(knowledge[per_level[0]]))
         calls = []
         for i, lv in enumerate(levels):
             args = []
             for key in term['inputs']:
+                if key is None:  # the loss's default for that argument
+                    args.append(None)
+                    continue
                 value = knowledge[key][lv] if key in self.PER_LEVEL else knowledge[key]
                 adapter = self.adapters[f'{name}_{key[2:]}'][i] \
                     if key.startswith('s_') and f'{name}_{key[2:]}' in self.adapters else None

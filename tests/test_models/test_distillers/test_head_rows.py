@@ -333,3 +333,21 @@ def test_vlr_and_positive_cls_rows(tmp_path):
     assert s_vlr.shape == t_vlr.shape == (4 * int(num_vlr), 17) and num_vlr > 0
     assert torch.equal(s_vlr, t_vlr) and w.shape == (4 * int(num_vlr),)
     assert s_cls.shape == t_cls.shape == (int(num_pos), 10) and torch.equal(s_cls, t_cls)
+
+
+def test_none_in_inputs_passes_the_loss_default(tmp_path):
+    """Classification KD at the positives with no weight and num_pos as avg_factor."""
+    from mmkd.models.losses import LogitKDLoss
+    model = distiller(tmp_path, gfl_model(16), inputs=['s_pos_cls', 't_pos_cls', 'num_pos'])
+    model.terms['probe']['inputs'] = ['s_pos_cls', 't_pos_cls', None, 'num_pos']
+    model.kd_losses['probe'] = LogitKDLoss(temperature=2.0, use_sigmoid=False)
+    model.train()
+    inputs, samples = one_box_batch()
+    value = model.loss(inputs, samples)['loss_kd_probe']
+    model.terms['probe']['inputs'] = ['s_pos_cls', 't_pos_cls', 'num_pos']
+    model.kd_losses['probe'] = RowsProbe()
+    RowsProbe.seen = []
+    model.loss(inputs, samples)
+    s_cls, t_cls, num_pos = RowsProbe.seen[0]
+    by_hand = LogitKDLoss(temperature=2.0, use_sigmoid=False)(s_cls, t_cls, None, num_pos)
+    assert value.item() == pytest.approx(by_hand.item(), rel=1e-4) and value.item() > 0

@@ -1,0 +1,17 @@
+# LD, the full method on the demo GFL pair: main region + valuable localization region
+# (alpha_vl 0.25), both T = 10, weight 0.25, + classification KD on the positives (softmax KL over
+# the 10 classes, T = 2; the paper's weight 10 is for a KL averaged over the classes, here summed:
+# 10 / 10). Results: configs/ld/README.md.
+_base_ = ['./ld_gfl-r18_gfl-r18-narrow_12e_mmkd-demo.py']
+
+model = dict(
+    vlr_alpha=0.25,
+    kd_terms=dict(
+        ld_vlr=dict(
+            loss=dict(type='mmkd.LocalizationDistillationLoss', temperature=10.0,
+                      loss_weight=0.25),
+            inputs=['s_vlr_bins', 't_vlr_bins', 'vlr_bin_weights', 'pos_bin_avg_factor']),
+        cls_kd=dict(
+            loss=dict(type='mmkd.LogitKDLoss', temperature=2.0, use_sigmoid=False,
+                      loss_weight=1.0),
+            inputs=['s_pos_cls', 't_pos_cls', None, 'num_pos'])))
