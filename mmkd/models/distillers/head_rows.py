@@ -196,12 +196,14 @@ def dense_rows(s_head, t_head, s_out, t_out, gt_instances, img_metas, wants=(),
         rows['t_pos_cls'] = cls_rows(t_out[0])[pos]
     if wants & set(BIN_NAMES):
         rows.update(bin_rows(s_head, t_head if 't_pos_bins' in wants else None, s_reg,
-                             t_out[1] if 't_pos_bins' in wants else None, s_cls, pos))
+                             t_out[1] if 't_pos_bins' in wants else None, s_cls, pos,
+                             t_out[0] if 't_pos_bins' in wants else None))
     if wants & set(VLR_NAMES):
         anchors = priors_of(s_head, featmap_sizes, s_cls[0].device)
         vlr = vlr_mask(anchors, gt_instances, pos, vlr_alpha)
         region = bin_rows(s_head, t_head if 't_vlr_bins' in wants else None, s_reg,
-                          t_out[1] if 't_vlr_bins' in wants else None, s_cls, vlr)
+                          t_out[1] if 't_vlr_bins' in wants else None, s_cls, vlr,
+                          t_out[0] if 't_vlr_bins' in wants else None)
         rows.update({'s_vlr_bins': region['s_pos_bins'],
                      'vlr_bin_weights': region['pos_bin_weights'],
                      'num_vlr': max(float(vlr.sum()), 1.0)})
@@ -269,7 +271,7 @@ def require_bins(head):
                          f'{type(head).__name__}.')
 
 
-def bin_rows(s_head, t_head, s_reg, t_reg, s_cls, pos):
+def bin_rows(s_head, t_head, s_reg, t_reg, s_cls, pos, t_cls=None):
     """LD's rows at the positives ``pos`` (the student's, in the rows' order): the student's
     edge-bin logits ``s_pos_bins`` (4P, n), the teacher's on the student's bins ``t_pos_bins``
     (as log-probabilities when re-binned or built from a continuous teacher) and
@@ -278,9 +280,10 @@ def bin_rows(s_head, t_head, s_reg, t_reg, s_cls, pos):
 
     A GFL teacher with the student's ``reg_max`` gives its logits; with another ``reg_max`` its
     distribution re-binned (:func:`mmkd.models.losses.rebin_distribution`). A teacher that
-    regresses continuous offsets (FCOS, ATSS, one-anchor RetinaNet) gives its box at each
-    location, as distances from the student's prior centre in the student's stride units, spread
-    over the two nearest bins (:func:`mmkd.models.losses.distances_to_bins`).
+    regresses continuous offsets (FCOS, ATSS, RetinaNet) gives its box at each location (with
+    several anchors per location, the box of its most confident anchor, from ``t_cls``), as
+    distances from the student's prior centre in the student's stride units, spread over the two
+    nearest bins (:func:`mmkd.models.losses.distances_to_bins`).
     """
     from mmkd.models.losses import distances_to_bins, rebin_distribution
     require_bins(s_head)
@@ -302,13 +305,21 @@ def bin_rows(s_head, t_head, s_reg, t_reg, s_cls, pos):
                 t_bins = rebin_distribution(t_bins.softmax(dim=1), s_head.reg_max).log()
         else:
             a_t = t_head.prior_generator.num_base_priors[0]
-            if a_t != 1 or level_strides(t_head) != level_strides(s_head):
+            if level_strides(t_head) != level_strides(s_head):
                 raise ValueError(
-                    f"the teacher's {type(t_head).__name__} predicts {a_t} boxes per location "
-                    f'on strides {level_strides(t_head)}; a continuous teacher for the '
-                    f"student's {type(s_head).__name__} (strides {level_strides(s_head)}) needs "
-                    'one box per location on the same strides.')
-            boxes = torch.cat(boxes_of(t_head, t_reg, featmap_sizes), 1).reshape(-1, 4)[pos]
+                    f"the teacher's {type(t_head).__name__} predicts on strides "
+                    f'{level_strides(t_head)}; a continuous teacher for the student\'s '
+                    f'{type(s_head).__name__} needs its strides {level_strides(s_head)}.')
+            boxes = torch.cat(boxes_of(t_head, t_reg, featmap_sizes), 1)  # (N, HW*A, 4)
+            if a_t > 1:
+                # several anchors per location (RetinaNet): the box of the teacher's most
+                # confident anchor at each location
+                scores = torch.cat([flatten_level(c, a_t) for c in t_cls], 1).amax(dim=2)
+                N = boxes.shape[0]
+                best = scores.reshape(N, -1, a_t).argmax(dim=2)  # (N, HW)
+                boxes = boxes.reshape(N, -1, a_t, 4).gather(
+                    2, best[..., None, None].expand(-1, -1, 1, 4)).squeeze(2)
+            boxes = boxes.reshape(-1, 4)[pos]
             priors = priors_of(s_head, featmap_sizes, boxes.device)
             N = s_cls[0].shape[0]
             centres = torch.cat([centres_of(s_head, p) for p in priors])[None].expand(

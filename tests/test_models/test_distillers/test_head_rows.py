@@ -351,3 +351,29 @@ def test_none_in_inputs_passes_the_loss_default(tmp_path):
     s_cls, t_cls, num_pos = RowsProbe.seen[0]
     by_hand = LogitKDLoss(temperature=2.0, use_sigmoid=False)(s_cls, t_cls, None, num_pos)
     assert value.item() == pytest.approx(by_hand.item(), rel=1e-4) and value.item() > 0
+
+
+def test_continuous_teacher_with_several_anchors_uses_its_most_confident_one():
+    """A RetinaNet teacher (9 anchors per location, zero deltas: each box is its anchor) whose
+    anchor 4 (ratio 1, scale 3 * 2^(1/3): a square of side 8 * 3.78 = 30.24 px on P3) scores
+    highest everywhere. Its centres are the GFL student's, so every edge is 15.12 px = 1.89
+    strides away: 0.11 on bin 1, 0.89 on bin 2."""
+    from mmkd.models.distillers.head_rows import bin_rows
+    s_head = MODELS.build(dict(gfl_model(16).bbox_head, train_cfg=None))
+    t_head = MODELS.build(dict(student_model().bbox_head, train_cfg=None))
+    side = 8 * 3 * 2 ** (1 / 3)
+    anchor = t_head.prior_generator.base_anchors[0][4]
+    assert (anchor[2:] - anchor[:2]).tolist() == pytest.approx([side, side], rel=1e-5)
+    sizes = [(4, 4), (2, 2), (1, 1), (1, 1), (1, 1)]
+    s_cls = [torch.zeros(1, 10, h, w) for h, w in sizes]
+    s_reg = [torch.zeros(1, 4 * 17, h, w) for h, w in sizes]
+    t_reg = [torch.zeros(1, 9 * 4, h, w) for h, w in sizes]
+    t_cls = [torch.zeros(1, 9 * 10, h, w) for h, w in sizes]
+    for c in t_cls:
+        c[:, 4 * 10:5 * 10] = 5.0  # anchor 4's ten classes
+    pos = torch.zeros(16 + 4 + 3, dtype=torch.bool)
+    pos[5] = True
+    probs = bin_rows(s_head, t_head, s_reg, t_reg, s_cls, pos, t_cls)['t_pos_bins'].exp()
+    frac = side / 2 / 8 - 1
+    for edge in range(4):
+        assert probs[edge, 1:3].tolist() == pytest.approx([1 - frac, frac], abs=1e-4)
