@@ -64,8 +64,10 @@ def regression_in_space(head, bbox_preds, featmap_sizes):
             out.append(head.integral(rows.reshape(-1, rows.shape[-1])).reshape(
                 rows.shape[0], rows.shape[1], 4))
         elif isinstance(head, FCOSHead):
+            # FCOS with norm_on_bbox predicts stride units in training and multiplies them by
+            # the stride in eval mode (a frozen teacher); without it, always pixels
             rows = flatten_level(pred, 1)
-            out.append(rows if head.norm_on_bbox else rows / stride)
+            out.append(rows if head.norm_on_bbox and head.training else rows / stride)
         elif getattr(head, 'reg_decoded_bbox', False):
             deltas = flatten_level(pred, num_priors)
             N, P, _ = deltas.shape

@@ -377,3 +377,21 @@ def test_continuous_teacher_with_several_anchors_uses_its_most_confident_one():
     frac = side / 2 / 8 - 1
     for edge in range(4):
         assert probs[edge, 1:3].tolist() == pytest.approx([1 - frac, frac], abs=1e-4)
+
+
+def test_fcos_distances_in_stride_units_in_train_and_eval_mode():
+    """mmdet's FCOS (norm_on_bbox) multiplies its distances by the stride in eval mode, which a
+    frozen teacher is always in: the rows are in stride units either way."""
+    head = MODELS.build(dict(fcos_model().bbox_head, train_cfg=None))
+    torch.manual_seed(0)
+    feats = [torch.randn(2, 32, s, s) for s in (16, 8, 4, 2, 2)]
+    sizes = [f.shape[-2:] for f in feats]
+    head.train()
+    train_rows = regression_in_space(head, head(feats)[1], sizes)
+    head.eval()
+    eval_preds = head(feats)[1]
+    assert torch.allclose(eval_preds[1], head.train()(feats)[1][1] * 16, atol=1e-5)
+    head.eval()
+    eval_rows = regression_in_space(head, eval_preds, sizes)
+    for a, b in zip(train_rows, eval_rows):
+        assert torch.allclose(a, b, atol=1e-5)
