@@ -223,8 +223,7 @@ class BaseDistiller(BaseModel):
                 s_c = [s_shapes[key][lv][0] for lv in levels]
                 t_c = [t_shapes[key][lv][0] for lv in levels]
                 self._check_loss_channels(name, key, s_c, t_c)
-                if term['adapter'] is None or (term['adapter'] == 'auto' and getattr(
-                        self.kd_losses[name], 'aligns_channels', False)):
+                if not self._adapts(name):
                     continue
                 adapter_cfg = dict(type='ConvAdapter') if term['adapter'] == 'auto' \
                     else dict(term['adapter'])
@@ -237,13 +236,18 @@ class BaseDistiller(BaseModel):
                                 f"to the teacher's {t_c} with {adapter_cfg['type']} on levels "
                                 f'{levels}')
 
+    def _adapts(self, name):
+        """Whether term ``name`` puts the student's features through an adapter: not with
+        ``adapter=None``, nor with ``'auto'`` for a loss that aligns the channels itself."""
+        adapter = self.terms[name]['adapter']
+        return adapter is not None and not (
+            adapter == 'auto' and getattr(self.kd_losses[name], 'aligns_channels', False))
+
     def _check_loss_channels(self, name, key, s_c, t_c):
         """A loss that takes ``student_channels`` / ``teacher_channels`` must be given the ones
         the models have (after the term's adapter, if any)."""
         loss = self.kd_losses[name]
-        adapted = self.terms[name]['adapter'] is not None and not (
-            self.terms[name]['adapter'] == 'auto' and getattr(loss, 'aligns_channels', False))
-        for attr, have in (('student_channels', t_c if adapted else s_c),
+        for attr, have in (('student_channels', t_c if self._adapts(name) else s_c),
                            ('teacher_channels', t_c)):
             want = getattr(loss, attr, None)
             if want is not None and any(c != want for c in have):

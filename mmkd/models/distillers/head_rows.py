@@ -335,11 +335,13 @@ def bin_rows(s_head, t_head, s_reg, t_reg, s_cls, pos, t_cls=None):
     return rows
 
 
-def diou(priors, boxes):
+def diou(priors, boxes, iou=None):
     """Distance-IoU of every prior with every box, (P, k): IoU minus the squared distance of the
-    centres over the squared diagonal of the smallest enclosing box."""
+    centres over the squared diagonal of the smallest enclosing box. ``iou``: their IoU, when the
+    caller has it already."""
     from mmkd.structures import prior_gt_iou
-    iou = prior_gt_iou(priors, boxes)
+    if iou is None:
+        iou = prior_gt_iou(priors, boxes)
     c_p = (priors[:, None, :2] + priors[:, None, 2:]) / 2
     c_b = (boxes[None, :, :2] + boxes[None, :, 2:]) / 2
     lt = torch.minimum(priors[:, None, :2], boxes[None, :, :2])
@@ -383,5 +385,5 @@ def vlr_mask(level_anchors, gt_instances, pos, alpha=0.25, topk=9):
             start += size
         cand_iou = iou.gather(0, torch.cat(candidates))  # (levels * topk, k)
         threshold = cand_iou.mean(dim=0) + cand_iou.std(dim=0)
-        masks.append((diou(anchors, boxes) >= alpha * threshold[None]).any(dim=1))
+        masks.append((diou(anchors, boxes, iou) >= alpha * threshold[None]).any(dim=1))
     return torch.cat(masks) & ~pos
