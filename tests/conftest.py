@@ -73,3 +73,37 @@ def write_config(path, base, overrides):
     with open(path, 'w') as f:
         f.write('\n'.join(lines) + '\n')
     return str(path)
+
+
+SEG_TEACHER_CFG = 'configs/demo/pspnet_r18-w32-d8_1.5k_mmkd-demo.py'
+SKD_CFG = 'configs/skd/skd_pspnet-r18-w32_pspnet-r18-w16_1.5k_mmkd-demo.py'
+
+
+@pytest.fixture(scope='session')
+def seg_teacher_ckpt(tmp_path_factory):
+    """A segmentation teacher checkpoint: the demo PSPNet teacher's random weights (seeded)."""
+    import mmkd  # noqa: F401
+    from mmengine.config import Config
+    from mmkd.models.distillers.base import build_model
+    torch.manual_seed(0)
+    model = build_model(Config.fromfile(SEG_TEACHER_CFG).model, 'mmseg')
+    path = str(tmp_path_factory.mktemp('seg_teacher') / 'teacher.pth')
+    torch.save(dict(state_dict=model.state_dict()), path)
+    return path
+
+
+def seg_data_options(data_root, iters=2, batch_size=2):
+    """--cfg-options that point a demo segmentation config at ``data_root`` and shorten its
+    schedule to ``iters`` iterations with a constant learning rate."""
+    root = data_root.rstrip('/') + '/'
+    return {
+        'train_dataloader.dataset.data_root': root,
+        'val_dataloader.dataset.data_root': root,
+        'test_dataloader.dataset.data_root': root,
+        'train_dataloader.batch_size': batch_size,
+        'train_cfg.max_iters': iters,
+        'train_cfg.val_interval': iters,
+        'default_hooks.logger.interval': 1,
+        'default_hooks.checkpoint.interval': iters,
+        'default_hooks.checkpoint.max_keep_ckpts': 5,
+    }

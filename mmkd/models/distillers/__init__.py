@@ -1,4 +1,5 @@
 from .base import BaseDistiller
 from .detection import DetectionDistiller
+from .segmentation import SegmentationDistiller
 
-__all__ = ['BaseDistiller', 'DetectionDistiller']
+__all__ = ['BaseDistiller', 'DetectionDistiller', 'SegmentationDistiller']

@@ -1,14 +1,22 @@
 from .bounded_regression import TeacherBoundedRegressionLoss, bounded_regression
+from .channel_wise import ChannelWiseDivergenceLoss, channel_wise_divergence
 from .decoupled_feature import DecoupledFeatureLoss
 from .feature_imitation import FeatureImitationLoss, feature_imitation
 from .fgd import FGDLoss, fgd_attention
 from .fine_grained_imitation import FineGrainedImitationLoss
 from .localization_distillation import (LocalizationDistillationLoss, distances_to_bins,
                                        rebin_distribution)
+from .holistic_adversarial import (HolisticAdversarialLoss, critic, gradient_penalty,
+                                   score_maps)
 from .logit_kd import LogitKDLoss, logit_kd
+from .pair_wise import PairWiseKDLoss, node_affinity, pair_wise_kd
+from .pixel_wise import PixelWiseKDLoss, pixel_wise_kd
 from .weighted_soft_label import WeightedSoftLabelKDLoss
 
 __all__ = ['bounded_regression', 'TeacherBoundedRegressionLoss', 'WeightedSoftLabelKDLoss',
            'DecoupledFeatureLoss', 'FeatureImitationLoss', 'feature_imitation', 'FGDLoss',
            'fgd_attention', 'FineGrainedImitationLoss', 'LocalizationDistillationLoss',
-           'distances_to_bins', 'rebin_distribution', 'LogitKDLoss', 'logit_kd']
+           'distances_to_bins', 'rebin_distribution', 'LogitKDLoss', 'logit_kd',
+           'ChannelWiseDivergenceLoss', 'channel_wise_divergence', 'PairWiseKDLoss',
+           'node_affinity', 'HolisticAdversarialLoss', 'critic', 'gradient_penalty',
+           'score_maps', 'pair_wise_kd', 'PixelWiseKDLoss', 'pixel_wise_kd']

@@ -1,0 +1,3 @@
+from .seg_discriminator import SegDiscriminator
+
+__all__ = ['SegDiscriminator']

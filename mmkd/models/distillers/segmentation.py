@@ -1,0 +1,283 @@
+"""The segmentation distiller: an mmseg 1.x ``EncoderDecoder`` student, a frozen teacher, KD terms
+on named tensors, and an optional discriminator trained beside the student (adversarial KD)."""
+from contextlib import contextmanager
+
+import torch
+import torch.nn as nn
+from mmengine.optim import OptimWrapperDict
+from mmengine.registry import DefaultScope
+
+from mmkd.registry import MODELS
+from .base import BaseDistiller
+
+
+@contextmanager
+def no_grad_for(module):
+    """``module``'s parameters take no gradient from what is computed inside (gradients still
+    flow through it to its inputs)."""
+    flags = [(p, p.requires_grad) for p in module.parameters()]
+    for p, _ in flags:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in flags:
+            p.requires_grad_(flag)
+
+
+@MODELS.register_module()
+class SegmentationDistiller(BaseDistiller):
+    """Distils any mmseg 1.x ``EncoderDecoder`` (PSPNet, DeepLabV3 / V3+, FCN, UPerNet ...).
+
+    One training step (``loss``) reads top to bottom:
+
+    1. the student's own ``loss()`` (decode and auxiliary heads' losses unchanged); forward hooks,
+       registered once, keep its backbone outputs, decode-head inputs, the decode head's feature
+       before its classifier and its logits when a term reads them;
+    2. the teacher, under ``no_grad`` and in eval mode, runs only as deep as the terms read
+       (backbone, neck, decode head; never its auxiliary head or loss);
+    3. each KD term on the tensors it names, ``loss_kd_<name>``. An adversarial term (a loss with
+       ``adversarial = True``, e.g. :class:`HolisticAdversarialLoss`) is called with the
+       distiller's discriminator first, which takes no gradient from it.
+
+    With an adversarial term, ``train_step`` takes an ``OptimWrapperDict`` with ``student`` and
+    ``discriminator`` wrappers (``mmkd.MultiOptimWrapperConstructor``): one student step, then
+    ``disc_steps`` discriminator steps on the same, detached, student and teacher maps.
+
+    ``predict()`` is the student's, so mmseg's ``IoUMetric`` / ``CityscapesMetric`` work unchanged.
+
+    Args:
+        student, teacher, kd_terms, save_teacher, data_preprocessor: see :class:`BaseDistiller`.
+        discriminator (dict, optional): the adversarial term's discriminator, e.g.
+            ``dict(type='mmkd.SegDiscriminator')``; ``num_classes`` defaults to the student's
+            classes and ``with_image`` to whether the term reads ``img``.
+        disc_steps (int): discriminator steps per student step. Defaults to 1 (SKD).
+
+    Example::
+
+        model = dict(
+            type='mmkd.SegmentationDistiller',
+            student='configs/skd/pspnet_r18-narrow_mmkd-demo.py',
+            teacher=dict(config='configs/skd/pspnet_r18_mmkd-demo.py',
+                         checkpoint='work_dirs/seg_teacher/iter_2000.pth'),
+            discriminator=dict(type='mmkd.SegDiscriminator'),
+            kd_terms=dict(
+                pixel=dict(loss=dict(type='mmkd.PixelWiseKDLoss'),
+                           inputs=['s_logits', 't_logits', 'valid_mask']),
+                pair=dict(loss=dict(type='mmkd.PairWiseKDLoss'),
+                          inputs=['s_decode_feat', 't_decode_feat']),
+                holistic=dict(loss=dict(type='mmkd.HolisticAdversarialLoss'),
+                              inputs=['s_logits', 't_logits'])))
+    """
+
+    VOCABULARY = {
+        'img': 'the batch input (N, 3, H, W), normalised and padded',
+        's_backbone': 'student backbone outputs, one (N, C, H, W) per stage',
+        't_backbone': 'teacher backbone outputs, one (N, C, H, W) per stage',
+        's_decode_inputs': "what the student's decode head receives: its backbone stages, or its "
+                           'neck levels when it has a neck, one (N, C, H, W) each',
+        't_decode_inputs': "what the teacher's decode head receives, one (N, C, H, W) each",
+        's_decode_feat': "the student decode head's last feature map, the input of its "
+                         'classifier (conv_seg), (N, C, h, w)',
+        't_decode_feat': "the teacher decode head's last feature map, (N, C', h', w')",
+        's_logits': "the student decode head's logits before upsampling, (N, K, h, w)",
+        't_logits': "the teacher decode head's logits before upsampling, (N, K, h', w')",
+        'gt_seg': 'the GT label map of the padded input, (N, H, W) long, the ignore index on '
+                  'unlabelled and padded pixels',
+        'valid_mask': 'pixels whose GT is not the ignore index, (N, H, W) bool',
+    }
+    PER_LEVEL = ('s_backbone', 't_backbone', 's_decode_inputs', 't_decode_inputs')
+    ADAPTABLE = ('backbone', 'decode_inputs')
+    DEFAULT_SCOPE = 'mmseg'
+    #: names that need the teacher's decode head
+    TEACHER_HEAD_NAMES = ('t_decode_feat', 't_logits')
+
+    def __init__(self, student, teacher, kd_terms=None, discriminator=None, disc_steps=1,
+                 save_teacher=False, data_preprocessor=None, init_cfg=None):
+        super().__init__(student, teacher, kd_terms, save_teacher, data_preprocessor, init_cfg)
+        self.needs = {k for term in self.terms.values() for k in term['inputs']}
+        s_head = self.decode_head(self.student, 'student')
+        t_head = self.decode_head(self.teacher, 'teacher') \
+            if self.needs & set(self.TEACHER_HEAD_NAMES) else None
+        if {'s_logits', 't_logits'} <= self.needs and s_head.out_channels != t_head.out_channels:
+            raise ValueError(f'the student predicts {s_head.out_channels} classes and the teacher '
+                             f'{t_head.out_channels}: logit terms need the same classes.')
+        self._captured = {}
+        self._capturing = False
+        self._watch(self.student, s_head, 's_')
+        if t_head is not None:
+            self._watch(self.teacher, t_head, 't_')
+        self.adversarial = self._adversarial_term()
+        self.discriminator = self._build_discriminator(discriminator, s_head)
+        if not isinstance(disc_steps, int) or disc_steps < 1:
+            raise ValueError(f'model.disc_steps={disc_steps!r}: give a positive integer.')
+        self.disc_steps = disc_steps
+        self._adv_inputs = None
+        if any(self.feature_pairs(name) for name in self.terms):
+            def features(model):
+                def run(img):
+                    backbone = model.backbone(img)
+                    inputs = model.neck(backbone) if model.with_neck else backbone
+                    return dict(backbone=backbone, decode_inputs=inputs)
+                return run
+            self.build_adapters(self.probe_shapes(features(self.student)),
+                                self.probe_shapes(features(self.teacher)))
+
+    # ----------------------------------------------------------------- parts
+    @staticmethod
+    def decode_head(segmentor, who):
+        head = getattr(segmentor, 'decode_head', None)
+        if head is None or isinstance(head, nn.ModuleList) or not hasattr(head, 'conv_seg'):
+            raise ValueError(f'the {who} {type(segmentor).__name__} needs one decode head with a '
+                             'classifier (conv_seg), as mmseg EncoderDecoder models have; '
+                             f'got {type(head).__name__}.')
+        return head
+
+    def _watch(self, segmentor, head, prefix):
+        """Forward hooks, registered once and active only while ``_capturing``: backbone and neck
+        outputs, the classifier's input feature (before dropout) and its output logits. mmseg's
+        decode heads call ``self.forward`` directly, so the hooks sit on the modules they call."""
+        def keep(key, take):
+            def hook(module, args, output=None):
+                if self._capturing:
+                    self._captured[prefix + key] = take(args, output)
+            return hook
+        needs = self.needs
+        if needs & {f'{prefix}backbone', f'{prefix}decode_inputs'}:
+            segmentor.backbone.register_forward_hook(keep('backbone', lambda a, o: o))
+        if f'{prefix}decode_inputs' in needs and segmentor.with_neck:
+            segmentor.neck.register_forward_hook(keep('neck', lambda a, o: o))
+        if f'{prefix}decode_feat' in needs:
+            first = head.dropout if head.dropout is not None else head.conv_seg
+            first.register_forward_pre_hook(keep('decode_feat', lambda a, o: a[0]))
+        if f'{prefix}logits' in needs:
+            head.conv_seg.register_forward_hook(keep('logits', lambda a, o: o))
+
+    def _adversarial_term(self):
+        names = [n for n, loss in self.kd_losses.items() if getattr(loss, 'adversarial', False)]
+        if len(names) > 1:
+            raise ValueError(f'model.kd_terms {names} are all adversarial; one discriminator '
+                             'trains against one term, keep one.')
+        return names[0] if names else None
+
+    def _build_discriminator(self, cfg, s_head):
+        if self.adversarial is None:
+            if cfg is not None:
+                raise ValueError('model.discriminator is set but no KD term is adversarial, so it '
+                                 "would never train; add e.g. holistic=dict(loss=dict(type='mmkd."
+                                 "HolisticAdversarialLoss'), inputs=['s_logits', 't_logits']) "
+                                 'or remove it.')
+            return None
+        if cfg is None:
+            raise ValueError(f'model.kd_terms.{self.adversarial} is adversarial and needs '
+                             "model.discriminator, e.g. dict(type='mmkd.SegDiscriminator').")
+        cfg = dict(cfg)
+        cfg.setdefault('num_classes', s_head.out_channels)
+        cfg.setdefault('with_image', 'img' in self.terms[self.adversarial]['inputs'])
+        with DefaultScope.overwrite_default_scope('mmkd'):
+            return MODELS.build(cfg)
+
+    # ----------------------------------------------------------------- one step
+    def loss(self, inputs, data_samples):
+        """Student task losses plus ``loss_kd_<term>`` for every KD term."""
+        self._captured = {}
+        self._capturing = True
+        try:
+            losses = self.student.loss(inputs, data_samples)
+            knowledge = {k: v for k, v in self._captured.items() if k.startswith('s_')}
+            if self.terms:
+                knowledge.update(self.teacher_knowledge(inputs))
+        finally:
+            self._capturing = False
+            self._captured = {}
+        if not self.terms:
+            return losses
+        if 's_decode_inputs' in self.needs:
+            knowledge['s_decode_inputs'] = knowledge.pop('s_neck', knowledge.get('s_backbone'))
+        knowledge['img'] = inputs
+        if self.needs & {'gt_seg', 'valid_mask'}:
+            gt = torch.stack([sample.gt_sem_seg.data[0] for sample in data_samples]).long()
+            knowledge['gt_seg'] = gt
+            knowledge['valid_mask'] = gt != self.student.decode_head.ignore_index
+        for name in self.terms:
+            if name == self.adversarial:
+                losses[f'loss_kd_{name}'] = self.run_adversarial(name, knowledge)
+            else:
+                losses[f'loss_kd_{name}'] = self.run_term(name, knowledge)
+        return losses
+
+    @torch.no_grad()
+    def teacher_knowledge(self, inputs):
+        """Runs the teacher only as deep as the terms read; the hooks keep what it gives."""
+        wants_head = bool(self.needs & set(self.TEACHER_HEAD_NAMES))
+        if not (wants_head or self.needs & {'t_backbone', 't_decode_inputs'}):
+            return {}
+        backbone = self.teacher.backbone(inputs)
+        out = dict(t_backbone=backbone)
+        if wants_head or 't_decode_inputs' in self.needs:
+            out['t_decode_inputs'] = self.teacher.neck(backbone) if self.teacher.with_neck \
+                else backbone
+        if wants_head:
+            self.teacher.decode_head.forward(out['t_decode_inputs'])
+            out.update({k: self._captured[k] for k in self.TEACHER_HEAD_NAMES
+                        if k in self._captured})
+        return out
+
+    def run_adversarial(self, name, knowledge):
+        """The student's side of the adversarial term; keeps its inputs, detached, for the
+        discriminator's steps."""
+        args = [None if k is None else knowledge[k] for k in self.terms[name]['inputs']]
+        self._adv_inputs = [a.detach() if torch.is_tensor(a) else a for a in args]
+        with no_grad_for(self.discriminator):
+            return self.kd_weights[name] * self.kd_losses[name](self.discriminator, *args)
+
+    def discriminator_loss(self):
+        """The discriminator's losses on the maps of the last ``loss()`` call."""
+        if self._adv_inputs is None:
+            raise RuntimeError('discriminator_loss() needs a student step (loss()) first.')
+        return self.kd_losses[self.adversarial].discriminator_loss(self.discriminator,
+                                                                   *self._adv_inputs)
+
+    def train_step(self, data, optim_wrapper):
+        """One student step and, with an adversarial term, ``disc_steps`` discriminator steps.
+
+        A plain optim wrapper (no adversarial term) gives MMEngine's usual step. An
+        ``OptimWrapperDict`` steps every wrapper but ``discriminator`` with the student's loss
+        (backward once, through ``student``), then the discriminator's.
+        """
+        if not isinstance(optim_wrapper, OptimWrapperDict):
+            if self.adversarial is not None:
+                raise TypeError(
+                    f'model.kd_terms.{self.adversarial} trains a discriminator, which needs its '
+                    'own optimizer: set optim_wrapper=dict(constructor='
+                    "'mmkd.MultiOptimWrapperConstructor', student=dict(...), "
+                    'discriminator=dict(...)).')
+            return super().train_step(data, optim_wrapper)
+        missing = {'student', 'discriminator'} - set(optim_wrapper.keys()) \
+            if self.adversarial is not None else {'student'} - set(optim_wrapper.keys())
+        if missing:
+            raise KeyError(f'optim_wrapper has {sorted(optim_wrapper.keys())}, missing '
+                           f'{sorted(missing)}.')
+        main = optim_wrapper['student']
+        with main.optim_context(self):
+            data = self.data_preprocessor(data, True)
+            losses = self._run_forward(data, mode='loss')
+        parsed, log_vars = self.parse_losses(losses)
+        main.backward(main.scale_loss(parsed))
+        if main.should_update():
+            for key, wrapper in optim_wrapper.items():
+                if key != 'discriminator':
+                    wrapper.step()
+                    wrapper.zero_grad()
+        if self.adversarial is None:
+            return log_vars
+        disc = optim_wrapper['discriminator']
+        for _ in range(self.disc_steps):
+            with disc.optim_context(self.discriminator):
+                d_losses = self.discriminator_loss()
+            d_parsed, d_log = self.parse_losses(d_losses)
+            disc.update_params(d_parsed)
+        d_log.pop('loss')
+        log_vars.update(d_log)
+        self._adv_inputs = None
+        return log_vars
