@@ -83,6 +83,13 @@ def plain_config(cfg, model, scope):
         del out['custom_imports']
     hooks = [h for h in out.get('custom_hooks', []) if not _is_mmkd_type(h.get('type'))]
     out.custom_hooks = hooks
+    optim_wrapper = out.get('optim_wrapper', {})
+    if _is_mmkd_type(optim_wrapper.get('constructor')):
+        # one optimizer per distiller part (adversarial KD): the plain model keeps the student's
+        out.optim_wrapper = optim_wrapper['student']
+        schedulers = out.get('param_scheduler')
+        if isinstance(schedulers, dict) and 'student' in schedulers:
+            out.param_scheduler = schedulers['student']
     out.load_from = None
     out.resume = False
     return out

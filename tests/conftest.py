@@ -75,8 +75,9 @@ def write_config(path, base, overrides):
     return str(path)
 
 
-SEG_TEACHER_CFG = 'configs/demo/pspnet_r18-w32-d8_1.5k_mmkd-demo.py'
-SKD_CFG = 'configs/skd/skd_pspnet-r18-w32_pspnet-r18-w16_1.5k_mmkd-demo.py'
+_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+SEG_TEACHER_CFG = osp.join(_ROOT, 'configs/demo/pspnet_r18-w32-d8_1.5k_mmkd-demo.py')
+SKD_CFG = osp.join(_ROOT, 'configs/skd/skd_pspnet-r18-w32_pspnet-r18-w16_1.5k_mmkd-demo.py')
 
 
 @pytest.fixture(scope='session')

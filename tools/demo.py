@@ -1,7 +1,10 @@
 """The mmkd demo: build the offline demo data, train a teacher, a student baseline and a distilled
 student with the same schedule and seed, evaluate all three with mmdet's CocoMetric, print a table.
 
-    python tools/demo.py [--work-dir work_dirs/demo]
+    python tools/demo.py [--work-dir work_dirs/demo] [--task detection|segmentation]
+
+``--task segmentation`` does the same for semantic segmentation: PSPNet teacher and student,
+SKD (pixel + pair + holistic adversarial), mmseg's IoUMetric.
 
 Every model is trained through ``tools/train.py`` and evaluated through ``tools/test.py``, as a
 user would. The teacher is trained only when its checkpoint does not exist yet (delete its folder
@@ -24,20 +27,33 @@ CONFIGS = osp.join(ROOT, 'configs', 'demo')
 TEACHER = osp.join(CONFIGS, 'retinanet_r18_fpn_12e_mmkd-demo.py')
 STUDENT = osp.join(CONFIGS, 'retinanet_r18-narrow_fpn_12e_mmkd-demo.py')
 DISTILL = osp.join(CONFIGS, 'hint-poskd_retinanet-r18_retinanet-r18-narrow_12e_mmkd-demo.py')
+SEG_TEACHER = osp.join(CONFIGS, 'pspnet_r18-w32-d8_1.5k_mmkd-demo.py')
+SEG_STUDENT = osp.join(CONFIGS, 'pspnet_r18-w16-d8_1.5k_mmkd-demo.py')
+SEG_DISTILL = osp.join(ROOT, 'configs', 'skd',
+                       'skd_pspnet-r18-w32_pspnet-r18-w16_1.5k_mmkd-demo.py')
 DATA = osp.join(ROOT, 'data', 'mmkd_demo')
 # Measured on 2 CPU cores (minutes), for the progress messages.
-EXPECTED_MINUTES = dict(teacher=6.0, student=2.5, distilled=4.0)
+EXPECTED_MINUTES = dict(teacher=6.0, student=2.5, distilled=4.0, seg_teacher=11.0, seg_student=4.5,
+                        seg_distilled=9.0)
 
 
 EPOCH_END = re.compile(r'Epoch\(train\)\s*\[(\d+)\]\[(\d+)/(\d+)\].*?eta: (\S+).*?\sloss: (\S+)')
+ITERS = re.compile(r'Iter\(train\)\s*\[\s*(\d+)/(\d+)\].*?eta: (\S+).*?\sloss: (\S+)')
 
 
 def progress(line):
-    """The line to show for a line of the training log: one per epoch, and the val mAP."""
+    """The line to show for a line of the training log: one per epoch (every 250 iterations for
+    iteration-based runs), and the val metric."""
     match = EPOCH_END.search(line)
     if match and match.group(2) == match.group(3):
         epoch, _, _, eta, loss = match.groups()
         return f'epoch {epoch} done, loss {loss}, ETA of this run {eta}'
+    match = ITERS.search(line)
+    if match and int(match.group(1)) % 250 == 0:
+        done, total, eta, loss = match.groups()
+        return f'iteration {done}/{total}, loss {loss}, ETA of this run {eta}'
+    if 'Iter(val)' in line and 'mIoU:' in line:
+        return 'val ' + line.split('Iter(val)')[1].split('data_time')[0].split(']')[-1].strip()
     if 'bbox_mAP_copypaste' in line:
         return 'val bbox mAP, AP50, AP75, S, M, L: ' + line.split('bbox_mAP_copypaste:')[1].strip()
     return None
@@ -58,8 +74,8 @@ def run(cmd, log_path, show=progress):
             raise SystemExit(f'[demo] failed: {" ".join(cmd)}\n       see {log_path}')
 
 
-def train(name, config, work_dir, options=(), reuse=False):
-    ckpt = osp.join(work_dir, 'epoch_12.pth')
+def train(name, config, work_dir, options=(), reuse=False, last='epoch_12.pth'):
+    ckpt = osp.join(work_dir, last)
     if reuse and osp.isfile(ckpt):
         print(f'[demo] {name}: checkpoint {osp.relpath(ckpt, ROOT)} exists, not training again')
         return ckpt
@@ -82,7 +98,10 @@ def evaluate(name, config, checkpoint, work_dir):
     run(cmd, osp.join(work_dir, 'demo_test.log'), show=lambda line: None)
     with open(out) as f:
         metrics = json.load(f)
-    print(f'[demo] {name}: bbox mAP {metrics["coco/bbox_mAP"]:.3f}', flush=True)
+    if 'coco/bbox_mAP' in metrics:
+        print(f'[demo] {name}: bbox mAP {metrics["coco/bbox_mAP"]:.3f}', flush=True)
+    else:
+        print(f'[demo] {name}: mIoU {metrics["mIoU"]:.2f}', flush=True)
     return metrics
 
 
@@ -93,18 +112,22 @@ def count_params(config):
 
     from mmkd.models.distillers.base import build_model
     cfg = Config.fromfile(config)
-    return sum(p.numel() for p in build_model(cfg.model, 'mmdet').parameters())
+    return sum(p.numel() for p in build_model(cfg.model, cfg.get('default_scope', 'mmdet'))
+               .parameters())
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description='mmkd demo: teacher, student, distilled student')
     parser.add_argument('--work-dir', default=osp.join(ROOT, 'work_dirs', 'demo'))
+    parser.add_argument('--task', choices=['detection', 'segmentation'], default='detection')
     args = parser.parse_args(argv)
     started = time.time()
 
     from tools.dataset.make_demo_data import ensure
     print('[demo] 1/4 demo dataset', flush=True)
     ensure(DATA)
+    if args.task == 'segmentation':
+        return segmentation(args.work_dir, started)
 
     dirs = {k: osp.join(args.work_dir, k) for k in ('teacher', 'student', 'distilled')}
     print('[demo] 2/4 teacher', flush=True)
@@ -138,6 +161,40 @@ def main(argv=None):
     print(f'[demo] distillation changed the student by {gain:+.3f} bbox mAP; '
           f'done in {(time.time() - started) / 60:.1f} min; table in '
           f'{osp.relpath(osp.join(args.work_dir, "results.md"), ROOT)}')
+
+
+def segmentation(work_dir, started):
+    """Teacher, student and SKD student of the demo's segmentation task, with mmseg's mIoU."""
+    dirs = {k: osp.join(work_dir, k) for k in ('seg_teacher', 'seg_student', 'seg_distilled')}
+    last = 'iter_1500.pth'
+    print('[demo] 2/4 teacher (PSPNet R18 at half width)', flush=True)
+    t_ckpt = train('seg_teacher', SEG_TEACHER, dirs['seg_teacher'], reuse=True, last=last)
+    print('[demo] 3/4 student baseline and SKD student (same schedule and seed)', flush=True)
+    s_ckpt = train('seg_student', SEG_STUDENT, dirs['seg_student'], last=last)
+    d_ckpt = train('seg_distilled', SEG_DISTILL, dirs['seg_distilled'],
+                   [f'model.teacher.checkpoint={t_ckpt}'], last=last)
+    print('[demo] 4/4 evaluation with tools/test.py (mmseg IoUMetric on the val split)',
+          flush=True)
+    rows = [
+        ('teacher  PSPNet R18-w32', SEG_TEACHER,
+         evaluate('teacher', SEG_TEACHER, t_ckpt, dirs['seg_teacher'])),
+        ('student  PSPNet R18-w16', SEG_STUDENT,
+         evaluate('student', SEG_STUDENT, s_ckpt, dirs['seg_student'])),
+        ('SKD student (pixel + pair + holistic)', SEG_STUDENT,
+         evaluate('distilled', SEG_DISTILL, d_ckpt, dirs['seg_distilled'])),
+    ]
+    lines = ['| model | params | mIoU | mAcc | aAcc |', '|---|---|---|---|---|']
+    for name, config, m in rows:
+        lines.append(f'| {name} | {count_params(config) / 1e6:.2f} M | {m["mIoU"]:.2f} | '
+                     f'{m["mAcc"]:.2f} | {m["aAcc"]:.2f} |')
+    table = '\n'.join(lines)
+    with open(osp.join(work_dir, 'seg_results.md'), 'w') as f:
+        f.write(table + '\n')
+    print('\n' + table + '\n')
+    gain = rows[2][2]['mIoU'] - rows[1][2]['mIoU']
+    print(f'[demo] distillation changed the student by {gain:+.2f} mIoU; done in '
+          f'{(time.time() - started) / 60:.1f} min; table in '
+          f'{osp.relpath(osp.join(work_dir, "seg_results.md"), ROOT)}')
 
 
 if __name__ == '__main__':

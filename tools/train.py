@@ -46,8 +46,12 @@ def build_config(args):
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     if args.amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        # one wrapper, or one per distiller part (mmkd.MultiOptimWrapperConstructor)
+        wrappers = [cfg.optim_wrapper] if 'constructor' not in cfg.optim_wrapper else \
+            [w for w in cfg.optim_wrapper.values() if isinstance(w, dict)]
+        for wrapper in wrappers:
+            wrapper.type = 'AmpOptimWrapper'
+            wrapper.setdefault('loss_scale', 'dynamic')
     if args.auto_scale_lr:
         cfg.auto_scale_lr = dict(cfg.get('auto_scale_lr', {}), enable=True)
     if args.resume == 'auto':

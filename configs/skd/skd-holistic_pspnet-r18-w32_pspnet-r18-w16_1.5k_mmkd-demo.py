@@ -10,7 +10,7 @@ model = dict(
     kd_terms=dict(
         holistic=dict(loss=dict(type='mmkd.HolisticAdversarialLoss', adv_weight=0.1,
                                 gp_weight=10.0),
-                      inputs=['s_logits', 't_logits'])))
+                      inputs=['s_logits', 't_logits', 'img'])))
 optim_wrapper = dict(
     _delete_=True,
     constructor='mmkd.MultiOptimWrapperConstructor',

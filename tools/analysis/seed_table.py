@@ -1,13 +1,14 @@
-"""Train configs with several seeds on the demo data and print their bbox mAP as a table.
+"""Train configs with several seeds on the demo data and print their metric as a table.
 
     python tools/analysis/seed_table.py CONFIG [CONFIG ...] [--seeds 0 1]
-        [--work-dir work_dirs/seeds] [--teacher-checkpoint PATH]
+        [--work-dir work_dirs/seeds] [--teacher-checkpoint PATH] [--metric KEY]
 
 Each (config, seed) is trained with ``tools/train.py`` (``randomness.seed=<seed>``) into
 ``WORK_DIR/<config name>/seed<seed>`` and evaluated with ``tools/test.py``. A run whose
 ``test_metrics.json`` exists is not repeated, so the tool can be stopped and started again. The
-table (per-seed bbox mAP, mean, and the mean's difference to the first config) is printed and
-written to ``WORK_DIR/table.md``. The configs' READMEs quote its figures.
+table (per-seed metric: bbox mAP for detection, mIoU for segmentation, or ``--metric``; their
+mean, and the mean's difference to the first config) is printed and written to
+``WORK_DIR/table.md``. The configs' READMEs quote its figures.
 """
 import argparse
 import glob
@@ -23,8 +24,18 @@ from tools.demo import evaluate, train  # noqa: E402
 
 
 def last_checkpoint(work_dir):
-    ckpts = glob.glob(osp.join(work_dir, 'epoch_*.pth'))
-    return max(ckpts, key=lambda p: int(osp.basename(p)[6:-4]))
+    """The last ``epoch_<k>.pth`` or ``iter_<k>.pth`` a run wrote."""
+    ckpts = glob.glob(osp.join(work_dir, 'epoch_*.pth')) + \
+        glob.glob(osp.join(work_dir, 'iter_*.pth'))
+    return max(ckpts, key=lambda p: int(osp.basename(p)[:-4].split('_')[1]))
+
+
+def metric_of(metrics, key=None):
+    """``metrics[key]``, or by default COCO bbox mAP (detection) or mIoU (segmentation)."""
+    for name in ([key] if key else ['coco/bbox_mAP', 'mIoU']):
+        if name in metrics:
+            return metrics[name]
+    raise KeyError(f'no metric {key or "coco/bbox_mAP or mIoU"} among {sorted(metrics)}')
 
 
 def main(argv=None):
@@ -34,6 +45,7 @@ def main(argv=None):
     parser.add_argument('--work-dir', default=osp.join(ROOT, 'work_dirs', 'seeds'))
     parser.add_argument('--teacher-checkpoint',
                         help="overrides the distill configs' model.teacher.checkpoint")
+    parser.add_argument('--metric', help='the metric key (default: coco/bbox_mAP or mIoU)')
     args = parser.parse_args(argv)
     for config in args.configs:
         if not osp.isfile(config):
@@ -47,7 +59,7 @@ def main(argv=None):
             metrics_file = osp.join(work_dir, 'test_metrics.json')
             if osp.isfile(metrics_file):
                 with open(metrics_file) as f:
-                    results[name, seed] = json.load(f)['coco/bbox_mAP']
+                    results[name, seed] = metric_of(json.load(f), args.metric)
                 print(f'[seeds] {name} seed {seed}: {results[name, seed]:.3f} (measured before)')
                 continue
             options = [f'randomness.seed={seed}']
@@ -55,7 +67,7 @@ def main(argv=None):
                 options.append(f'model.teacher.checkpoint={args.teacher_checkpoint}')
             train(f'{name} seed {seed}', config, work_dir, options)
             metrics = evaluate(f'{name} seed {seed}', config, last_checkpoint(work_dir), work_dir)
-            results[name, seed] = metrics['coco/bbox_mAP']
+            results[name, seed] = metric_of(metrics, args.metric)
 
     names = [osp.splitext(osp.basename(c))[0] for c in args.configs]
     lines = ['| config | ' + ' | '.join(f'seed {s}' for s in args.seeds) + ' | mean | vs first |',

@@ -1,0 +1,47 @@
+# SKD on Cityscapes, the paper's setting (Liu et al., CVPR 2019, Tab. 1): PSPNet R101 -> PSPNet R18,
+# 512 x 512 crops, 40k iterations of 8 images, SGD lr 1e-2 (poly) for the student and Adam
+# lr 4e-4 for the discriminator; pixel-wise (10), pair-wise (1, pool scale 0.5) and holistic
+# (WGAN-GP, 0.1, gradient penalty 10, D conditioned on the image).
+# Paper: 69.10 -> 74.08 mIoU (val). Settings and demo results: configs/skd/README.md.
+_base_ = ['../_base_/distill_pspnet-r101_pspnet-r18_cityscapes.py']
+
+crop_size = (512, 512)
+model = dict(
+    student=dict(data_preprocessor=dict(size=crop_size)),
+    discriminator=dict(type='mmkd.SegDiscriminator', base_channels=64, num_layers=4,
+                       self_attention=True),
+    disc_steps=1,
+    kd_terms=dict(
+        pixel=dict(loss=dict(type='mmkd.PixelWiseKDLoss', temperature=1.0, loss_weight=10.0),
+                   inputs=['s_logits', 't_logits', 'valid_mask']),
+        pair=dict(loss=dict(type='mmkd.PairWiseKDLoss', pool_scale=0.5, loss_weight=1.0),
+                  inputs=['s_decode_feat', 't_decode_feat']),
+        holistic=dict(loss=dict(type='mmkd.HolisticAdversarialLoss', adv_weight=0.1,
+                                gp_weight=10.0),
+                      inputs=['s_logits', 't_logits', 'img'])))
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='RandomResize', scale=(2048, 1024), ratio_range=(0.5, 2.0), keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='PackSegInputs'),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+max_iters = 40000
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=4000)
+default_hooks = dict(checkpoint=dict(by_epoch=False, interval=4000))
+optim_wrapper = dict(
+    _delete_=True,
+    constructor='mmkd.MultiOptimWrapperConstructor',
+    student=dict(type='OptimWrapper',
+                 optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=5e-4),
+                 clip_grad=None),
+    discriminator=dict(type='OptimWrapper',
+                       optimizer=dict(type='Adam', lr=4e-4, betas=(0.9, 0.99))))
+param_scheduler = dict(
+    _delete_=True,
+    student=[dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=max_iters,
+                  by_epoch=False)],
+    discriminator=[])
