@@ -77,7 +77,7 @@ def write_config(path, base, overrides):
 
 _ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SEG_TEACHER_CFG = osp.join(_ROOT, 'configs/demo/pspnet_r18-w32-d8_1.5k_mmkd-demo.py')
-SKD_CFG = osp.join(_ROOT, 'configs/skd/skd_pspnet-r18-w32_pspnet-r18-w16_1.5k_mmkd-demo.py')
+SKD_CFG = osp.join(_ROOT, 'configs/skd/skd_pspnet-r18-w32_pspnet-r18-w16_0.8k_mmkd-demo.py')
 
 
 @pytest.fixture(scope='session')

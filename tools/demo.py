@@ -28,9 +28,9 @@ TEACHER = osp.join(CONFIGS, 'retinanet_r18_fpn_12e_mmkd-demo.py')
 STUDENT = osp.join(CONFIGS, 'retinanet_r18-narrow_fpn_12e_mmkd-demo.py')
 DISTILL = osp.join(CONFIGS, 'hint-poskd_retinanet-r18_retinanet-r18-narrow_12e_mmkd-demo.py')
 SEG_TEACHER = osp.join(CONFIGS, 'pspnet_r18-w32-d8_1.5k_mmkd-demo.py')
-SEG_STUDENT = osp.join(CONFIGS, 'pspnet_r18-w16-d8_1.5k_mmkd-demo.py')
+SEG_STUDENT = osp.join(CONFIGS, 'pspnet_r18-w16-d8_0.8k_mmkd-demo.py')
 SEG_DISTILL = osp.join(ROOT, 'configs', 'skd',
-                       'skd_pspnet-r18-w32_pspnet-r18-w16_1.5k_mmkd-demo.py')
+                       'skd_pspnet-r18-w32_pspnet-r18-w16_0.8k_mmkd-demo.py')
 DATA = osp.join(ROOT, 'data', 'mmkd_demo')
 # Measured on 2 CPU cores (minutes), for the progress messages.
 EXPECTED_MINUTES = dict(teacher=6.0, student=2.5, distilled=4.0, seg_teacher=11.0, seg_student=4.5,
@@ -166,9 +166,10 @@ def main(argv=None):
 def segmentation(work_dir, started):
     """Teacher, student and SKD student of the demo's segmentation task, with mmseg's mIoU."""
     dirs = {k: osp.join(work_dir, k) for k in ('seg_teacher', 'seg_student', 'seg_distilled')}
-    last = 'iter_1500.pth'
+    last = 'iter_800.pth'
     print('[demo] 2/4 teacher (PSPNet R18 at half width)', flush=True)
-    t_ckpt = train('seg_teacher', SEG_TEACHER, dirs['seg_teacher'], reuse=True, last=last)
+    t_ckpt = train('seg_teacher', SEG_TEACHER, dirs['seg_teacher'], reuse=True,
+                   last='iter_1500.pth')
     print('[demo] 3/4 student baseline and SKD student (same schedule and seed)', flush=True)
     s_ckpt = train('seg_student', SEG_STUDENT, dirs['seg_student'], last=last)
     d_ckpt = train('seg_distilled', SEG_DISTILL, dirs['seg_distilled'],

@@ -1,6 +1,6 @@
 # The demo segmentation distillation pair: the w16 PSPNet student (its own config: data, schedule,
 # optimizer) and the trained w32 demo PSPNet teacher. Method configs add their kd_terms.
-_base_ = ['../demo/pspnet_r18-w16-d8_1.5k_mmkd-demo.py']
+_base_ = ['../demo/pspnet_r18-w16-d8_0.8k_mmkd-demo.py']
 
 model = dict(
     _delete_=True,

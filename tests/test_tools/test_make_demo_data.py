@@ -13,7 +13,8 @@ def digest(path):
 
 
 def test_coco_boxes_match_the_semantic_labels(demo_data):
-    """Each COCO box is the tight box of its digit's label pixels (value 1 + category)."""
+    """Each COCO box is the tight box of its digit's label pixels (value 1 + category), which
+    cover its strokes (``area``) and more (widened strokes)."""
     coco = json.load(open(osp.join(demo_data, 'annotations', 'instances_train.json')))
     assert [c['name'] for c in coco['categories']] == list(CLASSES)
     images = {im['id']: im for im in coco['images']}
@@ -27,9 +28,9 @@ def test_coco_boxes_match_the_semantic_labels(demo_data):
         x, y, w, h = (int(v) for v in ann['bbox'])
         inside = sem[y:y + h, x:x + w] == 1 + ann['category_id']
         assert inside.any(axis=0)[[0, -1]].all() and inside.any(axis=1)[[0, -1]].all()
-        assert inside.sum() == ann['area']  # no two digits overlap in this tiny set
+        assert inside.sum() > ann['area']  # no two digits overlap in this tiny set
         assert 0 <= x and x + w <= image['width'] and 0 <= y and y + h <= image['height']
-    assert set(np.unique(sem)) <= {0, 255, *range(1, 11)}
+    assert set(np.unique(sem)) <= {0, *range(1, 11)}
 
 
 def test_deterministic_and_ensure_skips_existing(tmp_path):

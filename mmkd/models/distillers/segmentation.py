@@ -57,9 +57,9 @@ class SegmentationDistiller(BaseDistiller):
 
         model = dict(
             type='mmkd.SegmentationDistiller',
-            student='configs/skd/pspnet_r18-narrow_mmkd-demo.py',
-            teacher=dict(config='configs/skd/pspnet_r18_mmkd-demo.py',
-                         checkpoint='work_dirs/seg_teacher/iter_2000.pth'),
+            student='configs/demo/pspnet_r18-w16-d8_0.8k_mmkd-demo.py',
+            teacher=dict(config='configs/demo/pspnet_r18-w32-d8_1.5k_mmkd-demo.py',
+                         checkpoint='work_dirs/demo/seg_teacher/iter_1500.pth'),
             discriminator=dict(type='mmkd.SegDiscriminator'),
             kd_terms=dict(
                 pixel=dict(loss=dict(type='mmkd.PixelWiseKDLoss'),

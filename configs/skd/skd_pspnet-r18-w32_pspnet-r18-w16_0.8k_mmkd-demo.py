@@ -1,7 +1,7 @@
 # SKD, all three terms on the demo (the paper's weights): pixel-wise KD (10), pair-wise KD (1) and
 # the holistic WGAN-GP term (0.1), the discriminator trained beside the student.
 # Settings and measured results: configs/skd/README.md.
-_base_ = ['./skd-holistic_pspnet-r18-w32_pspnet-r18-w16_1.5k_mmkd-demo.py']
+_base_ = ['./skd-holistic_pspnet-r18-w32_pspnet-r18-w16_0.8k_mmkd-demo.py']
 
 model = dict(
     kd_terms=dict(
