@@ -67,6 +67,7 @@ def run(cmd, log_path, show=progress):
                                 text=True)
         for line in proc.stdout:
             log.write(line)
+            log.flush()  # so that the log can be followed while the run goes on
             shown = show(line)
             if shown:
                 print('   ', shown, flush=True)

@@ -216,3 +216,38 @@ def test_errors_name_the_config(seg_teacher_ckpt):
     cfg.student.decode_head.num_classes = 5
     with pytest.raises(ValueError, match='student predicts 5 classes and the teacher 11'):
         MODELS.build(cfg)
+
+
+def test_other_segmentors_deeplabv3plus_from_fcn(tmp_path):
+    """A DeepLabV3+ R18 student (its own decoder, no _forward_feature) distilled from an FCN R18
+    teacher (packaged mmseg configs): the hooks find both heads' classifier input and logits."""
+    from mmkd.models.distillers.base import build_model, model_config
+    student, _ = model_config('mmseg::deeplabv3plus/deeplabv3plus_r18-d8_4xb2-80k_cityscapes-'
+                              '512x1024.py', 'student', 'mmseg')
+    teacher, _ = model_config('mmseg::fcn/fcn_r18-d8_4xb2-80k_cityscapes-512x1024.py', 'teacher',
+                              'mmseg')
+    for cfg in (student, teacher):
+        cfg.pretrained = None
+        cfg.backbone.init_cfg = None
+    ckpt = str(tmp_path / 'fcn.pth')
+    torch.save(build_model(teacher, 'mmseg').state_dict(), ckpt)
+    d = MODELS.build(dict(
+        type='mmkd.SegmentationDistiller', student=student,
+        teacher=dict(config=teacher, checkpoint=ckpt),
+        kd_terms=dict(
+            pixel=dict(loss=dict(type='mmkd.PixelWiseKDLoss'),
+                       inputs=['s_logits', 't_logits', 'valid_mask']),
+            pair=dict(loss=dict(type='mmkd.PairWiseKDLoss'),
+                      inputs=['s_decode_feat', 't_decode_feat']),
+            rec=dict(loss=dict(type='RecordInputsLoss'),
+                     inputs=['s_decode_feat', 't_decode_feat', 's_logits', 't_logits']))))
+    d.student.data_preprocessor.size = None  # the Cityscapes crop size pads 64 px to 512
+    d.data_preprocessor = d.student.data_preprocessor
+    data = batch(d, n=2, size=64)
+    losses = d.loss(**data)
+    assert torch.isfinite(losses['loss_kd_pixel']) and losses['loss_kd_pixel'] > 0
+    assert torch.isfinite(losses['loss_kd_pair']) and losses['loss_kd_pair'] > 0
+    s_feat, t_feat, s_logits, t_logits = d.kd_losses['rec'].seen
+    # DeepLabV3+ decodes at stride 4 with 512 channels, FCN at stride 8 with 512
+    assert s_logits.shape == (2, 19, 16, 16) and t_logits.shape == (2, 19, 8, 8)
+    assert s_feat.shape[:2] == (2, 512) and t_feat.shape[:2] == (2, 512)
