@@ -241,13 +241,15 @@ def test_other_segmentors_deeplabv3plus_from_fcn(tmp_path):
                       inputs=['s_decode_feat', 't_decode_feat']),
             rec=dict(loss=dict(type='RecordInputsLoss'),
                      inputs=['s_decode_feat', 't_decode_feat', 's_logits', 't_logits']))))
-    d.student.data_preprocessor.size = None  # the Cityscapes crop size pads 64 px to 512
+    # the Cityscapes configs pad every input to the 512 x 1024 crop; pad to a multiple of 8
+    d.student.data_preprocessor.size = None
+    d.student.data_preprocessor.size_divisor = 8
     d.data_preprocessor = d.student.data_preprocessor
     data = batch(d, n=2, size=64)
     losses = d.loss(**data)
     assert torch.isfinite(losses['loss_kd_pixel']) and losses['loss_kd_pixel'] > 0
     assert torch.isfinite(losses['loss_kd_pair']) and losses['loss_kd_pair'] > 0
     s_feat, t_feat, s_logits, t_logits = d.kd_losses['rec'].seen
-    # DeepLabV3+ decodes at stride 4 with 512 channels, FCN at stride 8 with 512
+    # the R18 configs' heads have 128 channels; DeepLabV3+ decodes at stride 4, FCN at 8
     assert s_logits.shape == (2, 19, 16, 16) and t_logits.shape == (2, 19, 8, 8)
-    assert s_feat.shape[:2] == (2, 512) and t_feat.shape[:2] == (2, 512)
+    assert s_feat.shape == (2, 128, 16, 16) and t_feat.shape == (2, 128, 8, 8)
