@@ -21,6 +21,10 @@ def model_cfg(seg_teacher_ckpt, **overrides):
     """The demo SKD distiller's model dict with the seeded teacher and ``overrides``."""
     cfg = copy.deepcopy(Config.fromfile(SKD_CFG).model)
     cfg.teacher.checkpoint = seg_teacher_ckpt
+    # the batches below have ignored pixels, on which mmseg 1.2.2's cross-entropy fails when it
+    # has class weights (the demo's): plain cross-entropy here
+    for head in (cfg.student.decode_head, cfg.student.auxiliary_head):
+        head.loss_decode.class_weight = None
     for key, value in overrides.items():
         cfg[key] = value
     return cfg
