@@ -149,19 +149,8 @@ def main(argv=None):
         ('distilled student (hint + positive logit KD)', STUDENT,
          evaluate('distilled', DISTILL, d_ckpt, dirs['distilled'])),
     ]
-    lines = ['| model | params | bbox mAP | AP50 | AP75 |', '|---|---|---|---|---|']
-    for name, config, m in rows:
-        lines.append(f'| {name} | {count_params(config) / 1e6:.2f} M | '
-                     f'{m["coco/bbox_mAP"]:.3f} | {m["coco/bbox_mAP_50"]:.3f} | '
-                     f'{m["coco/bbox_mAP_75"]:.3f} |')
-    table = '\n'.join(lines)
-    with open(osp.join(args.work_dir, 'results.md'), 'w') as f:
-        f.write(table + '\n')
-    print('\n' + table + '\n')
-    gain = rows[2][2]['coco/bbox_mAP'] - rows[1][2]['coco/bbox_mAP']
-    print(f'[demo] distillation changed the student by {gain:+.3f} bbox mAP; '
-          f'done in {(time.time() - started) / 60:.1f} min; table in '
-          f'{osp.relpath(osp.join(args.work_dir, "results.md"), ROOT)}')
+    report(rows, [('bbox mAP', 'coco/bbox_mAP'), ('AP50', 'coco/bbox_mAP_50'),
+                  ('AP75', 'coco/bbox_mAP_75')], 3, osp.join(args.work_dir, 'results.md'), started)
 
 
 def segmentation(work_dir, started):
@@ -185,18 +174,27 @@ def segmentation(work_dir, started):
         ('CWD student (logits, T 4, weight 3)', SEG_STUDENT,
          evaluate('distilled', SEG_DISTILL, d_ckpt, dirs['seg_distilled'])),
     ]
-    lines = ['| model | params | mIoU | mAcc | aAcc |', '|---|---|---|---|---|']
+    report(rows, [('mIoU', 'mIoU'), ('mAcc', 'mAcc'), ('aAcc', 'aAcc')], 2,
+           osp.join(work_dir, 'seg_results.md'), started)
+
+
+def report(rows, columns, digits, out_path, started):
+    """Prints and writes the table of ``rows`` (name, config, metrics) with a column per
+    (header, metric key), and the distilled student's change over the student's (rows 2 and 1)
+    in the first metric."""
+    lines = ['| model | params | ' + ' | '.join(h for h, _ in columns) + ' |',
+             '|---' * (len(columns) + 2) + '|']
     for name, config, m in rows:
-        lines.append(f'| {name} | {count_params(config) / 1e6:.2f} M | {m["mIoU"]:.2f} | '
-                     f'{m["mAcc"]:.2f} | {m["aAcc"]:.2f} |')
+        lines.append(f'| {name} | {count_params(config) / 1e6:.2f} M | ' +
+                     ' | '.join(f'{m[key]:.{digits}f}' for _, key in columns) + ' |')
     table = '\n'.join(lines)
-    with open(osp.join(work_dir, 'seg_results.md'), 'w') as f:
+    with open(out_path, 'w') as f:
         f.write(table + '\n')
     print('\n' + table + '\n')
-    gain = rows[2][2]['mIoU'] - rows[1][2]['mIoU']
-    print(f'[demo] distillation changed the student by {gain:+.2f} mIoU; done in '
-          f'{(time.time() - started) / 60:.1f} min; table in '
-          f'{osp.relpath(osp.join(work_dir, "seg_results.md"), ROOT)}')
+    header, key = columns[0]
+    gain = rows[2][2][key] - rows[1][2][key]
+    print(f'[demo] distillation changed the student by {gain:+.{digits}f} {header}; done in '
+          f'{(time.time() - started) / 60:.1f} min; table in {osp.relpath(out_path, ROOT)}')
 
 
 if __name__ == '__main__':
