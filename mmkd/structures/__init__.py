@@ -1,5 +1,5 @@
-from .masks import (anchor_imitation_mask, box_cell_ranges, fg_bg_masks, gt_box_mask,
-                    gt_foreground_mask, points_as_boxes, prior_gt_iou)
+from .masks import (anchor_imitation_mask, batch_foreground_masks, box_cell_ranges, fg_bg_masks,
+                    gt_box_mask, gt_foreground_mask, points_as_boxes, prior_gt_iou)
 
-__all__ = ['anchor_imitation_mask', 'box_cell_ranges', 'fg_bg_masks', 'gt_box_mask',
-           'gt_foreground_mask', 'points_as_boxes', 'prior_gt_iou']
+__all__ = ['anchor_imitation_mask', 'batch_foreground_masks', 'box_cell_ranges', 'fg_bg_masks',
+           'gt_box_mask', 'gt_foreground_mask', 'points_as_boxes', 'prior_gt_iou']

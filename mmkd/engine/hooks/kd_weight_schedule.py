@@ -1,20 +1,26 @@
-"""Changes the weight of each KD term over training and logs it."""
+"""Changes the weight of each KD term over training, stops terms, and logs the weights."""
+import math
+
 from mmengine.hooks import Hook
+from mmengine.logging import print_log
 
 from mmkd.registry import HOOKS
 
-SCHEDULE_KEYS = ('value', 'warmup', 'start_value', 'decay_begin', 'decay_end', 'final_value',
-                 'stop_at', 'by_epoch')
+SCHEDULE_KEYS = ('value', 'warmup', 'start_value', 'decay', 'decay_begin', 'decay_end',
+                 'final_value', 'stop_at', 'by_epoch')
+DECAYS = ('linear', 'cosine')
 
 
-def kd_weight_at(step, value=1.0, warmup=0, start_value=0.0, decay_begin=None, decay_end=None,
-                 final_value=0.0, stop_at=None):
+def kd_weight_at(step, value=1.0, warmup=0, start_value=0.0, decay='linear', decay_begin=None,
+                 decay_end=None, final_value=0.0, stop_at=None):
     """The multiplier of a KD term at ``step`` (an iteration or an epoch, counted from 0).
 
     - linear warm-up from ``start_value`` at step 0 to ``value`` at step ``warmup``;
-    - ``value`` until ``decay_begin``, then linear decay to ``final_value`` at ``decay_end``
-      (and ``final_value`` after it);
-    - 0 from ``stop_at`` on (the term is switched off).
+    - ``value`` until ``decay_begin``, then decay to ``final_value`` at ``decay_end`` (and
+      ``final_value`` after it): ``'linear'``, or ``'cosine'``
+      ``final + (value - final) * (1 + cos(pi * t)) / 2`` with ``t`` the fraction of the decay
+      done;
+    - 0 from ``stop_at`` on (and :class:`KDWeightScheduleHook` stops computing the term).
     """
     if stop_at is not None and step >= stop_at:
         return 0.0
@@ -23,14 +29,21 @@ def kd_weight_at(step, value=1.0, warmup=0, start_value=0.0, decay_begin=None, d
     if decay_begin is not None and step >= decay_begin:
         if decay_end is None or step >= decay_end:
             return final_value
-        return value + (final_value - value) * (step - decay_begin) / (decay_end - decay_begin)
+        t = (step - decay_begin) / (decay_end - decay_begin)
+        if decay == 'cosine':
+            return final_value + (value - final_value) * (1 + math.cos(math.pi * t)) / 2
+        return value + (final_value - value) * t
     return value
 
 
 @HOOKS.register_module()
 class KDWeightScheduleHook(Hook):
-    """Sets ``model.kd_weights[term]`` before every training iteration and logs it as
-    ``kd_weight_<term>``.
+    """Sets ``model.kd_weights[term]`` before every training iteration and logs every term's
+    weight as ``kd_weight_<term>``.
+
+    A term past its ``stop_at`` is not computed at all (``model.stopped_terms``): its
+    ``loss_kd_<term>`` key leaves the logs, it adds no gradient, and when every term has stopped
+    the teacher no longer runs. Resuming recomputes all of it from the restored iteration.
 
     Args:
         schedules (dict): ``{term: dict(...)}`` with the arguments of :func:`kd_weight_at` and
@@ -40,17 +53,28 @@ class KDWeightScheduleHook(Hook):
     Example::
 
         custom_hooks = [dict(type='mmkd.KDWeightScheduleHook', schedules=dict(
-            hint=dict(warmup=500), cls=dict(stop_at=8, by_epoch=True)))]
+            hint=dict(warmup=500),
+            cls=dict(decay='cosine', decay_begin=2, decay_end=10, by_epoch=True),
+            pair=dict(stop_at=8, by_epoch=True)))]
     """
 
     priority = 'NORMAL'
 
     def __init__(self, schedules):
         for term, spec in schedules.items():
+            where = f'KDWeightScheduleHook: schedule of {term!r}'
             unknown = set(spec) - set(SCHEDULE_KEYS)
             if unknown:
-                raise ValueError(f'KDWeightScheduleHook: schedule of {term!r} has unknown keys '
-                                 f'{sorted(unknown)}; it takes {", ".join(SCHEDULE_KEYS)}.')
+                raise ValueError(f'{where} has unknown keys {sorted(unknown)}; it takes '
+                                 f'{", ".join(SCHEDULE_KEYS)}.')
+            if spec.get('decay', 'linear') not in DECAYS:
+                raise ValueError(f"{where}: decay={spec['decay']!r}; use one of {DECAYS}.")
+            begin, end = spec.get('decay_begin'), spec.get('decay_end')
+            if end is not None and (begin is None or end <= begin):
+                raise ValueError(f'{where}: decay_end={end} needs a decay_begin before it '
+                                 f'(got {begin}).')
+            if spec.get('decay') == 'cosine' and end is None:
+                raise ValueError(f'{where}: a cosine decay needs decay_begin and decay_end.')
         self.schedules = {term: dict(spec) for term, spec in schedules.items()}
 
     def before_run(self, runner):
@@ -62,17 +86,32 @@ class KDWeightScheduleHook(Hook):
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):
         model = self._distiller(runner)
+        stopped = set()
         for term, spec in self.schedules.items():
             spec = dict(spec)
-            step = runner.epoch if spec.pop('by_epoch', False) else runner.iter
+            by_epoch = spec.pop('by_epoch', False)
+            step = runner.epoch if by_epoch else runner.iter
             model.kd_weights[term] = kd_weight_at(step, **spec)
+            if spec.get('stop_at') is not None and step >= spec['stop_at']:
+                stopped.add(term)
+        for term in sorted(stopped - model.stopped_terms):
+            unit = 'epoch' if self.schedules[term].get('by_epoch') else 'iteration'
+            print_log(f'mmkd: KD term {term!r} stopped at {unit} '
+                      f"{self.schedules[term]['stop_at']}", logger='current')
+        model.stopped_terms = stopped
         for term, weight in model.kd_weights.items():
             runner.message_hub.update_scalar(f'train/kd_weight_{term}', weight)
 
     @staticmethod
     def _distiller(runner):
-        model = runner.model.module if hasattr(runner.model, 'module') else runner.model
-        if not hasattr(model, 'kd_weights'):
-            raise TypeError(f'KDWeightScheduleHook needs an mmkd distiller; the model is '
-                            f'{type(model).__name__}.')
-        return model
+        return distiller_of(runner, 'KDWeightScheduleHook')
+
+
+def distiller_of(runner, hook_name):
+    """The mmkd distiller inside ``runner.model`` (unwrapped from DDP); a TypeError naming the
+    hook otherwise."""
+    model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+    if not hasattr(model, 'kd_weights'):
+        raise TypeError(f'{hook_name} needs an mmkd distiller; the model is '
+                        f'{type(model).__name__}.')
+    return model

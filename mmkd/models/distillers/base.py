@@ -94,6 +94,11 @@ class BaseDistiller(BaseModel):
         self.terms = self._parse_terms(kd_terms or {})
         self.kd_losses = nn.ModuleDict({name: t.pop('loss') for name, t in self.terms.items()})
         self.kd_weights = {name: 1.0 for name in self.terms}
+        #: terms switched off (``KDWeightScheduleHook``'s ``stop_at``): not computed at all
+        self.stopped_terms = set()
+        #: set by ``KDLossScaleHook``: the next ``parse_losses`` measures every loss's gradient
+        self.loss_scale_probe = False
+        self.loss_scale_report = None
         self.adapters = nn.ModuleDict()
         self._register_state_dict_hook(BaseDistiller._drop_teacher_state)
         self._register_load_state_dict_pre_hook(self._fill_teacher_state, with_module=False)
@@ -283,6 +288,20 @@ class BaseDistiller(BaseModel):
         return [k[2:] for k in inputs if k and k.startswith('s_') and f't_{k[2:]}' in inputs
                 and k[2:] in self.ADAPTABLE]
 
+    def active_terms(self):
+        """The terms a step computes: all but the stopped ones, in config order."""
+        return [name for name in self.terms if name not in self.stopped_terms]
+
+    def adapter_at(self, key, level, num_levels):
+        """The adapter some term puts the student's ``key`` features (``'neck'``, ...) of
+        ``level`` through, or None."""
+        for name in self.terms:
+            found = self.adapters[f'{name}_{key}'] if f'{name}_{key}' in self.adapters else None
+            levels = [lv % num_levels for lv in self.level_indices(name, num_levels)]
+            if found is not None and level in levels:
+                return found[levels.index(level)]
+        return None
+
     def per_level_inputs(self, name):
         return [k for k in self.terms[name]['inputs'] if k in self.PER_LEVEL]
 
@@ -334,6 +353,44 @@ class BaseDistiller(BaseModel):
 
     def loss(self, inputs, data_samples):
         raise NotImplementedError
+
+    def visual_maps(self, inputs, data_samples):
+        """Maps to draw for the first image of a batch, ``{panel: {name: (H, W) tensor}}``
+        (``KDVisualizationHook``); each distiller says what it shows."""
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------- loss scale
+    def parse_losses(self, losses):
+        if self.loss_scale_probe:
+            self.loss_scale_probe = False
+            self.loss_scale_report = self.measure_loss_scale(losses)
+        return super().parse_losses(losses)
+
+    def measure_loss_scale(self, losses):
+        """The value of the task loss (every ``*loss*`` key but the KD terms', summed) and of
+        each KD term, and the L2 norm of each one's gradient on the student's parameters.
+
+        Returns:
+            dict: ``{'task' | term: dict(loss=float, grad_norm=float)}``.
+        """
+        params = [p for p in self.student.parameters() if p.requires_grad]
+
+        def total(value):
+            return sum(value) if isinstance(value, (list, tuple)) else value
+
+        parts = dict(task=sum(total(v) for k, v in losses.items()
+                              if 'loss' in k and not k.startswith('loss_kd_')))
+        parts.update({k[len('loss_kd_'):]: total(v) for k, v in losses.items()
+                      if k.startswith('loss_kd_')})
+        report = {}
+        for name, value in parts.items():
+            norm = 0.0
+            if torch.is_tensor(value) and value.requires_grad:
+                grads = torch.autograd.grad(value, params, retain_graph=True, allow_unused=True)
+                norm = float(sum(g.double().pow(2).sum() for g in grads if g is not None)) ** 0.5
+            report[name] = dict(loss=float(value.detach() if torch.is_tensor(value) else value),
+                                grad_norm=norm)
+        return report
 
     @torch.no_grad()
     def probe_shapes(self, module_fn, size=128):

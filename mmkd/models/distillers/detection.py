@@ -2,11 +2,12 @@
 import inspect
 
 import torch
+import torch.nn as nn
 from mmdet.models.task_modules.prior_generators import MlvlPointGenerator
 from mmdet.models.utils import unpack_gt_instances
 
 from mmkd.registry import MODELS
-from mmkd.structures import points_as_boxes
+from mmkd.structures import batch_foreground_masks, points_as_boxes
 from .base import BaseDistiller
 from .head_rows import BIN_NAMES, VLR_NAMES, dense_rows, head_space, rcnn_rows, require_bins
 
@@ -194,7 +195,8 @@ class DetectionDistiller(BaseDistiller):
         finally:
             self._capturing = False
         captured, self._captured = self._captured, {}
-        if not self.terms:
+        active = self.active_terms()
+        if not active:
             return losses
 
         knowledge = dict(img=inputs)
@@ -227,9 +229,45 @@ class DetectionDistiller(BaseDistiller):
         if self.needs & set(self.RCNN_NAMES):
             knowledge.update(self.rcnn_knowledge(captured['rcnn'], knowledge['t_neck']))
 
-        for name in self.terms:
+        for name in active:
             losses[f'loss_kd_{name}'] = self.run_term(name, knowledge)
         return losses
+
+    @torch.no_grad()
+    def visual_maps(self, inputs, data_samples):
+        """For the first image, per neck level (``level<i>``): the teacher's and the student's
+        spatial attention (mean of |F| over channels), FGD's foreground mask of the GT boxes
+        (:func:`mmkd.structures.batch_foreground_masks`), and the feature difference: the mean
+        squared difference over channels, the student's features through the adapter a term
+        aligns them with; the attention difference where the channels differ and no adapter
+        aligns them. Runs both models in eval mode (BatchNorm statistics untouched)."""
+        was_training = self.training
+        self.eval()
+        try:
+            s_feats = self.student.extract_feat(inputs[:1])
+            t_feats = self.teacher.extract_feat(inputs[:1])
+        finally:
+            self.train(was_training)
+        gt = data_samples[0].gt_instances.bboxes if 'gt_instances' in data_samples[0] \
+            else inputs.new_zeros(0, 4)
+        maps = {}
+        for lv, (s, t) in enumerate(zip(s_feats, t_feats)):
+            adapter = self.adapter_at('neck', lv, len(s_feats))
+            if adapter is not None:
+                s_aligned = adapter(s, t.shape[-2:])
+            elif s.shape == t.shape:
+                s_aligned = s
+            else:
+                s_aligned = None
+            s_att, t_att = s[0].abs().mean(0), t[0].abs().mean(0)  # (H, W)
+            diff = (s_aligned[0] - t[0]).pow(2).mean(0) if s_aligned is not None else \
+                (nn.functional.interpolate(s_att[None, None], t_att.shape)[0, 0] - t_att).abs()
+            maps[f'level{lv}'] = dict(
+                teacher_attention=t_att, student_attention=s_att,
+                fg_mask=batch_foreground_masks([gt], tuple(inputs.shape[-2:]),
+                                               tuple(t.shape[-2:]))[0],
+                difference=diff)
+        return maps
 
     @torch.no_grad()
     def teacher_knowledge(self, inputs):

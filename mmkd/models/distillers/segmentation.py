@@ -180,17 +180,18 @@ class SegmentationDistiller(BaseDistiller):
     # ----------------------------------------------------------------- one step
     def loss(self, inputs, data_samples):
         """Student task losses plus ``loss_kd_<term>`` for every KD term."""
+        active = self.active_terms()
         self._captured = {}
         self._capturing = True
         try:
             losses = self.student.loss(inputs, data_samples)
             knowledge = {k: v for k, v in self._captured.items() if k.startswith('s_')}
-            if self.terms:
+            if active:
                 knowledge.update(self.teacher_knowledge(inputs))
         finally:
             self._capturing = False
             self._captured = {}
-        if not self.terms:
+        if not active:
             return losses
         if 's_decode_inputs' in self.needs:
             knowledge['s_decode_inputs'] = knowledge.pop('s_neck', knowledge.get('s_backbone'))
@@ -199,12 +200,35 @@ class SegmentationDistiller(BaseDistiller):
             gt = torch.stack([sample.gt_sem_seg.data[0] for sample in data_samples]).long()
             knowledge['gt_seg'] = gt
             knowledge['valid_mask'] = gt != self.student.decode_head.ignore_index
-        for name in self.terms:
+        for name in active:
             if name == self.adversarial:
                 losses[f'loss_kd_{name}'] = self.run_adversarial(name, knowledge)
             else:
                 losses[f'loss_kd_{name}'] = self.run_term(name, knowledge)
         return losses
+
+    @torch.no_grad()
+    def visual_maps(self, inputs, data_samples):
+        """For the first image (panel ``logits``), at the student's logit resolution: the
+        teacher's and the student's predicted class (``*_class``) and their confidence (largest
+        probability), and their disagreement, half the L1 distance of the two class
+        distributions (0 where they agree, 1 where they share no mass). Runs both models in eval
+        mode."""
+        was_training = self.training
+        self.eval()
+        try:
+            s_logits = self.student.decode_head.forward(self.student.extract_feat(inputs[:1]))
+            t_logits = self.teacher.decode_head.forward(self.teacher.extract_feat(inputs[:1]))
+        finally:
+            self.train(was_training)
+        if t_logits.shape[-2:] != s_logits.shape[-2:]:
+            t_logits = nn.functional.interpolate(t_logits, s_logits.shape[-2:],
+                                                 mode='bilinear', align_corners=False)
+        p_s, p_t = s_logits[0].softmax(0), t_logits[0].softmax(0)  # (K, h, w)
+        return dict(logits=dict(
+            teacher_class=p_t.argmax(0), student_class=p_s.argmax(0),
+            teacher_confidence=p_t.max(0)[0], student_confidence=p_s.max(0)[0],
+            disagreement=0.5 * (p_s - p_t).abs().sum(0)))
 
     @torch.no_grad()
     def teacher_knowledge(self, inputs):
@@ -269,7 +293,7 @@ class SegmentationDistiller(BaseDistiller):
                 if key != 'discriminator':
                     wrapper.step()
                     wrapper.zero_grad()
-        if self.adversarial is None:
+        if self.adversarial is None or self.adversarial in self.stopped_terms:
             return log_vars
         disc = optim_wrapper['discriminator']
         for _ in range(self.disc_steps):
