@@ -35,6 +35,35 @@ DATA = osp.join(ROOT, 'data', 'mmkd_demo')
 # Measured on 2 CPU cores (minutes), for the progress messages.
 EXPECTED_MINUTES = dict(teacher=6.0, student=2.5, distilled=4.0, seg_teacher=11.0, seg_student=2.7,
                         seg_distilled=4.7)
+STAGES = 4
+
+
+class DemoEta:
+    """The ETA of the whole demo: the EXPECTED_MINUTES of the runs it still has to train, times
+    how much longer (or shorter) than expected the runs trained so far took (a busy machine).
+    Evaluation (seconds per model) is left out."""
+
+    def __init__(self, runs):
+        self.left = list(runs)
+        self.expected = 0.0
+        self.took = 0.0
+
+    def trained(self, name, minutes):
+        if name in self.left:
+            self.left.remove(name)
+            self.expected += EXPECTED_MINUTES[name]
+            self.took += minutes
+
+    def minutes(self):
+        pace = self.took / self.expected if self.expected else 1.0
+        return pace * sum(EXPECTED_MINUTES[name] for name in self.left)
+
+    def __str__(self):
+        left = self.minutes()
+        return 'ETA of the whole demo ' + (f'~{left:.0f} min' if left >= 1 else 'under a minute')
+
+    def stage(self, k, text):
+        print(f'[demo] stage {k}/{STAGES} {text}; {self}', flush=True)
 
 
 EPOCH_END = re.compile(r'Epoch\(train\)\s*\[(\d+)\]\[(\d+)/(\d+)\].*?eta: (\S+).*?\sloss: (\S+)')
@@ -75,7 +104,9 @@ def run(cmd, log_path, show=progress):
             raise SystemExit(f'[demo] failed: {" ".join(cmd)}\n       see {log_path}')
 
 
-def train(name, config, work_dir, options=(), reuse=False, last='epoch_12.pth'):
+def train(name, config, work_dir, options=(), reuse=False, last='epoch_12.pth', eta=None):
+    """Trains ``config`` into ``work_dir`` with tools/train.py; returns the checkpoint ``last``.
+    ``reuse``: not again when it exists. ``eta`` (a DemoEta) is told how long the run took."""
     ckpt = osp.join(work_dir, last)
     if reuse and osp.isfile(ckpt):
         print(f'[demo] {name}: checkpoint {osp.relpath(ckpt, ROOT)} exists, not training again')
@@ -88,7 +119,11 @@ def train(name, config, work_dir, options=(), reuse=False, last='epoch_12.pth'):
     if options:
         cmd += ['--cfg-options', *options]
     run(cmd, osp.join(work_dir, 'demo_train.log'))
-    print(f'[demo] {name} trained in {(time.time() - start) / 60:.1f} min', flush=True)
+    minutes = (time.time() - start) / 60
+    if eta is not None:
+        eta.trained(name, minutes)
+    print(f'[demo] {name} trained in {minutes:.1f} min' + (f'; {eta}' if eta is not None else ''),
+          flush=True)
     return ckpt
 
 
@@ -123,24 +158,28 @@ def main(argv=None):
     parser.add_argument('--task', choices=['detection', 'segmentation'], default='detection')
     args = parser.parse_args(argv)
     started = time.time()
+    seg = args.task == 'segmentation'
+    names = ('seg_teacher', 'seg_student', 'seg_distilled') if seg else \
+        ('teacher', 'student', 'distilled')
+    dirs = {k: osp.join(args.work_dir, k) for k in names}
+    teacher_ckpt = osp.join(dirs[names[0]], 'iter_1500.pth' if seg else 'epoch_12.pth')
+    eta = DemoEta(names[1:] if osp.isfile(teacher_ckpt) else names)
 
     from tools.dataset.make_demo_data import ensure
-    print('[demo] 1/4 demo dataset', flush=True)
+    eta.stage(1, 'demo dataset')
     ensure(DATA)
-    if args.task == 'segmentation':
-        return segmentation(args.work_dir, started)
+    if seg:
+        return segmentation(dirs, teacher_ckpt, eta, args.work_dir, started)
 
-    dirs = {k: osp.join(args.work_dir, k) for k in ('teacher', 'student', 'distilled')}
-    print('[demo] 2/4 teacher', flush=True)
-    t_ckpt = train('teacher', TEACHER, dirs['teacher'], reuse=True)
-    print('[demo] 3/4 student baseline and distilled student (same schedule and seed)',
-          flush=True)
-    s_ckpt = train('student', STUDENT, dirs['student'])
+    eta.stage(2, 'teacher')
+    t_ckpt = train('teacher', TEACHER, dirs['teacher'], reuse=True,
+                   last=osp.basename(teacher_ckpt), eta=eta)
+    eta.stage(3, 'student baseline and distilled student (same schedule and seed)')
+    s_ckpt = train('student', STUDENT, dirs['student'], eta=eta)
     d_ckpt = train('distilled', DISTILL, dirs['distilled'],
-                   [f'model.teacher.checkpoint={t_ckpt}'])
+                   [f'model.teacher.checkpoint={t_ckpt}'], eta=eta)
 
-    print('[demo] 4/4 evaluation with tools/test.py (COCO bbox metric on the val split)',
-          flush=True)
+    eta.stage(4, 'evaluation with tools/test.py (COCO bbox metric on the val split)')
     rows = [
         ('teacher  RetinaNet R18 FPN-128', TEACHER,
          evaluate('teacher', TEACHER, t_ckpt, dirs['teacher'])),
@@ -153,19 +192,17 @@ def main(argv=None):
                   ('AP75', 'coco/bbox_mAP_75')], 3, osp.join(args.work_dir, 'results.md'), started)
 
 
-def segmentation(work_dir, started):
+def segmentation(dirs, teacher_ckpt, eta, work_dir, started):
     """Teacher, student and CWD student of the demo's segmentation task, with mmseg's mIoU."""
-    dirs = {k: osp.join(work_dir, k) for k in ('seg_teacher', 'seg_student', 'seg_distilled')}
     last = 'iter_800.pth'
-    print('[demo] 2/4 teacher (PSPNet R18 at half width)', flush=True)
+    eta.stage(2, 'teacher (PSPNet R18 at half width)')
     t_ckpt = train('seg_teacher', SEG_TEACHER, dirs['seg_teacher'], reuse=True,
-                   last='iter_1500.pth')
-    print('[demo] 3/4 student baseline and CWD student (same schedule and seed)', flush=True)
-    s_ckpt = train('seg_student', SEG_STUDENT, dirs['seg_student'], last=last)
+                   last=osp.basename(teacher_ckpt), eta=eta)
+    eta.stage(3, 'student baseline and CWD student (same schedule and seed)')
+    s_ckpt = train('seg_student', SEG_STUDENT, dirs['seg_student'], last=last, eta=eta)
     d_ckpt = train('seg_distilled', SEG_DISTILL, dirs['seg_distilled'],
-                   [f'model.teacher.checkpoint={t_ckpt}'], last=last)
-    print('[demo] 4/4 evaluation with tools/test.py (mmseg IoUMetric on the val split)',
-          flush=True)
+                   [f'model.teacher.checkpoint={t_ckpt}'], last=last, eta=eta)
+    eta.stage(4, 'evaluation with tools/test.py (mmseg IoUMetric on the val split)')
     rows = [
         ('teacher  PSPNet R18-w32', SEG_TEACHER,
          evaluate('teacher', SEG_TEACHER, t_ckpt, dirs['seg_teacher'])),

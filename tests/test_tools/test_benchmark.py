@@ -14,6 +14,9 @@ def test_benchmark_reports_medians_and_ratio(demo_data, capsys):
     assert med['terms_share'] == pytest.approx(1 - 1 / med['ratio'], abs=1e-12)
     out = capsys.readouterr().out
     assert "terms ['hint']" in out and 'peak RSS' in out
+    # progress: the first (warm-up) and the last of the 3 iterations, with an ETA
+    assert '[benchmark] iterations 1/3 (warm-up), elapsed' in out
+    assert '[benchmark] iterations 3/3, elapsed' in out
     # the first batch's losses, task and KD, are printed to compare their sizes
     first = next(line for line in out.splitlines() if 'losses on the first batch' in line)
     assert 'loss_cls' in first and 'loss_kd_hint' in first

@@ -43,3 +43,15 @@ def test_deterministic_and_ensure_skips_existing(tmp_path):
         assert digest(osp.join(a, rel)) == digest(osp.join(b, rel))
     assert ensure(a, num_train=3, num_val=2) is False
     assert ensure(a, num_train=4, num_val=2) is True
+
+
+def test_progress_lines(tmp_path, capsys):
+    """progress=True: a line with the elapsed time and ETA at the first and the last image (5
+    images take well under the 5 s between lines); progress=False: nothing."""
+    build(str(tmp_path / 'a'), num_train=3, num_val=2)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(',')[0] for line in lines] == ['[dataset] images 1/5 (train)',
+                                                      '[dataset] images 5/5 (val)']
+    assert lines[-1].endswith('ETA 0:00') and 'elapsed 0:0' in lines[-1]
+    build(str(tmp_path / 'b'), num_train=3, num_val=2, progress=False)
+    assert capsys.readouterr().out == ''

@@ -10,7 +10,8 @@ In one process, on the same batches of the config's train dataloader, it times
 - (once, first) every loss of the distill step on the first batch, to compare the KD terms'
   magnitudes with the task losses,
 
-interleaved iteration by iteration, and prints the medians, the ratio
+interleaved iteration by iteration (a progress line with an ETA every few seconds, unless
+``--no-progress``), and prints the medians, the ratio
 ``distill / (student + teacher forward)`` and the process's peak memory after each part.
 The config's teacher checkpoint must exist (train the teacher first) unless ``--random-teacher``.
 """
@@ -31,6 +32,7 @@ from mmengine.runner import Runner  # noqa: E402
 
 import mmkd  # noqa: E402,F401
 from mmkd.registry import MODELS  # noqa: E402
+from tools.progress import Progress  # noqa: E402
 
 
 def peak_rss_mib():
@@ -56,6 +58,8 @@ def main(argv=None):
     parser.add_argument('--only', nargs='+', metavar='TERM',
                         help='keep only these KD terms (e.g. the neck-level ones)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--no-progress', action='store_true',
+                        help='no progress lines while timing')
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
@@ -115,12 +119,14 @@ def main(argv=None):
 
     times = {'student step': [], 'teacher forward': [], 'distill step': []}
     peaks = {}
+    progress = Progress(len(batches), '[benchmark] iterations', enabled=not args.no_progress)
     for i, batch in enumerate(batches):
         for name, fn in zip(times, (student_step, teacher_forward, distill_step)):
             seconds = timed(lambda: fn(batch))
             if i >= args.warmup:
                 times[name].append(seconds)
             peaks[name] = peak_rss_mib()
+        progress.update(note=' (warm-up)' if i < args.warmup else '')
     med = {k: statistics.median(v) for k, v in times.items()}
     for name, value in med.items():
         print(f'[benchmark] {name:16s} median {value:.4f} s   (process peak RSS so far '

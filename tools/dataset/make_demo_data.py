@@ -27,6 +27,9 @@ import sys
 import numpy as np
 from PIL import Image, ImageFilter
 
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+from tools.progress import Progress  # noqa: E402
+
 CLASSES = tuple(str(d) for d in range(10))
 VERSION = 2
 
@@ -106,10 +109,12 @@ def _iou(a, b):
 
 
 def build(out, num_train=400, num_val=100, size=160, max_objects=3, seed=0, progress=True):
-    """Writes the dataset under ``out``; returns {split: number of images}."""
+    """Writes the dataset under ``out``; returns {split: number of images}. ``progress`` prints
+    the images written, the elapsed time and an ETA every few seconds."""
     sprites, labels, photos = load_sources()
     rng = np.random.RandomState(seed)
     counts = {}
+    shown = Progress(num_train + num_val, '[dataset] images', enabled=progress)
     for split, num in (('train', num_train), ('val', num_val)):
         img_dir = osp.join(out, 'leftImg8bit', split, 'demo')
         sem_dir = osp.join(out, 'gtFine', split, 'demo')
@@ -131,8 +136,7 @@ def build(out, num_train=400, num_val=100, size=160, max_objects=3, seed=0, prog
                 coco['annotations'].append(dict(
                     id=len(coco['annotations']) + 1, image_id=i, category_id=cat,
                     bbox=[x1, y1, x2 - x1, y2 - y1], area=area, iscrowd=0, segmentation=[]))
-            if progress and (i + 1) % 50 == 0:
-                print(f'[dataset] {split}: {i + 1}/{num} images', flush=True)
+            shown.update(note=f' ({split})')
         os.makedirs(osp.join(out, 'annotations'), exist_ok=True)
         with open(osp.join(out, 'annotations', f'instances_{split}.json'), 'w') as f:
             json.dump(coco, f)
