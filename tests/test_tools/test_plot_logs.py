@@ -17,14 +17,17 @@ from tools.analysis import plot_logs
 
 @pytest.fixture(scope='module')
 def resumed_run(demo_data, teacher_ckpt, tmp_path_factory):
-    """The demo distill config on the tiny data: one epoch (4 iterations of 4 images, logged
-    every iteration, validated), then resumed for a second epoch: two timestamped runs.
+    """The demo distill config on the tiny data, with mmkd's TeacherMetricsHook: one epoch (4
+    iterations of 4 images, logged every iteration, validated), then resumed for a second
+    epoch: two timestamped runs.
 
     Each run names its own visualizer: in one process, runs of configs that share a visualizer
     name all log into the first one's dir, where separate processes would not."""
     work_dir = str(tmp_path_factory.mktemp('plot_logs'))
     opts = data_options(demo_data, epochs=1)
     opts['model.teacher.checkpoint'] = teacher_ckpt
+    opts['custom_hooks'] = Config.fromfile(DISTILL_CFG).custom_hooks + [
+        dict(type='mmkd.TeacherMetricsHook')]
     opts['visualizer.name'] = f'plot_logs_{osp.basename(work_dir)}_1'
     train_tool.main([write_config(osp.join(work_dir, 'cfg1.py'), DISTILL_CFG, opts),
                      '--work-dir', work_dir])
@@ -67,6 +70,8 @@ def test_series_of_a_resumed_distill_run(resumed_run):
     steps, values = series['val']['coco/bbox_mAP']
     assert steps == [1, 2]
     assert values == [line['coco/bbox_mAP'] for line in logged if 'coco/bbox_mAP' in line]
+    teacher = json.load(open(osp.join(resumed_run, 'teacher_metrics.json')))['metrics']
+    assert series['val']['teacher/coco/bbox_mAP'] == ([1, 2], [teacher['coco/bbox_mAP']] * 2)
 
 
 def test_png_of_a_real_run(resumed_run, capsys):
@@ -79,6 +84,17 @@ def test_png_of_a_real_run(resumed_run, capsys):
     assert pixels.std() > 0
     # a panel's lines are drawn: the top-left quarter (task losses) is not all white
     assert (pixels[:400, :600] < 128).sum() > 1000
+
+
+def test_teacher_line_of_a_real_run(resumed_run):
+    import matplotlib.pyplot as plt
+    series = plot_logs.read_logs(resumed_run)
+    fig = plot_logs.figure(series, 'coco/bbox_mAP')
+    teacher = series['val']['teacher/coco/bbox_mAP'][1][-1]
+    lines = fig.axes[3].lines
+    assert [line.get_label() for line in lines] == ['student', f'teacher {teacher:.4g}']
+    assert list(lines[1].get_ydata()) == [teacher, teacher]
+    plt.close(fig)
 
 
 def test_unknown_metric_lists_the_logged_ones(resumed_run):
