@@ -104,9 +104,9 @@ def read_logs(work_dir):
                 for step in [s for s in merged if s >= first]:
                     del merged[step]
                 merged.update(run)
-    epochs = [r['epoch'] for r in train.values() if 'epoch' in r]
+    last_epoch = max((r['epoch'] for r in train.values() if 'epoch' in r), default=None)
     # Epoch-based runs log val metrics at step = epoch (LoggerHook's log_metric_by_epoch).
-    by_epoch = bool(epochs) and all(step <= max(epochs) for step in val)
+    by_epoch = last_epoch is not None and all(step <= last_epoch for step in val)
     return dict(train=_series(train, {'step', 'iter', 'epoch'}), val=_series(val, {'step'}),
                 val_axis='epoch' if by_epoch else 'iteration', files=files)
 
