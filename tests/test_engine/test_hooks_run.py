@@ -48,6 +48,8 @@ def det_run(demo_data, teacher_ckpt, tmp_path_factory):
         'train_cfg.val_interval': 1,
         'default_hooks.checkpoint.max_keep_ckpts': 1,
         'default_hooks.checkpoint.save_best': 'auto',
+        # in one process, runs whose configs name the same visualizer share it (and its files)
+        'visualizer.name': f'hooks_{work_dir.name}',
         'custom_hooks': [
             dict(type='mmkd.KDWeightScheduleHook', schedules=dict(
                 hint=dict(warmup=4),
@@ -135,7 +137,7 @@ def test_loss_scale_warns_for_a_term_1000x_too_large(demo_data, teacher_ckpt, tm
     opts.update({'model.teacher.checkpoint': teacher_ckpt,
                  'model.kd_terms.hint.loss.loss_weight': 3000.0,
                  'custom_hooks': [dict(type='mmkd.KDLossScaleHook', iters=2)],
-                 'train_cfg.val_interval': 10})
+                 'train_cfg.val_interval': 10, 'visualizer.name': f'hooks_{tmp_path.name}'})
     runner = train_tool.main([write_config(tmp_path / 'cfg.py', DISTILL_CFG, opts),
                               '--work-dir', str(tmp_path)])
     report = hook_of(runner, 'KDLossScaleHook').report
@@ -217,6 +219,7 @@ def seg_run(demo_data, seg_teacher_ckpt, tmp_path_factory):
                  'train_cfg.val_interval': 1,
                  'default_hooks.checkpoint.save_best': 'mIoU',
                  'default_hooks.checkpoint.rule': 'greater',
+                 'visualizer.name': f'hooks_{work_dir.name}',
                  'custom_hooks': [dict(type='mmkd.KDVisualizationHook', interval=3),
                                   dict(type='mmkd.TeacherMetricsHook',
                                        cache_file=str(work_dir / 'teacher.json'))]})
@@ -247,6 +250,7 @@ def test_seg_teacher_metrics_once_and_best_on_the_student(seg_run):
     assert runner.message_hub.get_info('best_score') == pytest.approx(best)
     # a second run with the same cache reads it: the teacher is not evaluated again
     again = train_tool.main([config, '--work-dir', osp.join(work_dir, 'again'),
-                             '--cfg-options', 'train_cfg.max_iters=1'])
+                             '--cfg-options', 'train_cfg.max_iters=1',
+                             f'visualizer.name=hooks_{osp.basename(work_dir)}_again'])
     assert hook_of(again, 'TeacherMetricsHook').evaluations == 0
     assert hook_of(again, 'TeacherMetricsHook').metrics == hook.metrics
