@@ -211,8 +211,8 @@ def test_student_checkpoint_loads_in_plain_mmdet(det_run):
 # ------------------------------------------------------------------------- segmentation
 @pytest.fixture(scope='module')
 def seg_run(demo_data, seg_teacher_ckpt, tmp_path_factory):
-    """3 iterations of the CWD demo config, validated after each, with the visualisation and the
-    teacher metrics hooks."""
+    """3 iterations of the CWD demo config, validated after each, with the visualisation, teacher
+    metrics and student checkpoint hooks."""
     work_dir = tmp_path_factory.mktemp('hooks_seg')
     opts = seg_data_options(demo_data, iters=3)
     opts.update({'model.teacher.checkpoint': seg_teacher_ckpt,
@@ -222,7 +222,8 @@ def seg_run(demo_data, seg_teacher_ckpt, tmp_path_factory):
                  'visualizer.name': f'hooks_{work_dir.name}',
                  'custom_hooks': [dict(type='mmkd.KDVisualizationHook', interval=3),
                                   dict(type='mmkd.TeacherMetricsHook',
-                                       cache_file=str(work_dir / 'teacher.json'))]})
+                                       cache_file=str(work_dir / 'teacher.json')),
+                                  dict(type='mmkd.StudentCheckpointHook')]})
     config = write_config(work_dir / 'cfg.py', CWD_DEMO, opts)
     return str(work_dir), config, train_tool.main([config, '--work-dir', str(work_dir)])
 
@@ -254,3 +255,24 @@ def test_seg_teacher_metrics_once_and_best_on_the_student(seg_run):
                              f'visualizer.name=hooks_{osp.basename(work_dir)}_again'])
     assert hook_of(again, 'TeacherMetricsHook').evaluations == 0
     assert hook_of(again, 'TeacherMetricsHook').metrics == hook.metrics
+
+
+def test_seg_student_checkpoint_loads_in_plain_mmseg(seg_run):
+    work_dir, _, _ = seg_run
+    best = glob.glob(osp.join(work_dir, 'best_mIoU_iter_*_student.pth'))
+    assert len(best) == 1 and osp.isfile(osp.join(work_dir, 'iter_3_student.pth'))
+    script = textwrap.dedent(f"""
+        import sys, torch
+        from mmseg.apis import init_model
+        model = init_model({osp.join(work_dir, 'student_config.py')!r}, {best[0]!r},
+                           device='cpu')
+        assert 'mmkd' not in sys.modules, 'mmkd was imported'
+        print(model.dataset_meta['classes'][0], float(model.decode_head.conv_seg.weight.sum()))
+    """)
+    out = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    state = torch.load(best[0], weights_only=True)
+    name, total = out.stdout.split()[-2:]
+    assert name == state['meta']['dataset_meta']['classes'][0]
+    assert float(total) == pytest.approx(float(state['state_dict']['decode_head.conv_seg.weight']
+                                               .sum()), rel=1e-6)
