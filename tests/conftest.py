@@ -15,6 +15,17 @@ from tools.demo import TEACHER as TEACHER_CFG  # noqa: E402
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
 
+@pytest.fixture(scope='module', autouse=True)
+def _restore_default_scope():
+    """A runner leaves its default scope (mmdet / mmseg) current for the whole process; tests in
+    later modules that build models by name must not depend on which runs came before."""
+    from mmengine.registry import DefaultScope
+    before = set(DefaultScope._instance_dict)
+    yield
+    for name in set(DefaultScope._instance_dict) - before:
+        del DefaultScope._instance_dict[name]
+
+
 @pytest.fixture(scope='session')
 def demo_data(tmp_path_factory):
     """A tiny copy of the demo dataset: 16 train and 8 val images."""

@@ -54,6 +54,12 @@ def build_config(args):
             wrapper.setdefault('loss_scale', 'dynamic')
     if args.auto_scale_lr:
         cfg.auto_scale_lr = dict(cfg.get('auto_scale_lr', {}), enable=True)
+    if args.launcher != 'none':
+        # MMEngine's DDP wrapper with the distiller's own step; the discriminator of adversarial
+        # KD outside the reducer; device_ids only for GPU modules (docs/distributed.md)
+        cfg.setdefault('model_wrapper_cfg', dict(type='mmkd.KDDistributedDataParallel'))
+        if not torch.cuda.is_available():
+            cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None
@@ -63,8 +69,21 @@ def build_config(args):
     return cfg
 
 
+def init_cpu_distributed(launcher):
+    """Joins the process group on a machine without CUDA. MMEngine 0.10.7's pytorch launcher
+    calls ``torch.cuda.set_device`` first, which a CPU build of torch does not have; the runner
+    uses a group that exists."""
+    if launcher != 'pytorch' or torch.cuda.is_available():
+        return
+    import torch.distributed as dist
+    if not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
+
+
 def main(argv=None):
-    cfg = build_config(parse_args(argv))
+    args = parse_args(argv)
+    cfg = build_config(args)
+    init_cpu_distributed(args.launcher)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()
     return runner

@@ -359,6 +359,17 @@ class BaseDistiller(BaseModel):
         (``KDVisualizationHook``); each distiller says what it shows."""
         raise NotImplementedError
 
+    def train_step(self, data, optim_wrapper, ddp=None):
+        """MMEngine's step (``BaseModel.train_step``); under ``KDDistributedDataParallel`` the
+        forward goes through ``ddp`` so that DDP averages the gradients."""
+        model = ddp if ddp is not None else self
+        with optim_wrapper.optim_context(model):
+            data = self.data_preprocessor(data, True)
+            losses = model._run_forward(data, mode='loss')
+        parsed, log_vars = self.parse_losses(losses)
+        optim_wrapper.update_params(parsed)
+        return log_vars
+
     # ----------------------------------------------------------------- loss scale
     def parse_losses(self, losses):
         if self.loss_scale_probe:

@@ -7,6 +7,7 @@ import torch.nn as nn
 from mmengine.optim import OptimWrapperDict
 from mmengine.registry import DefaultScope
 
+from mmkd.engine.wrappers.distributed import average_gradients
 from mmkd.registry import MODELS
 from .base import BaseDistiller
 
@@ -262,12 +263,14 @@ class SegmentationDistiller(BaseDistiller):
         return self.kd_losses[self.adversarial].discriminator_loss(self.discriminator,
                                                                    *self._adv_inputs)
 
-    def train_step(self, data, optim_wrapper):
+    def train_step(self, data, optim_wrapper, ddp=None):
         """One student step and, with an adversarial term, ``disc_steps`` discriminator steps.
 
         A plain optim wrapper (no adversarial term) gives MMEngine's usual step. An
         ``OptimWrapperDict`` steps every wrapper but ``discriminator`` with the student's loss
-        (backward once, through ``student``), then the discriminator's.
+        (backward once, through ``student``), then the discriminator's. Under
+        ``KDDistributedDataParallel`` (``ddp``) the student's forward goes through DDP and the
+        discriminator's gradients are averaged over the processes before each of its steps.
         """
         if not isinstance(optim_wrapper, OptimWrapperDict):
             if self.adversarial is not None:
@@ -276,16 +279,17 @@ class SegmentationDistiller(BaseDistiller):
                     'own optimizer: set optim_wrapper=dict(constructor='
                     "'mmkd.MultiOptimWrapperConstructor', student=dict(...), "
                     'discriminator=dict(...)).')
-            return super().train_step(data, optim_wrapper)
+            return super().train_step(data, optim_wrapper, ddp)
         missing = {'student', 'discriminator'} - set(optim_wrapper.keys()) \
             if self.adversarial is not None else {'student'} - set(optim_wrapper.keys())
         if missing:
             raise KeyError(f'optim_wrapper has {sorted(optim_wrapper.keys())}, missing '
                            f'{sorted(missing)}.')
+        model = ddp if ddp is not None else self
         main = optim_wrapper['student']
-        with main.optim_context(self):
+        with main.optim_context(model):
             data = self.data_preprocessor(data, True)
-            losses = self._run_forward(data, mode='loss')
+            losses = model._run_forward(data, mode='loss')
         parsed, log_vars = self.parse_losses(losses)
         main.backward(main.scale_loss(parsed))
         if main.should_update():
@@ -300,7 +304,11 @@ class SegmentationDistiller(BaseDistiller):
             with disc.optim_context(self.discriminator):
                 d_losses = self.discriminator_loss()
             d_parsed, d_log = self.parse_losses(d_losses)
-            disc.update_params(d_parsed)
+            disc.backward(disc.scale_loss(d_parsed))
+            if disc.should_update():
+                average_gradients(self.discriminator.parameters())
+                disc.step()
+                disc.zero_grad()
         d_log.pop('loss')
         log_vars.update(d_log)
         self._adv_inputs = None

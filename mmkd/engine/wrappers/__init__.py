@@ -1,0 +1,3 @@
+from .distributed import KDDistributedDataParallel, average_gradients
+
+__all__ = ['KDDistributedDataParallel', 'average_gradients']

@@ -1,0 +1,63 @@
+"""DDP for distillers: MMEngine's wrapper, with the distiller's own step and its discriminator
+kept out of the gradient reducer."""
+import torch
+from mmengine.dist import all_reduce, broadcast, get_world_size
+from mmengine.model import MMDistributedDataParallel
+from torch.nn.parallel import DistributedDataParallel
+
+from mmkd.registry import MODEL_WRAPPERS
+
+
+def average_gradients(params):
+    """Averages the gradients of ``params`` over the processes (one all-reduce of them all,
+    flattened). Parameters without a gradient are left out."""
+    if get_world_size() < 2:
+        return
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    all_reduce(flat, op='mean')
+    offset = 0
+    for g in grads:
+        g.copy_(flat[offset:offset + g.numel()].view_as(g))
+        offset += g.numel()
+
+
+@MODEL_WRAPPERS.register_module()
+class KDDistributedDataParallel(MMDistributedDataParallel):
+    """``MMDistributedDataParallel`` for mmkd distillers (and any other model).
+
+    - The frozen teacher has no parameter that requires a gradient, so DDP neither syncs nor
+      waits for it; no ``find_unused_parameters`` is needed.
+    - A distiller's ``train_step`` runs (the segmentation distiller's two-optimizer step), with
+      its forward going through this wrapper so that the student's, the adapters' and the KD
+      losses' gradients are averaged by DDP.
+    - The discriminator of adversarial KD takes no gradient in the student's backward, so it is
+      kept out of DDP's reducer (which would wait for it); the distiller averages its gradients
+      itself in the discriminator step (:func:`average_gradients`), and this wrapper broadcasts its
+      initial weights from rank 0.
+    - On CPU (gloo), ``device_ids`` are dropped: DDP takes them for GPU modules only.
+
+    ``tools/train.py`` uses it whenever a launcher is given and the config sets no
+    ``model_wrapper_cfg``.
+    """
+
+    def __init__(self, module, detect_anomalous_params=False, **kwargs):
+        if not any(p.is_cuda for p in module.parameters()):
+            kwargs.pop('device_ids', None)
+            kwargs.pop('output_device', None)
+        discriminator = getattr(module, 'discriminator', None)
+        if discriminator is not None:
+            DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(
+                module, [f'discriminator.{name}' for name, _ in
+                         [*discriminator.named_parameters(), *discriminator.named_buffers()]])
+        super().__init__(module, detect_anomalous_params=detect_anomalous_params, **kwargs)
+        if discriminator is not None:
+            for tensor in [*discriminator.parameters(), *discriminator.buffers()]:
+                broadcast(tensor.data, src=0)
+
+    def train_step(self, data, optim_wrapper):
+        if hasattr(self.module, 'kd_weights'):
+            return self.module.train_step(data, optim_wrapper, ddp=self)
+        return super().train_step(data, optim_wrapper)
