@@ -18,7 +18,9 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train or distil a model')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
-    parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
+    parser.add_argument('--amp', action='store_true',
+                        help='automatic mixed precision: fp16 with loss scaling on GPU, bf16 on '
+                        'CPU; KD terms stay in fp32')
     parser.add_argument('--auto-scale-lr', action='store_true', help='scale lr by batch size')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from the given checkpoint, or the latest in work_dir')
@@ -28,9 +30,6 @@ def parse_args(argv=None):
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
-    if args.amp and not torch.cuda.is_available():
-        parser.error('--amp: MMEngine 0.10.7\'s AmpOptimWrapper trains on GPU / NPU / MLU only and '
-                     'this machine has no GPU; train without --amp.')
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
@@ -50,8 +49,11 @@ def build_config(args):
         wrappers = [cfg.optim_wrapper] if 'constructor' not in cfg.optim_wrapper else \
             [w for w in cfg.optim_wrapper.values() if isinstance(w, dict)]
         for wrapper in wrappers:
-            wrapper.type = 'AmpOptimWrapper'
-            wrapper.setdefault('loss_scale', 'dynamic')
+            if torch.cuda.is_available():
+                wrapper.type = 'AmpOptimWrapper'
+                wrapper.setdefault('loss_scale', 'dynamic')
+            else:  # MMEngine's AmpOptimWrapper refuses CPUs
+                wrapper.type = 'mmkd.BF16OptimWrapper'
     if args.auto_scale_lr:
         cfg.auto_scale_lr = dict(cfg.get('auto_scale_lr', {}), enable=True)
     if args.launcher != 'none':

@@ -1,12 +1,15 @@
 """What every mmkd distiller shares: building the student and the frozen teacher, the KD terms and
 their vocabulary, adapters, and keeping the teacher out of checkpoints."""
 import copy
+import math
 import os.path as osp
+from contextlib import contextmanager, nullcontext
 
 import torch
 import torch.nn as nn
 from mmengine.config import Config, ConfigDict
-from mmengine.logging import MMLogger
+from mmengine.dist import all_reduce, get_world_size
+from mmengine.logging import MessageHub, MMLogger, print_log
 from mmengine.model import BaseModel
 from mmengine.registry import DefaultScope
 
@@ -14,6 +17,31 @@ from mmkd.registry import MODELS
 from mmkd.utils.checkpoint import load_checkpoint_file, load_matching_state, state_dict_of
 
 TERM_KEYS = ('loss', 'inputs', 'levels', 'adapter')
+TEACHER_KEYS = ('config', 'checkpoint', 'dtype')
+TEACHER_DTYPES = {None: None, 'float32': None, 'bfloat16': torch.bfloat16,
+                  'float16': torch.float16}
+NONFINITE = ('raise', 'skip')
+
+
+def as_fp32(value):
+    """``value`` (a tensor, or a list / tuple of them) in float32 where it is in half or
+    bfloat16; anything else unchanged."""
+    if isinstance(value, (list, tuple)):
+        return type(value)(as_fp32(v) for v in value)
+    if torch.is_tensor(value) and value.dtype in (torch.float16, torch.bfloat16):
+        return value.float()
+    return value
+
+
+@contextmanager
+def full_precision(device_type):
+    """Switches autocast off inside (KD terms: softmax with temperature, KL, attention are
+    computed in float32 under ``--amp``)."""
+    if torch.is_autocast_enabled(device_type):
+        with torch.autocast(device_type=device_type, enabled=False):
+            yield
+    else:
+        yield
 
 
 def model_config(spec, what, default_scope):
@@ -64,11 +92,16 @@ class BaseDistiller(BaseModel):
     Args:
         student (dict | str): the student's model dict, or a config file whose ``model`` it is.
         teacher (dict): ``config`` (model dict or config file, packaged ``mmdet::`` configs work),
-            ``checkpoint`` (path of the teacher's weights, loaded with ``weights_only=True``).
+            ``checkpoint`` (path of the teacher's weights, loaded with ``weights_only=True``),
+            ``dtype`` (optional, ``'bfloat16'`` or ``'float16'``: the frozen teacher runs under
+            autocast in that type, channels-last, to save time; KD terms still get float32).
         kd_terms (dict): ``{name: dict(loss=..., inputs=[...], levels=..., adapter=...)}``, see
             ``docs/design.md``. Each term adds ``loss_kd_<name>`` to the losses.
         save_teacher (bool): write the teacher's weights into checkpoints. Defaults to False.
         data_preprocessor: defaults to the student's own.
+        nonfinite (str): what a step does when a loss is NaN or Inf: ``'raise'`` (default; the
+            error names the loss and the iteration) or ``'skip'`` (no update that step; a warning
+            counts the skipped steps).
     """
 
     #: {name: description}; subclasses fill it.
@@ -81,7 +114,9 @@ class BaseDistiller(BaseModel):
     DEFAULT_SCOPE = 'mmdet'
 
     def __init__(self, student, teacher, kd_terms=None, save_teacher=False,
-                 data_preprocessor=None, init_cfg=None):
+                 data_preprocessor=None, init_cfg=None, nonfinite='raise'):
+        if nonfinite not in NONFINITE:
+            raise ValueError(f'model.nonfinite={nonfinite!r}; use one of {NONFINITE}.')
         student_cfg, self.student_scope = model_config(student, 'model.student',
                                                        self.DEFAULT_SCOPE)
         built_student = build_model(student_cfg, self.student_scope)
@@ -99,6 +134,8 @@ class BaseDistiller(BaseModel):
         #: set by ``KDLossScaleHook``: the next ``parse_losses`` measures every loss's gradient
         self.loss_scale_probe = False
         self.loss_scale_report = None
+        self.nonfinite = nonfinite
+        self.skipped_steps = 0
         self.adapters = nn.ModuleDict()
         self._register_state_dict_hook(BaseDistiller._drop_teacher_state)
         self._register_load_state_dict_pre_hook(self._fill_teacher_state, with_module=False)
@@ -108,10 +145,14 @@ class BaseDistiller(BaseModel):
         if not isinstance(teacher, (dict, ConfigDict)) or 'config' not in teacher:
             raise ValueError('model.teacher must be dict(config=<model dict or config path>, '
                              f'checkpoint=<path>), got {teacher!r}')
-        unknown = set(teacher) - {'config', 'checkpoint'}
+        unknown = set(teacher) - set(TEACHER_KEYS)
         if unknown:
             raise ValueError(f'model.teacher has unknown keys {sorted(unknown)}; '
-                             'it takes `config` and `checkpoint`.')
+                             f'it takes {", ".join(TEACHER_KEYS)}.')
+        if teacher.get('dtype') not in TEACHER_DTYPES:
+            raise ValueError(f"model.teacher.dtype={teacher.get('dtype')!r}; use one of "
+                             f'{sorted(k for k in TEACHER_DTYPES if k)} or None.')
+        self.teacher_dtype = TEACHER_DTYPES[teacher.get('dtype')]
         cfg, scope = model_config(teacher['config'], 'model.teacher.config', self.DEFAULT_SCOPE)
         self.teacher_cfg = cfg
         model = build_model(cfg, scope)
@@ -123,6 +164,8 @@ class BaseDistiller(BaseModel):
         self.load_teacher_weights(model, checkpoint, teacher['config'])
         model.requires_grad_(False)
         model.eval()
+        if self.teacher_dtype is not None:
+            model.to(memory_format=torch.channels_last)
         # The runner calls init_weights() after building the model; it must not re-initialise the
         # teacher that was just loaded.
         model._is_init = True
@@ -140,6 +183,15 @@ class BaseDistiller(BaseModel):
         source = config_name if isinstance(config_name, str) else 'the inline config'
         load_matching_state(model, state, f'{what} {checkpoint!r} does not match the teacher '
                             f'built from {source}')
+
+    def teacher_precision(self, inputs):
+        """The context the teacher runs in, autocast to ``model.teacher.dtype`` if set, and the
+        image batch to give it (channels-last then)."""
+        if self.teacher_dtype is None:
+            return nullcontext(), inputs
+        if inputs.dim() == 4:
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
+        return torch.autocast(device_type=inputs.device.type, dtype=self.teacher_dtype), inputs
 
     def train(self, mode=True):
         """The teacher stays in eval mode (BatchNorm statistics, dropout) whatever ``mode`` is."""
@@ -314,11 +366,15 @@ class BaseDistiller(BaseModel):
         ``levels_at_once = True`` (FGFI, whose mask compares anchors of all levels) is called once
         with lists of the levels instead. Other inputs are passed whole.
         """
+        with full_precision(knowledge['img'].device.type):
+            return self._run_term(name, knowledge)
+
+    def _run_term(self, name, knowledge):
         term = self.terms[name]
         loss_fn = self.kd_losses[name]
         per_level = self.per_level_inputs(name)
         if not per_level:
-            return self.kd_weights[name] * loss_fn(*[None if k is None else knowledge[k]
+            return self.kd_weights[name] * loss_fn(*[None if k is None else as_fp32(knowledge[k])
                                                      for k in term['inputs']])
         levels = self.level_indices(name, len(knowledge[per_level[0]]))
         calls = []
@@ -328,7 +384,7 @@ class BaseDistiller(BaseModel):
                 if key is None:  # the loss's default for that argument
                     args.append(None)
                     continue
-                value = knowledge[key][lv] if key in self.PER_LEVEL else knowledge[key]
+                value = as_fp32(knowledge[key][lv] if key in self.PER_LEVEL else knowledge[key])
                 adapter = self.adapters[f'{name}_{key[2:]}'][i] \
                     if key.startswith('s_') and f'{name}_{key[2:]}' in self.adapters else None
                 if adapter is not None:
@@ -367,8 +423,33 @@ class BaseDistiller(BaseModel):
             data = self.data_preprocessor(data, True)
             losses = model._run_forward(data, mode='loss')
         parsed, log_vars = self.parse_losses(losses)
+        if self.skip_nonfinite(log_vars):
+            return log_vars
         optim_wrapper.update_params(parsed)
         return log_vars
+
+    def skip_nonfinite(self, log_vars, what='the student'):
+        """Whether this step must be skipped because a loss is NaN / Inf (in any process);
+        raises instead with ``nonfinite='raise'``, naming the losses and the iteration."""
+        values = {k: float(v.detach() if torch.is_tensor(v) else v)
+                  for k, v in log_vars.items() if 'loss' in k}
+        bad = {k: v for k, v in values.items() if not math.isfinite(v)}
+        flag = torch.tensor(float(bool(bad)))
+        if get_world_size() > 1:
+            all_reduce(flag, op='max')
+        if not flag.item():
+            return False
+        iteration = MessageHub.get_current_instance().get_info('iter')
+        shown = ', '.join(f'{k}={v}' for k, v in bad.items()) or 'a loss in another process'
+        if self.nonfinite == 'raise':
+            raise FloatingPointError(
+                f'{shown} at iteration {iteration} ({what}\'s step). For a KD term, lower its '
+                'loss_weight or check what it reads; set model.nonfinite=\'skip\' to skip such '
+                'steps instead of stopping.')
+        self.skipped_steps += 1
+        print_log(f'mmkd: skipped the update of {what} at iteration {iteration}: {shown}; '
+                  f'{self.skipped_steps} step(s) skipped so far.', logger='current', level=30)
+        return True
 
     # ----------------------------------------------------------------- loss scale
     def parse_losses(self, losses):

@@ -125,8 +125,9 @@ class DetectionDistiller(BaseDistiller):
                           't_pos_bins', 't_vlr_bins', 't_pos_cls')
 
     def __init__(self, student, teacher, kd_terms=None, save_teacher=False,
-                 data_preprocessor=None, init_cfg=None, vlr_alpha=0.25):
-        super().__init__(student, teacher, kd_terms, save_teacher, data_preprocessor, init_cfg)
+                 data_preprocessor=None, init_cfg=None, vlr_alpha=0.25, nonfinite='raise'):
+        super().__init__(student, teacher, kd_terms, save_teacher, data_preprocessor, init_cfg,
+                         nonfinite)
         self.vlr_alpha = vlr_alpha
         needs = {k for term in self.terms.values() for k in term['inputs']}
         self.needs = needs
@@ -277,13 +278,16 @@ class DetectionDistiller(BaseDistiller):
         if not (wants_neck or 't_backbone' in self.needs):
             return {}
         out = {}
-        backbone = self.teacher.backbone(inputs)
-        out['t_backbone'] = backbone
-        if wants_neck:
-            out['t_neck'] = self.teacher.neck(backbone) if self.teacher.with_neck else backbone
-        if wants_head:
-            head_out = self.dense_head(self.teacher, 'teacher')(out['t_neck'])
-            out['t_cls_scores'], out['t_bbox_preds'] = head_out[:2]
+        precision, inputs = self.teacher_precision(inputs)
+        with precision:
+            backbone = self.teacher.backbone(inputs)
+            out['t_backbone'] = backbone
+            if wants_neck:
+                out['t_neck'] = self.teacher.neck(backbone) if self.teacher.with_neck \
+                    else backbone
+            if wants_head:
+                head_out = self.dense_head(self.teacher, 'teacher')(out['t_neck'])
+                out['t_cls_scores'], out['t_bbox_preds'] = head_out[:2]
         return out
 
     @torch.no_grad()
@@ -335,7 +339,8 @@ class DetectionDistiller(BaseDistiller):
     def rcnn_knowledge(self, captured, t_neck):
         """The teacher's RCNN box head on the student's sampled RoIs (one RoI-head forward), and
         the RCNN rows."""
-        with torch.no_grad():
+        precision, _ = self.teacher_precision(captured['rois'])
+        with torch.no_grad(), precision:
             t_out = self.teacher.roi_head._bbox_forward(t_neck, captured['rois'])
         return rcnn_rows(self.student.roi_head.bbox_head, captured, t_out['cls_score'],
                          t_out['bbox_pred'])

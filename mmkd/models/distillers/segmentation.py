@@ -9,7 +9,7 @@ from mmengine.registry import DefaultScope
 
 from mmkd.engine.wrappers.distributed import average_gradients
 from mmkd.registry import MODELS
-from .base import BaseDistiller
+from .base import BaseDistiller, as_fp32, full_precision
 
 
 @contextmanager
@@ -94,8 +94,9 @@ class SegmentationDistiller(BaseDistiller):
     TEACHER_HEAD_NAMES = ('t_decode_feat', 't_logits')
 
     def __init__(self, student, teacher, kd_terms=None, discriminator=None, disc_steps=1,
-                 save_teacher=False, data_preprocessor=None, init_cfg=None):
-        super().__init__(student, teacher, kd_terms, save_teacher, data_preprocessor, init_cfg)
+                 save_teacher=False, data_preprocessor=None, init_cfg=None, nonfinite='raise'):
+        super().__init__(student, teacher, kd_terms, save_teacher, data_preprocessor, init_cfg,
+                         nonfinite)
         self.needs = {k for term in self.terms.values() for k in term['inputs']}
         s_head = self.decode_head(self.student, 'student')
         t_head = self.decode_head(self.teacher, 'teacher') \
@@ -237,31 +238,35 @@ class SegmentationDistiller(BaseDistiller):
         wants_head = bool(self.needs & set(self.TEACHER_HEAD_NAMES))
         if not (wants_head or self.needs & {'t_backbone', 't_decode_inputs'}):
             return {}
-        backbone = self.teacher.backbone(inputs)
-        out = dict(t_backbone=backbone)
-        if wants_head or 't_decode_inputs' in self.needs:
-            out['t_decode_inputs'] = self.teacher.neck(backbone) if self.teacher.with_neck \
-                else backbone
-        if wants_head:
-            self.teacher.decode_head.forward(out['t_decode_inputs'])
-            out.update({k: self._captured[k] for k in self.TEACHER_HEAD_NAMES
-                        if k in self._captured})
+        precision, inputs = self.teacher_precision(inputs)
+        with precision:
+            backbone = self.teacher.backbone(inputs)
+            out = dict(t_backbone=backbone)
+            if wants_head or 't_decode_inputs' in self.needs:
+                out['t_decode_inputs'] = self.teacher.neck(backbone) if self.teacher.with_neck \
+                    else backbone
+            if wants_head:
+                self.teacher.decode_head.forward(out['t_decode_inputs'])
+                out.update({k: self._captured[k] for k in self.TEACHER_HEAD_NAMES
+                            if k in self._captured})
         return out
 
     def run_adversarial(self, name, knowledge):
         """The student's side of the adversarial term; keeps its inputs, detached, for the
         discriminator's steps."""
-        args = [None if k is None else knowledge[k] for k in self.terms[name]['inputs']]
+        args = [None if k is None else as_fp32(knowledge[k]) for k in self.terms[name]['inputs']]
         self._adv_inputs = [a.detach() if torch.is_tensor(a) else a for a in args]
-        with no_grad_for(self.discriminator):
+        with no_grad_for(self.discriminator), full_precision(knowledge['img'].device.type):
             return self.kd_weights[name] * self.kd_losses[name](self.discriminator, *args)
 
     def discriminator_loss(self):
         """The discriminator's losses on the maps of the last ``loss()`` call."""
         if self._adv_inputs is None:
             raise RuntimeError('discriminator_loss() needs a student step (loss()) first.')
-        return self.kd_losses[self.adversarial].discriminator_loss(self.discriminator,
-                                                                   *self._adv_inputs)
+        maps = [a for a in self._adv_inputs if torch.is_tensor(a)]
+        with full_precision(maps[0].device.type):
+            return self.kd_losses[self.adversarial].discriminator_loss(self.discriminator,
+                                                                       *self._adv_inputs)
 
     def train_step(self, data, optim_wrapper, ddp=None):
         """One student step and, with an adversarial term, ``disc_steps`` discriminator steps.
@@ -291,6 +296,9 @@ class SegmentationDistiller(BaseDistiller):
             data = self.data_preprocessor(data, True)
             losses = model._run_forward(data, mode='loss')
         parsed, log_vars = self.parse_losses(losses)
+        if self.skip_nonfinite(log_vars):
+            self._adv_inputs = None
+            return log_vars
         main.backward(main.scale_loss(parsed))
         if main.should_update():
             for key, wrapper in optim_wrapper.items():
@@ -304,6 +312,8 @@ class SegmentationDistiller(BaseDistiller):
             with disc.optim_context(self.discriminator):
                 d_losses = self.discriminator_loss()
             d_parsed, d_log = self.parse_losses(d_losses)
+            if self.skip_nonfinite(d_log, 'the discriminator'):
+                break
             disc.backward(disc.scale_loss(d_parsed))
             if disc.should_update():
                 average_gradients(self.discriminator.parameters())

@@ -1,0 +1,114 @@
+"""Mixed precision (KD terms in float32, a bfloat16 teacher) and NaN / Inf losses."""
+import pytest
+import torch
+from mmengine.logging import MessageHub
+from mmengine.optim import OptimWrapper
+
+from mmkd.registry import MODELS
+from tests.test_models.test_distillers.test_detection_distiller import batch, distill_model_cfg
+
+
+def record_kd_inputs(distiller):
+    """Forward pre-hooks on the KD losses: the dtypes they receive and whether autocast is on
+    inside them."""
+    seen = []
+
+    def hook(module, args):
+        dtypes = {a.dtype for a in args if torch.is_tensor(a) and a.is_floating_point()}
+        seen.append((dtypes, torch.is_autocast_enabled('cpu')))
+    handles = [loss.register_forward_pre_hook(hook) for loss in distiller.kd_losses.values()]
+    return seen, handles
+
+
+def output_dtype(module):
+    dtypes = []
+    handle = module.register_forward_hook(
+        lambda m, a, out: dtypes.append((out[0] if isinstance(out, (list, tuple)) else out).dtype))
+    return dtypes, handle
+
+
+def test_kd_terms_run_in_float32_under_bf16_autocast(teacher_ckpt):
+    distiller = MODELS.build(distill_model_cfg(teacher_ckpt)).train()
+    seen, handles = record_kd_inputs(distiller)
+    neck, neck_handle = output_dtype(distiller.student.neck)
+    inputs, samples = batch()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        losses = distiller.loss(inputs, samples)
+    for h in handles + [neck_handle]:
+        h.remove()
+    assert neck == [torch.bfloat16]  # autocast was on for the student
+    assert len(seen) == 2 + 5 + 5  # hint on two levels; cls_pos and cls on all five
+    assert all(dtypes == {torch.float32} and not autocast for dtypes, autocast in seen)
+    assert all(losses[f'loss_kd_{t}'].dtype == torch.float32 for t in ('hint', 'cls_pos', 'cls'))
+
+
+def test_teacher_in_bfloat16_gives_float32_terms_close_to_float32(teacher_ckpt):
+    inputs, samples = batch()
+    full = MODELS.build(distill_model_cfg(teacher_ckpt)).train()
+    cfg = distill_model_cfg(teacher_ckpt)
+    cfg.teacher.dtype = 'bfloat16'
+    half = MODELS.build(cfg).train()
+    half.load_state_dict(full.state_dict())
+    teacher_out, handle = output_dtype(half.teacher.backbone)
+    seen, handles = record_kd_inputs(half)
+    torch.manual_seed(0)
+    expected = full.loss(inputs, samples)
+    torch.manual_seed(0)
+    got = half.loss(inputs, samples)
+    for h in handles + [handle]:
+        h.remove()
+    assert teacher_out == [torch.bfloat16]
+    assert all(dtypes == {torch.float32} for dtypes, _ in seen)
+    # bfloat16 keeps 8 bits of mantissa: the terms agree to about 1 %
+    for term in ('hint', 'cls_pos', 'cls'):
+        assert got[f'loss_kd_{term}'].item() == pytest.approx(
+            expected[f'loss_kd_{term}'].item(), rel=0.02), term
+
+
+def test_bad_teacher_dtype_is_named(teacher_ckpt):
+    cfg = distill_model_cfg(teacher_ckpt)
+    cfg.teacher.dtype = 'int8'
+    with pytest.raises(ValueError, match=r"model\.teacher\.dtype='int8'; use one of "
+                                         r"\['bfloat16', 'float16', 'float32'\]"):
+        MODELS.build(cfg)
+
+
+def sgd(distiller):
+    return OptimWrapper(torch.optim.SGD(distiller.parameters(), lr=0.1))
+
+
+def test_a_nan_kd_term_stops_the_run_naming_it_and_the_iteration(teacher_ckpt):
+    distiller = MODELS.build(distill_model_cfg(teacher_ckpt)).train()
+    distiller.kd_weights['cls'] = float('nan')
+    MessageHub.get_current_instance().update_info('iter', 7)
+    inputs, samples = batch()
+    data = dict(inputs=list(inputs), data_samples=samples)
+    with pytest.raises(FloatingPointError, match=r"loss_kd_cls=nan at iteration 7 \(the "
+                                                 r"student's step\).*nonfinite='skip'"):
+        distiller.train_step(data, sgd(distiller))
+
+
+def test_skip_mode_leaves_the_weights_and_counts(teacher_ckpt):
+    cfg = distill_model_cfg(teacher_ckpt, nonfinite='skip')
+    distiller = MODELS.build(cfg).train()
+    distiller.kd_weights['hint'] = float('inf')
+    before = {k: v.clone() for k, v in distiller.student.state_dict().items()
+              if v.is_floating_point() and 'running' not in k}
+    inputs, samples = batch()
+    wrapper = sgd(distiller)
+    for _ in range(2):
+        log_vars = distiller.train_step(dict(inputs=list(inputs), data_samples=samples), wrapper)
+    assert distiller.skipped_steps == 2
+    assert log_vars['loss_kd_hint'] == float('inf')
+    after = distiller.student.state_dict()
+    assert all(torch.equal(v, after[k]) for k, v in before.items())
+    # with a finite loss again, the step updates
+    distiller.kd_weights['hint'] = 1.0
+    distiller.train_step(dict(inputs=list(inputs), data_samples=samples), wrapper)
+    assert distiller.skipped_steps == 2
+    assert not all(torch.equal(v, distiller.student.state_dict()[k]) for k, v in before.items())
+
+
+def test_bad_nonfinite_value_is_named(teacher_ckpt):
+    with pytest.raises(ValueError, match=r"model\.nonfinite='ignore'; use one of"):
+        MODELS.build(distill_model_cfg(teacher_ckpt, nonfinite='ignore'))
