@@ -125,6 +125,7 @@ class BaseDistiller(BaseModel):
         self.student = built_student
         self.student_cfg = student_cfg
         self.teacher = self._build_teacher(teacher)
+        self._check_teacher_normalisation()
         self.save_teacher = save_teacher
         self.terms = self._parse_terms(kd_terms or {})
         self.kd_losses = nn.ModuleDict({name: t.pop('loss') for name, t in self.terms.items()})
@@ -184,9 +185,49 @@ class BaseDistiller(BaseModel):
         load_matching_state(model, state, f'{what} {checkpoint!r} does not match the teacher '
                             f'built from {source}')
 
+    def _check_teacher_normalisation(self):
+        """When the teacher's data preprocessor normalises differently from the student's (mean,
+        std, BGR / RGB order), keeps what converts the student's input batch to the teacher's."""
+        def norm(preprocessor):
+            enabled = getattr(preprocessor, '_enable_normalize', False)
+            mean = preprocessor.mean.flatten().tolist() if enabled else [0.0] * 3
+            std = preprocessor.std.flatten().tolist() if enabled else [1.0] * 3
+            return mean, std, bool(getattr(preprocessor, '_channel_conversion', False))
+
+        s_mean, s_std, s_rgb = norm(self.data_preprocessor)
+        t_mean, t_std, t_rgb = norm(self.teacher.data_preprocessor)
+        self._to_teacher = None
+        if (s_mean, s_std, s_rgb) == (t_mean, t_std, t_rgb):
+            return
+        def column(values):
+            return torch.tensor(values).view(1, -1, 1, 1)  # (1, C, 1, 1)
+        self._to_teacher = dict(s_mean=column(s_mean), s_std=column(s_std),
+                                t_mean=column(t_mean), t_std=column(t_std), flip=s_rgb != t_rgb)
+        MMLogger.get_current_instance().info(
+            f'mmkd: the teacher normalises its input differently (mean {t_mean}, std {t_std}, '
+            f"{'RGB' if t_rgb else 'BGR'}) from the student (mean {s_mean}, std {s_std}, "
+            f"{'RGB' if s_rgb else 'BGR'}); the student's input is converted for it.")
+
+    def teacher_input(self, inputs):
+        """The student's preprocessed batch as the teacher's own preprocessing would give it:
+        un-normalised with the student's mean / std, channels swapped if the two differ in BGR /
+        RGB order, normalised with the teacher's. Padding (0 after the student's normalisation)
+        becomes the student's mean colour."""
+        if self._to_teacher is None:
+            return inputs
+        c = {k: v.to(inputs.device) if torch.is_tensor(v) else v
+             for k, v in self._to_teacher.items()}
+        raw = inputs * c['s_std'] + c['s_mean']
+        if c['flip']:
+            raw = raw.flip(1)
+        return (raw - c['t_mean']) / c['t_std']
+
     def teacher_precision(self, inputs):
         """The context the teacher runs in, autocast to ``model.teacher.dtype`` if set, and the
-        image batch to give it (channels-last then)."""
+        image batch to give it (converted to the teacher's normalisation, channels-last with a
+        reduced-precision teacher)."""
+        if inputs.dim() == 4:
+            inputs = self.teacher_input(inputs)
         if self.teacher_dtype is None:
             return nullcontext(), inputs
         if inputs.dim() == 4:

@@ -246,7 +246,7 @@ class DetectionDistiller(BaseDistiller):
         self.eval()
         try:
             s_feats = self.student.extract_feat(inputs[:1])
-            t_feats = self.teacher.extract_feat(inputs[:1])
+            t_feats = self.teacher.extract_feat(self.teacher_input(inputs[:1]))
         finally:
             self.train(was_training)
         gt = data_samples[0].gt_instances.bboxes if 'gt_instances' in data_samples[0] \

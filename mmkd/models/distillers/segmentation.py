@@ -220,7 +220,8 @@ class SegmentationDistiller(BaseDistiller):
         self.eval()
         try:
             s_logits = self.student.decode_head.forward(self.student.extract_feat(inputs[:1]))
-            t_logits = self.teacher.decode_head.forward(self.teacher.extract_feat(inputs[:1]))
+            t_logits = self.teacher.decode_head.forward(
+                self.teacher.extract_feat(self.teacher_input(inputs[:1])))
         finally:
             self.train(was_training)
         if t_logits.shape[-2:] != s_logits.shape[-2:]:

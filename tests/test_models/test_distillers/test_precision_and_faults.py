@@ -112,3 +112,30 @@ def test_skip_mode_leaves_the_weights_and_counts(teacher_ckpt):
 def test_bad_nonfinite_value_is_named(teacher_ckpt):
     with pytest.raises(ValueError, match=r"model\.nonfinite='ignore'; use one of"):
         MODELS.build(distill_model_cfg(teacher_ckpt, nonfinite='ignore'))
+
+
+def test_teacher_with_another_normalisation_sees_its_own_input(teacher_ckpt):
+    """A teacher whose preprocessor uses other mean / std and BGR order: the distiller converts
+    the student's batch, so the teacher's features equal those of its own preprocessing of the
+    same images."""
+    from mmengine.config import Config
+    from tests.conftest import TEACHER_CFG
+    teacher_model = Config.fromfile(TEACHER_CFG).model
+    teacher_model.data_preprocessor.update(mean=[100.0, 110.0, 120.0], std=[50.0, 60.0, 70.0],
+                                           bgr_to_rgb=False)
+    cfg = distill_model_cfg(teacher_ckpt)
+    cfg.teacher.config = teacher_model
+    distiller = MODELS.build(cfg).eval()
+    assert distiller._to_teacher['flip']
+    _, samples = batch()
+    torch.manual_seed(3)
+    raw = [torch.randint(0, 256, (3, 64, 64), dtype=torch.uint8) for _ in range(2)]
+    s_in = distiller.data_preprocessor(dict(inputs=raw, data_samples=samples), False)['inputs']
+    t_in = distiller.teacher.data_preprocessor(dict(inputs=raw, data_samples=samples),
+                                               False)['inputs']
+    assert not torch.allclose(s_in, t_in)
+    got = distiller.teacher_knowledge(s_in)['t_neck']
+    with torch.no_grad():
+        own = distiller.teacher.extract_feat(t_in)
+    for level, (a, b) in enumerate(zip(got, own)):
+        assert torch.allclose(a, b, atol=1e-4, rtol=1e-4), level
