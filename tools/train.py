@@ -56,6 +56,11 @@ def build_config(args):
                 wrapper.type = 'mmkd.BF16OptimWrapper'
     if args.auto_scale_lr:
         cfg.auto_scale_lr = dict(cfg.get('auto_scale_lr', {}), enable=True)
+    checkpoint = cfg.get('default_hooks', {}).get('checkpoint')
+    if checkpoint is not None and checkpoint.get('type') in ('CheckpointHook',
+                                                             'mmengine.CheckpointHook'):
+        # the same hook with atomic writes and the random state, for exact resumes
+        checkpoint.type = 'mmkd.SafeCheckpointHook'
     if args.launcher != 'none':
         # MMEngine's DDP wrapper with the distiller's own step; the discriminator of adversarial
         # KD outside the reducer; device_ids only for GPU modules (docs/distributed.md)

@@ -31,7 +31,7 @@ def run(cmd, work_dir, port):
 
 
 def rank_losses(work_dir, rank):
-    """{iteration: {loss name: value}} of one process (tests/ddp_probe.py)."""
+    """{iteration: {loss name: value}} of one process (tests/run_probes.py)."""
     losses = json.load(open(osp.join(work_dir, f'rank{rank}_losses.json')))
     return {int(k): v for k, v in losses.items()}
 
@@ -56,7 +56,7 @@ def det_runs(demo_data, teacher_ckpt, tmp_path_factory):
                  'train_dataloader.dataset.pipeline': DET_PIPELINE,
                  'train_cfg.val_interval': 100,
                  'custom_hooks': [dict(type='mmkd.DumpRankStateHook')],
-                 'custom_imports': dict(imports=['tests.ddp_probe'],
+                 'custom_imports': dict(imports=['tests.run_probes'],
                                         allow_failed_imports=False)})
     config = write_config(tmp / 'cfg.py', DISTILL_CFG, opts)
     two = tmp / 'two'
@@ -102,7 +102,7 @@ def test_adversarial_segmentation_under_ddp(demo_data, seg_teacher_ckpt, tmp_pat
     opts.update({'model.teacher.checkpoint': seg_teacher_ckpt,
                  'train_cfg.val_interval': 100,
                  'custom_hooks': [dict(type='mmkd.DumpRankStateHook')],
-                 'custom_imports': dict(imports=['tests.ddp_probe'],
+                 'custom_imports': dict(imports=['tests.run_probes'],
                                         allow_failed_imports=False)})
     config = write_config(tmp_path / 'cfg.py', SKD_CFG, opts)
     run(['bash', 'tools/dist_train.sh', config, '2'], tmp_path / 'run', 29513)

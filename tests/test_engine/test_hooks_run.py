@@ -168,7 +168,7 @@ def test_teacher_metrics_once_and_best_checkpoint_on_the_student(det_run):
     assert hook.evaluations == 1
     text = log_text(runner)
     assert text.count('teacher/coco/bbox_mAP: ') == 2  # logged at both validations
-    checkpoint_hook = hook_of(runner, 'CheckpointHook')
+    checkpoint_hook = hook_of(runner, 'SafeCheckpointHook')
     assert checkpoint_hook.key_indicators == ['coco/bbox_mAP']
     assert glob.glob(osp.join(work_dir, 'best_coco_bbox_mAP_epoch_*.pth'))
     cache = json.load(open(osp.join(work_dir, 'teacher_metrics.json')))
