@@ -14,8 +14,15 @@ interleaved iteration by iteration (a progress line with an ETA every few second
 ``--no-progress``), and prints the medians, the ratio
 ``distill / (student + teacher forward)`` and the process's peak memory after each part.
 The config's teacher checkpoint must exist (train the teacher first) unless ``--random-teacher``.
+``--cfg-options model.teacher.dtype=bfloat16`` times the teacher in reduced precision.
+
+``--procs N`` times instead the whole training step (MMEngine's optimizer wrapper, one SGD step)
+for a global batch of ``--batch-size`` images: in one process with ``--threads`` threads, then in
+N processes (gloo, ``KDDistributedDataParallel``, ``batch-size / N`` images and
+``threads / N`` threads each), and prints the ratio of the two step times.
 """
 import argparse
+import os
 import os.path as osp
 import resource
 import statistics
@@ -45,24 +52,9 @@ def timed(fn):
     return time.perf_counter() - start
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('config')
-    parser.add_argument('--iters', type=int, default=20)
-    parser.add_argument('--warmup', type=int, default=3)
-    parser.add_argument('--batch-size', type=int, default=2)
-    parser.add_argument('--threads', type=int, default=2)
-    parser.add_argument('--random-teacher', action='store_true',
-                        help='save the teacher\'s random weights to a temporary checkpoint '
-                        'instead of loading model.teacher.checkpoint (speed only)')
-    parser.add_argument('--only', nargs='+', metavar='TERM',
-                        help='keep only these KD terms (e.g. the neck-level ones)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    parser.add_argument('--no-progress', action='store_true',
-                        help='no progress lines while timing')
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-
+def build(args, parser, batch_size):
+    """The config (with the command line's changes), its distiller in train mode and a train
+    dataloader of ``batch_size`` images."""
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
@@ -78,15 +70,99 @@ def main(argv=None):
         from mmkd.models.distillers.base import build_model, model_config
         teacher_cfg, scope = model_config(cfg.model.teacher.config, 'teacher', 'mmdet')
         path = osp.join(tempfile.mkdtemp(), 'teacher.pth')
+        torch.manual_seed(0)  # every process builds the same teacher
         torch.save(build_model(teacher_cfg, scope).state_dict(), path)
         cfg.model.teacher.checkpoint = path
-    cfg.train_dataloader.batch_size = args.batch_size
+    cfg.train_dataloader.batch_size = batch_size
     scope = cfg.get('default_scope', 'mmdet')
     with DefaultScope.overwrite_default_scope(scope):
         loader = Runner.build_dataloader(cfg.train_dataloader)
+    torch.manual_seed(0)
     distiller = MODELS.build(cfg.model)
     distiller.init_weights()  # as the runner does (the heads' prior-probability biases)
     distiller.train()
+    return cfg, distiller, loader
+
+
+def time_train_steps(args, parser, batch_size, threads, rank=0, world_size=1):
+    """Median seconds of ``train_step`` (forward, backward, SGD step) over ``args.iters``
+    batches after ``args.warmup``; under DDP when ``world_size > 1``."""
+    from mmengine.optim import OptimWrapper
+    torch.set_num_threads(threads)
+    _, distiller, loader = build(args, parser, batch_size)
+    model = distiller
+    if world_size > 1:
+        from mmkd.engine.wrappers import KDDistributedDataParallel
+        model = KDDistributedDataParallel(distiller)
+    wrapper = OptimWrapper(torch.optim.SGD(
+        [p for p in distiller.parameters() if p.requires_grad], lr=1e-5))
+    times = []
+    data = iter(loader)
+    for i in range(args.iters + args.warmup):
+        batch = next(data)
+        seconds = timed(lambda: model.train_step(batch, wrapper))
+        if i >= args.warmup:
+            times.append(seconds)
+    return statistics.median(times)
+
+
+def _ddp_worker(rank, args, parser, world_size, port, out):
+    import torch.distributed as dist
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port), RANK=str(rank),
+                      WORLD_SIZE=str(world_size), LOCAL_RANK=str(rank))
+    dist.init_process_group('gloo', rank=rank, world_size=world_size)
+    seconds = time_train_steps(args, parser, args.batch_size // world_size,
+                               max(1, args.threads // world_size), rank, world_size)
+    if rank == 0:
+        out.put(seconds)
+    dist.destroy_process_group()
+
+
+def compare_processes(args, parser):
+    """The train step of a global batch in one process vs ``args.procs`` processes."""
+    import torch.multiprocessing as mp
+    if args.batch_size % args.procs:
+        parser.error(f'--batch-size {args.batch_size} must be a multiple of --procs '
+                     f'{args.procs}')
+    one = time_train_steps(args, parser, args.batch_size, args.threads)
+    print(f'[benchmark] 1 process, {args.threads} threads, batch {args.batch_size}: train step '
+          f'median {one:.4f} s')
+    ctx = mp.get_context('spawn')
+    out = ctx.SimpleQueue()
+    # the parser stays here: --only was checked by the one-process run
+    mp.start_processes(_ddp_worker, args=(args, None, args.procs, 29600 + os.getpid() % 300,
+                                          out), nprocs=args.procs, start_method='spawn')
+    many = out.get()
+    per = max(1, args.threads // args.procs)
+    print(f'[benchmark] {args.procs} processes x {per} threads, batch '
+          f'{args.batch_size // args.procs} each: train step median {many:.4f} s')
+    print(f'[benchmark] ratio {args.procs}-process / 1-process step time = {many / one:.3f}')
+    return dict(one=one, many=many, ratio=many / one)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('config')
+    parser.add_argument('--iters', type=int, default=20)
+    parser.add_argument('--warmup', type=int, default=3)
+    parser.add_argument('--batch-size', type=int, default=2)
+    parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--random-teacher', action='store_true',
+                        help='save the teacher\'s random weights to a temporary checkpoint '
+                        'instead of loading model.teacher.checkpoint (speed only)')
+    parser.add_argument('--only', nargs='+', metavar='TERM',
+                        help='keep only these KD terms (e.g. the neck-level ones)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--no-progress', action='store_true',
+                        help='no progress lines while timing')
+    parser.add_argument('--procs', type=int, default=1,
+                        help='compare a DDP train step in this many processes with one process')
+    args = parser.parse_args(argv)
+    if args.procs > 1:
+        return compare_processes(args, parser)
+    torch.set_num_threads(args.threads)
+
+    cfg, distiller, loader = build(args, parser, args.batch_size)
     student = distiller.student
     s_opt = torch.optim.SGD(student.parameters(), lr=1e-5)
     d_opt = torch.optim.SGD([p for p in distiller.parameters() if p.requires_grad], lr=1e-5)
