@@ -58,6 +58,12 @@ def load_checkpoint_file(path, what='checkpoint'):
     if not osp.isfile(path):
         raise FileNotFoundError(f'{what} {path!r} does not exist. Train the model first or fix '
                                 'the path in the config.')
+    if not zipfile.is_zipfile(path):
+        with open(path, 'rb') as f:
+            head = f.read(2)
+        if not head.startswith(b'\x80'):  # neither torch's zip format nor a pickle
+            raise RuntimeError(f'{what} {path!r} is not a readable torch checkpoint (truncated or '
+                               'another format): it is neither a zip archive nor a pickle.')
     try:
         return torch.load(path, map_location='cpu', weights_only=True)
     except pickle.UnpicklingError as err:

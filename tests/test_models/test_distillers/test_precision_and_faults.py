@@ -139,3 +139,29 @@ def test_teacher_with_another_normalisation_sees_its_own_input(teacher_ckpt):
         own = distiller.teacher.extract_feat(t_in)
     for level, (a, b) in enumerate(zip(got, own)):
         assert torch.allclose(a, b, atol=1e-4, rtol=1e-4), level
+
+
+@pytest.mark.parametrize('content, message', [
+    (b'not a checkpoint at all', 'not a readable torch checkpoint'),
+    (None, 'not a readable torch checkpoint'),  # a real checkpoint cut in half
+])
+def test_unreadable_teacher_checkpoint_is_named(teacher_ckpt, tmp_path, content, message):
+    path = tmp_path / 'teacher.pth'
+    data = open(teacher_ckpt, 'rb').read()
+    path.write_bytes(content if content is not None else data[:len(data) // 2])
+    with pytest.raises(RuntimeError, match=rf"teacher checkpoint.*{path.name}'.*{message}"):
+        MODELS.build(distill_model_cfg(str(path)))
+
+
+def test_a_batch_where_one_image_has_no_boxes(teacher_ckpt):
+    """Image 0 has two GT boxes, image 1 none: every loss is finite and the student learns from
+    image 0's positives."""
+    distiller = MODELS.build(distill_model_cfg(teacher_ckpt)).train()
+    inputs, samples = batch()
+    samples[1].gt_instances = samples[1].gt_instances[:0]
+    losses = distiller.loss(inputs, samples)
+    total, log_vars = distiller.parse_losses(losses)
+    assert all(torch.isfinite(v.detach()) for v in log_vars.values())
+    assert log_vars['loss_kd_cls_pos'] > 0
+    total.backward()
+    assert distiller.student.bbox_head.retina_cls.weight.grad.abs().sum() > 0
