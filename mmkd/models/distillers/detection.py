@@ -7,8 +7,8 @@ from mmdet.models.task_modules.prior_generators import MlvlPointGenerator
 from mmdet.models.utils import unpack_gt_instances
 
 from mmkd.registry import MODELS
-from mmkd.structures import batch_foreground_masks, points_as_boxes
-from .base import BaseDistiller
+from mmkd.structures import batch_foreground_masks, box_features, points_as_boxes
+from .base import BaseDistiller, as_fp32
 from .head_rows import BIN_NAMES, VLR_NAMES, dense_rows, head_space, rcnn_rows, require_bins
 
 #: a point prior stands for the square of side POINT_PRIOR_SCALE x stride centred on it: the anchor
@@ -32,7 +32,8 @@ class DetectionDistiller(BaseDistiller):
     The dense head is ``bbox_head`` of a single-stage detector and ``rpn_head`` of a two-stage one.
     ``predict()`` is the student's, so mmdet's metrics work unchanged. See
     :class:`BaseDistiller` for the arguments and ``docs/design.md`` for the vocabulary; besides
-    them, ``vlr_alpha`` (0.25) sets LD's valuable localization region (``s_vlr_bins``...).
+    them, ``vlr_alpha`` (0.25) sets LD's valuable localization region (``s_vlr_bins``...) and
+    ``box_feat_size`` (1) the side of the RoIAlign output of ``s_box_feats`` / ``t_box_feats``.
 
     Example::
 
@@ -109,9 +110,14 @@ class DetectionDistiller(BaseDistiller):
         'priors': "the student dense head's priors per level, (H*W*A, 4) x1y1x2y2 in pixels of "
                   'the padded input (same for every image): its anchors, or for a point head '
                   '(FCOS, ...) the square of side 8 x stride centred on each point',
+        's_box_feats': 'student neck features RoIAligned at the GT boxes, one (K, C, S, S) per '
+                       'level, K the boxes of the batch, S = box_feat_size (relational KD)',
+        't_box_feats': 'teacher neck features RoIAligned at the same GT boxes, one (K, C\', S, S) '
+                       'per level',
     }
     PER_LEVEL = ('s_backbone', 't_backbone', 's_neck', 't_neck', 's_cls_scores', 't_cls_scores',
-                 's_bbox_preds', 't_bbox_preds', 'pos_mask', 'labels', 'bbox_targets', 'priors')
+                 's_bbox_preds', 't_bbox_preds', 'pos_mask', 'labels', 'bbox_targets', 'priors',
+                 's_box_feats', 't_box_feats')
     ADAPTABLE = ('backbone', 'neck')
     TARGET_NAMES = ('pos_mask', 'labels', 'bbox_targets', 'num_pos', 's_pos_reg', 't_pos_reg',
                     'pos_reg_targets', 'pos_reg_weights', 's_cls_rows', 't_cls_rows',
@@ -125,10 +131,14 @@ class DetectionDistiller(BaseDistiller):
                           't_pos_bins', 't_vlr_bins', 't_pos_cls')
 
     def __init__(self, student, teacher, kd_terms=None, save_teacher=False,
-                 data_preprocessor=None, init_cfg=None, vlr_alpha=0.25, nonfinite='raise'):
+                 data_preprocessor=None, init_cfg=None, vlr_alpha=0.25, box_feat_size=1,
+                 nonfinite='raise'):
         super().__init__(student, teacher, kd_terms, save_teacher, data_preprocessor, init_cfg,
                          nonfinite)
         self.vlr_alpha = vlr_alpha
+        if not isinstance(box_feat_size, int) or box_feat_size < 1:
+            raise ValueError(f'model.box_feat_size={box_feat_size!r}: give a positive integer.')
+        self.box_feat_size = box_feat_size
         needs = {k for term in self.terms.values() for k in term['inputs']}
         self.needs = needs
         self._captured = {}
@@ -138,7 +148,7 @@ class DetectionDistiller(BaseDistiller):
             student_head = self.dense_head(self.student, 'student')
             student_head.register_forward_hook(self._capture_hook('s_head'))
         # the priors' feature-map sizes are the student's neck levels
-        wants_neck = bool(needs & {'s_neck', 'priors'})
+        wants_neck = bool(needs & {'s_neck', 'priors', 's_box_feats'})
         if 's_backbone' in needs or (wants_neck and not self.student.with_neck):
             self.student.backbone.register_forward_hook(self._capture_hook('s_backbone'))
         if wants_neck and self.student.with_neck:
@@ -203,7 +213,7 @@ class DetectionDistiller(BaseDistiller):
         knowledge = dict(img=inputs)
         if 's_backbone' in self.needs:
             knowledge['s_backbone'] = captured['s_backbone']
-        if self.needs & {'s_neck', 'priors'}:
+        if self.needs & {'s_neck', 'priors', 's_box_feats'}:
             knowledge['s_neck'] = captured.get('s_neck', captured.get('s_backbone'))
         if 's_head' in captured:
             knowledge['s_cls_scores'], knowledge['s_bbox_preds'] = captured['s_head'][:2]
@@ -214,6 +224,12 @@ class DetectionDistiller(BaseDistiller):
         knowledge['gt_labels'] = [gt.labels for gt in gt_instances]
         knowledge['img_shapes'] = [tuple(m['img_shape'][:2]) for m in img_metas]
         knowledge['batch_input_shape'] = tuple(img_metas[0]['batch_input_shape'])
+        for side in ('s', 't'):
+            if f'{side}_box_feats' in self.needs:
+                knowledge[f'{side}_box_feats'] = [
+                    box_features(as_fp32(f), knowledge['gt_bboxes'],
+                                 knowledge['batch_input_shape'], self.box_feat_size)
+                    for f in knowledge[f'{side}_neck']]
         if 'priors' in self.needs:
             knowledge['priors'] = self.student_priors(
                 [f.shape[-2:] for f in knowledge['s_neck']],
@@ -274,7 +290,7 @@ class DetectionDistiller(BaseDistiller):
     def teacher_knowledge(self, inputs):
         """Runs the teacher only as deep as the terms read."""
         wants_head = bool(self.needs & set(self.TEACHER_HEAD_NAMES))
-        wants_neck = wants_head or bool(self.needs & {'t_neck', *self.RCNN_NAMES})
+        wants_neck = wants_head or bool(self.needs & {'t_neck', 't_box_feats', *self.RCNN_NAMES})
         if not (wants_neck or 't_backbone' in self.needs):
             return {}
         out = {}

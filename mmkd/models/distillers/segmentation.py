@@ -9,6 +9,7 @@ from mmengine.registry import DefaultScope
 
 from mmkd.engine.wrappers.distributed import average_gradients
 from mmkd.registry import MODELS
+from mmkd.structures import region_features
 from .base import BaseDistiller, as_fp32, full_precision
 
 
@@ -86,6 +87,9 @@ class SegmentationDistiller(BaseDistiller):
         'gt_seg': 'the GT label map of the padded input, (N, H, W) long, the ignore index on '
                   'unlabelled and padded pixels',
         'valid_mask': 'pixels whose GT is not the ignore index, (N, H, W) bool',
+        's_region_feats': "s_decode_feat averaged over each GT class region of each image, "
+                          '(R, C), R the (image, class) pairs present in the GT (relational KD)',
+        't_region_feats': 't_decode_feat averaged over the same regions, (R, C\')',
     }
     PER_LEVEL = ('s_backbone', 't_backbone', 's_decode_inputs', 't_decode_inputs')
     ADAPTABLE = ('backbone', 'decode_inputs')
@@ -98,6 +102,9 @@ class SegmentationDistiller(BaseDistiller):
         super().__init__(student, teacher, kd_terms, save_teacher, data_preprocessor, init_cfg,
                          nonfinite)
         self.needs = {k for term in self.terms.values() for k in term['inputs']}
+        for side in ('s', 't'):
+            if f'{side}_region_feats' in self.needs:
+                self.needs |= {f'{side}_decode_feat', 'gt_seg'}
         s_head = self.decode_head(self.student, 'student')
         t_head = self.decode_head(self.teacher, 'teacher') \
             if self.needs & set(self.TEACHER_HEAD_NAMES) else None
@@ -202,6 +209,12 @@ class SegmentationDistiller(BaseDistiller):
             gt = torch.stack([sample.gt_sem_seg.data[0] for sample in data_samples]).long()
             knowledge['gt_seg'] = gt
             knowledge['valid_mask'] = gt != self.student.decode_head.ignore_index
+        head = self.student.decode_head
+        for side in ('s', 't'):
+            if f'{side}_region_feats' in self.needs:
+                knowledge[f'{side}_region_feats'] = region_features(
+                    as_fp32(knowledge[f'{side}_decode_feat']), knowledge['gt_seg'],
+                    head.num_classes, head.ignore_index)
         for name in active:
             if name == self.adversarial:
                 losses[f'loss_kd_{name}'] = self.run_adversarial(name, knowledge)

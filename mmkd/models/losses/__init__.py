@@ -1,3 +1,4 @@
+from .attention_transfer import AttentionTransferLoss, attention_transfer, spatial_attention
 from .bounded_regression import TeacherBoundedRegressionLoss, bounded_regression
 from .channel_wise import ChannelWiseDivergenceLoss, channel_wise_divergence
 from .decoupled_feature import DecoupledFeatureLoss
@@ -11,6 +12,9 @@ from .holistic_adversarial import (HolisticAdversarialLoss, critic, gradient_pen
 from .logit_kd import LogitKDLoss, logit_kd
 from .pair_wise import PairWiseKDLoss, node_affinity, pair_wise_kd
 from .pixel_wise import PixelWiseKDLoss, pixel_wise_kd
+from .relational import RelationalKDLoss, angle_potential, distance_potential, relational_kd
+from .similarity_preserving import (SimilarityPreservingLoss, similarity_matrix,
+                                    similarity_preserving)
 from .weighted_soft_label import WeightedSoftLabelKDLoss
 
 __all__ = ['bounded_regression', 'TeacherBoundedRegressionLoss', 'WeightedSoftLabelKDLoss',
@@ -19,4 +23,7 @@ __all__ = ['bounded_regression', 'TeacherBoundedRegressionLoss', 'WeightedSoftLa
            'distances_to_bins', 'rebin_distribution', 'LogitKDLoss', 'logit_kd',
            'ChannelWiseDivergenceLoss', 'channel_wise_divergence', 'PairWiseKDLoss',
            'node_affinity', 'HolisticAdversarialLoss', 'critic', 'gradient_penalty',
-           'score_maps', 'pair_wise_kd', 'PixelWiseKDLoss', 'pixel_wise_kd']
+           'score_maps', 'pair_wise_kd', 'PixelWiseKDLoss', 'pixel_wise_kd',
+           'AttentionTransferLoss', 'attention_transfer', 'spatial_attention',
+           'RelationalKDLoss', 'angle_potential', 'distance_potential', 'relational_kd',
+           'SimilarityPreservingLoss', 'similarity_matrix', 'similarity_preserving']
