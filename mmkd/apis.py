@@ -24,12 +24,13 @@ def distiller_class(cfg):
 
 def resolve_checkpoint(cfg, checkpoint, teacher):
     """``checkpoint``, or for the teacher of a distill config its ``model.teacher.checkpoint``."""
-    if checkpoint is None and teacher and distiller_class(cfg) is not None:
+    if checkpoint is None and teacher and distiller_class(cfg) is not None and \
+            'teacher' in cfg.model:
         return cfg.model.teacher.get('checkpoint')
     return checkpoint
 
 
-def plain_model(cfg, checkpoint=None, teacher=False):
+def plain_model(cfg, checkpoint=None, teacher=False, member=None):
     """The model a distill config evaluates or exports, as a plain model config and its weights.
 
     Args:
@@ -39,11 +40,18 @@ def plain_model(cfg, checkpoint=None, teacher=False):
             ``model.teacher.checkpoint``), or a plain checkpoint for a plain config; a path, or
             what :func:`load_checkpoint_file` read from one.
         teacher (bool): the teacher instead of the student.
+        member (str, optional): for a mutual-learning config (``model.students``), the member;
+            defaults to the first.
 
     Returns:
         tuple[ConfigDict, str, dict]: model config, its default scope, its state dict.
     """
     distiller = distiller_class(cfg)
+    if member is not None and (distiller is None or 'students' not in cfg.model):
+        raise ValueError(f'--member {member}: only a mutual-learning config '
+                         '(model.type=mmkd.MutualLearningDistiller) has members.')
+    if distiller is not None and 'students' in cfg.model:
+        return _member_model(cfg, checkpoint, teacher, member)
     if distiller is None:
         if teacher:
             raise ValueError('--teacher needs a distill config (model.type an mmkd distiller); '
@@ -62,6 +70,23 @@ def plain_model(cfg, checkpoint=None, teacher=False):
     if checkpoint is None:
         raise ValueError('a distiller checkpoint is needed to evaluate or export the student')
     state = student_state_dict(state_dict_of(_loaded(checkpoint, 'checkpoint')))
+    return model, scope, state
+
+
+def _member_model(cfg, checkpoint, teacher, member):
+    members = list(cfg.model.students)
+    if teacher:
+        raise ValueError('a mutual-learning config has no teacher; choose a member with '
+                         f'--member ({", ".join(members)}).')
+    member = member or members[0]
+    if member not in members:
+        raise ValueError(f'--member {member}: the config\'s members are {members}.')
+    model, scope = model_config(cfg.model.students[member], f'model.students.{member}',
+                                cfg.get('default_scope') or 'mmdet')
+    if checkpoint is None:
+        raise ValueError('a mutual-learning checkpoint is needed to evaluate or export a member')
+    state = student_state_dict(state_dict_of(_loaded(checkpoint, 'checkpoint')),
+                               prefix=f'{member}.')
     return model, scope, state
 
 
@@ -90,6 +115,9 @@ def plain_config(cfg, model, scope):
         schedulers = out.get('param_scheduler')
         if isinstance(schedulers, dict) and 'student' in schedulers:
             out.param_scheduler = schedulers['student']
+    for loop in ('val_cfg', 'test_cfg'):
+        if _is_mmkd_type((out.get(loop) or {}).get('type')):  # mmkd.MutualValLoop ...
+            out[loop] = dict(type=loop[:-4].capitalize() + 'Loop')
     out.load_from = None
     out.resume = False
     return out
@@ -101,19 +129,20 @@ def _is_mmkd_type(type_name):
     return type_name.startswith('mmkd.')
 
 
-def export_student(cfg, checkpoint, out_dir, teacher=False):
-    """Writes ``out_dir/{student|teacher}.pth`` (a plain checkpoint: ``state_dict`` and ``meta``)
-    and ``out_dir/{student|teacher}_config.py``, which mmdet / mmseg load with no mmkd import.
+def export_student(cfg, checkpoint, out_dir, teacher=False, member=None):
+    """Writes ``out_dir/{student|teacher|<member>}.pth`` (a plain checkpoint: ``state_dict`` and
+    ``meta``) and ``out_dir/{student|teacher|<member>}_config.py``, which mmdet / mmseg load with
+    no mmkd import. ``member``: a mutual-learning config's member (default: the first).
 
     Returns:
         tuple[str, str]: the config and checkpoint paths written.
     """
     if isinstance(cfg, str):
         cfg = Config.fromfile(cfg)
-    name = 'teacher' if teacher else 'student'
+    name = 'teacher' if teacher else member or 'student'
     source = load_checkpoint_file(resolve_checkpoint(cfg, checkpoint, teacher),
                                   f'{name} checkpoint')
-    model, scope, state = plain_model(cfg, source, teacher)
+    model, scope, state = plain_model(cfg, source, teacher, member)
     dataset_meta = source.get('meta', {}).get('dataset_meta')
     meta = dict(dataset_meta=dataset_meta) if dataset_meta else {}
     os.makedirs(out_dir, exist_ok=True)

@@ -44,7 +44,7 @@ class KDRegistry(Registry):
 
 RUNNERS = KDRegistry('runner', parent=mme.RUNNERS, scope='mmkd')
 RUNNER_CONSTRUCTORS = KDRegistry('runner constructor', parent=mme.RUNNER_CONSTRUCTORS, scope='mmkd')
-LOOPS = KDRegistry('loop', parent=mme.LOOPS, scope='mmkd')
+LOOPS = KDRegistry('loop', parent=mme.LOOPS, scope='mmkd', locations=['mmkd.engine'])
 HOOKS = KDRegistry('hook', parent=mme.HOOKS, scope='mmkd', locations=['mmkd.engine'])
 DATASETS = KDRegistry('dataset', parent=mme.DATASETS, scope='mmkd')
 DATA_SAMPLERS = KDRegistry('data sampler', parent=mme.DATA_SAMPLERS, scope='mmkd')

@@ -21,9 +21,11 @@ def main(argv=None):
     parser.add_argument('checkpoint', help='a checkpoint the distill run wrote')
     parser.add_argument('out_dir', help='where to write student.pth and student_config.py')
     parser.add_argument('--teacher', action='store_true', help='export the teacher instead')
+    parser.add_argument('--member', help='a mutual-learning config: the member to export '
+                        '(default: the first); writes <member>.pth and <member>_config.py')
     args = parser.parse_args(argv)
     cfg_path, ckpt_path = export_student(args.config, args.checkpoint, args.out_dir,
-                                         args.teacher)
+                                         args.teacher, args.member)
     print(f'wrote {ckpt_path}\nwrote {cfg_path}')
 
 

@@ -24,6 +24,8 @@ def parse_args(argv=None):
                         help='distiller checkpoint (its student is evaluated); with --teacher, '
                         "the teacher's checkpoint (default: model.teacher.checkpoint)")
     parser.add_argument('--teacher', action='store_true', help='evaluate the teacher')
+    parser.add_argument('--member', help='a mutual-learning config: the member to evaluate '
+                        '(default: the first)')
     parser.add_argument('--work-dir', help='the dir to save logs and metrics')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value')
@@ -46,10 +48,11 @@ def main(argv=None):
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     checkpoint = resolve_checkpoint(cfg, args.checkpoint, args.teacher)
-    model, scope, state = plain_model(cfg, checkpoint, args.teacher)
+    model, scope, state = plain_model(cfg, checkpoint, args.teacher, args.member)
     cfg = plain_config(cfg, model, scope)
     cfg.launcher = args.launcher
-    name = osp.splitext(osp.basename(args.config))[0] + ('_teacher' if args.teacher else '')
+    name = osp.splitext(osp.basename(args.config))[0] + ('_teacher' if args.teacher else '') + \
+        (f'_{args.member}' if args.member else '')
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join('./work_dirs', name)
     runner = Runner.from_cfg(cfg)
     net = runner.model.module if is_model_wrapper(runner.model) else runner.model

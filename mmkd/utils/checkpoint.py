@@ -119,12 +119,12 @@ def load_matching_state(model, state, problem):
     model.load_state_dict(state)
 
 
-def student_state_dict(state_dict):
-    """The student's weights out of a distiller's state dict (keys ``student.*``)."""
-    prefix = 'student.'
+def student_state_dict(state_dict, prefix='student.'):
+    """The student's weights out of a distiller's state dict (keys ``student.*``, or another
+    ``prefix``: ``<member>.`` of a mutual-learning checkpoint)."""
     student = OrderedDict((k[len(prefix):], v) for k, v in state_dict.items()
                           if k.startswith(prefix))
     if not student:
-        raise ValueError('the checkpoint has no `student.*` weights: it is not an mmkd distiller '
-                         'checkpoint')
+        raise ValueError(f'the checkpoint has no `{prefix}*` weights: it is not a checkpoint of '
+                         'this mmkd distiller')
     return student

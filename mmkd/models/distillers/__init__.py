@@ -1,5 +1,7 @@
-from .base import BaseDistiller
+from .base import BaseDistiller, KDTermsModel
 from .detection import DetectionDistiller
+from .mutual import MutualLearningDistiller
 from .segmentation import SegmentationDistiller
 
-__all__ = ['BaseDistiller', 'DetectionDistiller', 'SegmentationDistiller']
+__all__ = ['BaseDistiller', 'DetectionDistiller', 'KDTermsModel', 'MutualLearningDistiller',
+           'SegmentationDistiller']

@@ -86,23 +86,11 @@ def _scope_registry(scope):
     return import_module(f'{scope}.registry').MODELS
 
 
-class BaseDistiller(BaseModel):
-    """Owns a student and a frozen teacher and builds the KD terms.
-
-    Args:
-        student (dict | str): the student's model dict, or a config file whose ``model`` it is.
-        teacher (dict): ``config`` (model dict or config file, packaged ``mmdet::`` configs work),
-            ``checkpoint`` (path of the teacher's weights, loaded with ``weights_only=True``),
-            ``dtype`` (optional, ``'bfloat16'`` or ``'float16'``: the frozen teacher runs under
-            autocast in that type, channels-last, to save time; KD terms still get float32).
-        kd_terms (dict): ``{name: dict(loss=..., inputs=[...], levels=..., adapter=...)}``, see
-            ``docs/design.md``. Each term adds ``loss_kd_<name>`` to the losses.
-        save_teacher (bool): write the teacher's weights into checkpoints. Defaults to False.
-        data_preprocessor: defaults to the student's own.
-        nonfinite (str): what a step does when a loss is NaN or Inf: ``'raise'`` (default; the
-            error names the loss and the iteration) or ``'skip'`` (no update that step; a warning
-            counts the skipped steps).
-    """
+class KDTermsModel(BaseModel):
+    """What every mmkd model with KD terms shares, teacher or not: parsing ``kd_terms`` against
+    the vocabulary, adapters, running a term on the named tensors, the weights the hooks schedule,
+    non-finite losses and the loss-scale probe. :class:`BaseDistiller` adds the frozen teacher;
+    :class:`MutualLearningDistiller` has peers instead."""
 
     #: {name: description}; subclasses fill it.
     VOCABULARY = {}
@@ -110,23 +98,10 @@ class BaseDistiller(BaseModel):
     PER_LEVEL = ()
     #: feature names (without s_/t_) that adapters can align.
     ADAPTABLE = ()
-    #: the scope of student / teacher types when a config does not name one.
-    DEFAULT_SCOPE = 'mmdet'
 
-    def __init__(self, student, teacher, kd_terms=None, save_teacher=False,
-                 data_preprocessor=None, init_cfg=None, nonfinite='raise'):
+    def _init_terms(self, kd_terms, nonfinite):
         if nonfinite not in NONFINITE:
             raise ValueError(f'model.nonfinite={nonfinite!r}; use one of {NONFINITE}.')
-        student_cfg, self.student_scope = model_config(student, 'model.student',
-                                                       self.DEFAULT_SCOPE)
-        built_student = build_model(student_cfg, self.student_scope)
-        super().__init__(data_preprocessor=data_preprocessor or built_student.data_preprocessor,
-                         init_cfg=init_cfg)
-        self.student = built_student
-        self.student_cfg = student_cfg
-        self.teacher = self._build_teacher(teacher)
-        self._check_teacher_normalisation()
-        self.save_teacher = save_teacher
         self.terms = self._parse_terms(kd_terms or {})
         self.kd_losses = nn.ModuleDict({name: t.pop('loss') for name, t in self.terms.items()})
         self.kd_weights = {name: 1.0 for name in self.terms}
@@ -138,120 +113,10 @@ class BaseDistiller(BaseModel):
         self.nonfinite = nonfinite
         self.skipped_steps = 0
         self.adapters = nn.ModuleDict()
-        self._register_state_dict_hook(BaseDistiller._drop_teacher_state)
-        self._register_load_state_dict_pre_hook(self._fill_teacher_state, with_module=False)
 
-    # ----------------------------------------------------------------- teacher
-    def _build_teacher(self, teacher):
-        if not isinstance(teacher, (dict, ConfigDict)) or 'config' not in teacher:
-            raise ValueError('model.teacher must be dict(config=<model dict or config path>, '
-                             f'checkpoint=<path>), got {teacher!r}')
-        unknown = set(teacher) - set(TEACHER_KEYS)
-        if unknown:
-            raise ValueError(f'model.teacher has unknown keys {sorted(unknown)}; '
-                             f'it takes {", ".join(TEACHER_KEYS)}.')
-        if teacher.get('dtype') not in TEACHER_DTYPES:
-            raise ValueError(f"model.teacher.dtype={teacher.get('dtype')!r}; use one of "
-                             f'{sorted(k for k in TEACHER_DTYPES if k)} or None.')
-        self.teacher_dtype = TEACHER_DTYPES[teacher.get('dtype')]
-        cfg, scope = model_config(teacher['config'], 'model.teacher.config', self.DEFAULT_SCOPE)
-        self.teacher_cfg = cfg
-        model = build_model(cfg, scope)
-        checkpoint = teacher.get('checkpoint')
-        if checkpoint is None:
-            raise ValueError('model.teacher.checkpoint is not set: a distiller needs a trained '
-                             "teacher. Train it first (tools/train.py on the teacher's config) "
-                             'and name its checkpoint.')
-        self.load_teacher_weights(model, checkpoint, teacher['config'])
-        model.requires_grad_(False)
-        model.eval()
-        if self.teacher_dtype is not None:
-            model.to(memory_format=torch.channels_last)
-        # The runner calls init_weights() after building the model; it must not re-initialise the
-        # teacher that was just loaded.
-        model._is_init = True
-        return model
-
-    @staticmethod
-    def load_teacher_weights(model, checkpoint, config_name):
-        """Loads ``checkpoint`` (``weights_only=True``) into ``model``; raises naming the keys
-        that are missing, unexpected or of another shape."""
-        what = 'teacher checkpoint (model.teacher.checkpoint)'
-        try:
-            state = state_dict_of(load_checkpoint_file(checkpoint, what))
-        except ValueError as err:
-            raise ValueError(f'{what} {checkpoint!r}: {err}') from None
-        source = config_name if isinstance(config_name, str) else 'the inline config'
-        load_matching_state(model, state, f'{what} {checkpoint!r} does not match the teacher '
-                            f'built from {source}')
-
-    def _check_teacher_normalisation(self):
-        """When the teacher's data preprocessor normalises differently from the student's (mean,
-        std, BGR / RGB order), keeps what converts the student's input batch to the teacher's."""
-        def norm(preprocessor):
-            enabled = getattr(preprocessor, '_enable_normalize', False)
-            mean = preprocessor.mean.flatten().tolist() if enabled else [0.0] * 3
-            std = preprocessor.std.flatten().tolist() if enabled else [1.0] * 3
-            return mean, std, bool(getattr(preprocessor, '_channel_conversion', False))
-
-        s_mean, s_std, s_rgb = norm(self.data_preprocessor)
-        t_mean, t_std, t_rgb = norm(self.teacher.data_preprocessor)
-        self._to_teacher = None
-        if (s_mean, s_std, s_rgb) == (t_mean, t_std, t_rgb):
-            return
-        def column(values):
-            return torch.tensor(values).view(1, -1, 1, 1)  # (1, C, 1, 1)
-        self._to_teacher = dict(s_mean=column(s_mean), s_std=column(s_std),
-                                t_mean=column(t_mean), t_std=column(t_std), flip=s_rgb != t_rgb)
-        MMLogger.get_current_instance().info(
-            f'mmkd: the teacher normalises its input differently (mean {t_mean}, std {t_std}, '
-            f"{'RGB' if t_rgb else 'BGR'}) from the student (mean {s_mean}, std {s_std}, "
-            f"{'RGB' if s_rgb else 'BGR'}); the student's input is converted for it.")
-
-    def teacher_input(self, inputs):
-        """The student's preprocessed batch as the teacher's own preprocessing would give it:
-        un-normalised with the student's mean / std, channels swapped if the two differ in BGR /
-        RGB order, normalised with the teacher's. Padding (0 after the student's normalisation)
-        becomes the student's mean colour."""
-        if self._to_teacher is None:
-            return inputs
-        c = {k: v.to(inputs.device) if torch.is_tensor(v) else v
-             for k, v in self._to_teacher.items()}
-        raw = inputs * c['s_std'] + c['s_mean']
-        if c['flip']:
-            raw = raw.flip(1)
-        return (raw - c['t_mean']) / c['t_std']
-
-    def teacher_precision(self, inputs):
-        """The context the teacher runs in, autocast to ``model.teacher.dtype`` if set, and the
-        image batch to give it (converted to the teacher's normalisation, channels-last with a
-        reduced-precision teacher)."""
-        if inputs.dim() == 4:
-            inputs = self.teacher_input(inputs)
-        if self.teacher_dtype is None:
-            return nullcontext(), inputs
-        if inputs.dim() == 4:
-            inputs = inputs.contiguous(memory_format=torch.channels_last)
-        return torch.autocast(device_type=inputs.device.type, dtype=self.teacher_dtype), inputs
-
-    def train(self, mode=True):
-        """The teacher stays in eval mode (BatchNorm statistics, dropout) whatever ``mode`` is."""
-        super().train(mode)
-        self.teacher.eval()
-        return self
-
-    @staticmethod
-    def _drop_teacher_state(module, state_dict, prefix, local_metadata):
-        if not module.save_teacher:
-            for key in [k for k in state_dict if k.startswith(prefix + 'teacher.')]:
-                del state_dict[key]
-        return state_dict
-
-    def _fill_teacher_state(self, state_dict, prefix, *args):
-        # Checkpoints hold no teacher by default: keep the loaded teacher instead of reporting
-        # its weights as missing.
-        for key, value in self.teacher.state_dict(prefix=prefix + 'teacher.').items():
-            state_dict.setdefault(key, value)
+    def student_parameters(self):
+        """The parameters the KD terms train (the loss-scale probe measures gradients on them)."""
+        raise NotImplementedError
 
     # ----------------------------------------------------------------- terms
     def vocabulary_help(self):
@@ -442,20 +307,6 @@ class BaseDistiller(BaseModel):
             total = total + fn(*args)
         return self.kd_weights[name] * total
 
-    # ----------------------------------------------------------------- student
-    def forward(self, inputs, data_samples=None, mode='tensor'):
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        return self.student(inputs, data_samples, mode)
-
-    def loss(self, inputs, data_samples):
-        raise NotImplementedError
-
-    def visual_maps(self, inputs, data_samples):
-        """Maps to draw for the first image of a batch, ``{panel: {name: (H, W) tensor}}``
-        (``KDVisualizationHook``); each distiller says what it shows."""
-        raise NotImplementedError
-
     def train_step(self, data, optim_wrapper, ddp=None):
         """MMEngine's step (``BaseModel.train_step``); under ``KDDistributedDataParallel`` the
         forward goes through ``ddp`` so that DDP averages the gradients."""
@@ -506,7 +357,7 @@ class BaseDistiller(BaseModel):
         Returns:
             dict: ``{'task' | term: dict(loss=float, grad_norm=float)}``.
         """
-        params = [p for p in self.student.parameters() if p.requires_grad]
+        params = [p for p in self.student_parameters() if p.requires_grad]
 
         def total(value):
             return sum(value) if isinstance(value, (list, tuple)) else value
@@ -524,6 +375,173 @@ class BaseDistiller(BaseModel):
             report[name] = dict(loss=float(value.detach() if torch.is_tensor(value) else value),
                                 grad_norm=norm)
         return report
+
+
+class BaseDistiller(KDTermsModel):
+    """Owns a student and a frozen teacher and builds the KD terms.
+
+    Args:
+        student (dict | str): the student's model dict, or a config file whose ``model`` it is.
+        teacher (dict): ``config`` (model dict or config file, packaged ``mmdet::`` configs work),
+            ``checkpoint`` (path of the teacher's weights, loaded with ``weights_only=True``),
+            ``dtype`` (optional, ``'bfloat16'`` or ``'float16'``: the frozen teacher runs under
+            autocast in that type, channels-last, to save time; KD terms still get float32).
+        kd_terms (dict): ``{name: dict(loss=..., inputs=[...], levels=..., adapter=...)}``, see
+            ``docs/design.md``. Each term adds ``loss_kd_<name>`` to the losses.
+        save_teacher (bool): write the teacher's weights into checkpoints. Defaults to False.
+        data_preprocessor: defaults to the student's own.
+        nonfinite (str): what a step does when a loss is NaN or Inf: ``'raise'`` (default; the
+            error names the loss and the iteration) or ``'skip'`` (no update that step; a warning
+            counts the skipped steps).
+    """
+
+    #: the scope of student / teacher types when a config does not name one.
+    DEFAULT_SCOPE = 'mmdet'
+
+    def __init__(self, student, teacher, kd_terms=None, save_teacher=False,
+                 data_preprocessor=None, init_cfg=None, nonfinite='raise'):
+        student_cfg, self.student_scope = model_config(student, 'model.student',
+                                                       self.DEFAULT_SCOPE)
+        built_student = build_model(student_cfg, self.student_scope)
+        super().__init__(data_preprocessor=data_preprocessor or built_student.data_preprocessor,
+                         init_cfg=init_cfg)
+        self.student = built_student
+        self.student_cfg = student_cfg
+        self.teacher = self._build_teacher(teacher)
+        self._check_teacher_normalisation()
+        self.save_teacher = save_teacher
+        self._init_terms(kd_terms, nonfinite)
+        self._register_state_dict_hook(BaseDistiller._drop_teacher_state)
+        self._register_load_state_dict_pre_hook(self._fill_teacher_state, with_module=False)
+
+    # ----------------------------------------------------------------- teacher
+    def _build_teacher(self, teacher):
+        if not isinstance(teacher, (dict, ConfigDict)) or 'config' not in teacher:
+            raise ValueError('model.teacher must be dict(config=<model dict or config path>, '
+                             f'checkpoint=<path>), got {teacher!r}')
+        unknown = set(teacher) - set(TEACHER_KEYS)
+        if unknown:
+            raise ValueError(f'model.teacher has unknown keys {sorted(unknown)}; '
+                             f'it takes {", ".join(TEACHER_KEYS)}.')
+        if teacher.get('dtype') not in TEACHER_DTYPES:
+            raise ValueError(f"model.teacher.dtype={teacher.get('dtype')!r}; use one of "
+                             f'{sorted(k for k in TEACHER_DTYPES if k)} or None.')
+        self.teacher_dtype = TEACHER_DTYPES[teacher.get('dtype')]
+        cfg, scope = model_config(teacher['config'], 'model.teacher.config', self.DEFAULT_SCOPE)
+        self.teacher_cfg = cfg
+        model = build_model(cfg, scope)
+        checkpoint = teacher.get('checkpoint')
+        if checkpoint is None:
+            raise ValueError('model.teacher.checkpoint is not set: a distiller needs a trained '
+                             "teacher. Train it first (tools/train.py on the teacher's config) "
+                             'and name its checkpoint.')
+        self.load_teacher_weights(model, checkpoint, teacher['config'])
+        model.requires_grad_(False)
+        model.eval()
+        if self.teacher_dtype is not None:
+            model.to(memory_format=torch.channels_last)
+        # The runner calls init_weights() after building the model; it must not re-initialise the
+        # teacher that was just loaded.
+        model._is_init = True
+        return model
+
+    @staticmethod
+    def load_teacher_weights(model, checkpoint, config_name):
+        """Loads ``checkpoint`` (``weights_only=True``) into ``model``; raises naming the keys
+        that are missing, unexpected or of another shape."""
+        what = 'teacher checkpoint (model.teacher.checkpoint)'
+        try:
+            state = state_dict_of(load_checkpoint_file(checkpoint, what))
+        except ValueError as err:
+            raise ValueError(f'{what} {checkpoint!r}: {err}') from None
+        source = config_name if isinstance(config_name, str) else 'the inline config'
+        load_matching_state(model, state, f'{what} {checkpoint!r} does not match the teacher '
+                            f'built from {source}')
+
+    def _check_teacher_normalisation(self):
+        """When the teacher's data preprocessor normalises differently from the student's (mean,
+        std, BGR / RGB order), keeps what converts the student's input batch to the teacher's."""
+        def norm(preprocessor):
+            enabled = getattr(preprocessor, '_enable_normalize', False)
+            mean = preprocessor.mean.flatten().tolist() if enabled else [0.0] * 3
+            std = preprocessor.std.flatten().tolist() if enabled else [1.0] * 3
+            return mean, std, bool(getattr(preprocessor, '_channel_conversion', False))
+
+        s_mean, s_std, s_rgb = norm(self.data_preprocessor)
+        t_mean, t_std, t_rgb = norm(self.teacher.data_preprocessor)
+        self._to_teacher = None
+        if (s_mean, s_std, s_rgb) == (t_mean, t_std, t_rgb):
+            return
+        def column(values):
+            return torch.tensor(values).view(1, -1, 1, 1)  # (1, C, 1, 1)
+        self._to_teacher = dict(s_mean=column(s_mean), s_std=column(s_std),
+                                t_mean=column(t_mean), t_std=column(t_std), flip=s_rgb != t_rgb)
+        MMLogger.get_current_instance().info(
+            f'mmkd: the teacher normalises its input differently (mean {t_mean}, std {t_std}, '
+            f"{'RGB' if t_rgb else 'BGR'}) from the student (mean {s_mean}, std {s_std}, "
+            f"{'RGB' if s_rgb else 'BGR'}); the student's input is converted for it.")
+
+    def teacher_input(self, inputs):
+        """The student's preprocessed batch as the teacher's own preprocessing would give it:
+        un-normalised with the student's mean / std, channels swapped if the two differ in BGR /
+        RGB order, normalised with the teacher's. Padding (0 after the student's normalisation)
+        becomes the student's mean colour."""
+        if self._to_teacher is None:
+            return inputs
+        c = {k: v.to(inputs.device) if torch.is_tensor(v) else v
+             for k, v in self._to_teacher.items()}
+        raw = inputs * c['s_std'] + c['s_mean']
+        if c['flip']:
+            raw = raw.flip(1)
+        return (raw - c['t_mean']) / c['t_std']
+
+    def teacher_precision(self, inputs):
+        """The context the teacher runs in, autocast to ``model.teacher.dtype`` if set, and the
+        image batch to give it (converted to the teacher's normalisation, channels-last with a
+        reduced-precision teacher)."""
+        if inputs.dim() == 4:
+            inputs = self.teacher_input(inputs)
+        if self.teacher_dtype is None:
+            return nullcontext(), inputs
+        if inputs.dim() == 4:
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
+        return torch.autocast(device_type=inputs.device.type, dtype=self.teacher_dtype), inputs
+
+    def train(self, mode=True):
+        """The teacher stays in eval mode (BatchNorm statistics, dropout) whatever ``mode`` is."""
+        super().train(mode)
+        self.teacher.eval()
+        return self
+
+    @staticmethod
+    def _drop_teacher_state(module, state_dict, prefix, local_metadata):
+        if not module.save_teacher:
+            for key in [k for k in state_dict if k.startswith(prefix + 'teacher.')]:
+                del state_dict[key]
+        return state_dict
+
+    def _fill_teacher_state(self, state_dict, prefix, *args):
+        # Checkpoints hold no teacher by default: keep the loaded teacher instead of reporting
+        # its weights as missing.
+        for key, value in self.teacher.state_dict(prefix=prefix + 'teacher.').items():
+            state_dict.setdefault(key, value)
+
+    # ----------------------------------------------------------------- student
+    def student_parameters(self):
+        return self.student.parameters()
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        return self.student(inputs, data_samples, mode)
+
+    def loss(self, inputs, data_samples):
+        raise NotImplementedError
+
+    def visual_maps(self, inputs, data_samples):
+        """Maps to draw for the first image of a batch, ``{panel: {name: (H, W) tensor}}``
+        (``KDVisualizationHook``); each distiller says what it shows."""
+        raise NotImplementedError
 
     @torch.no_grad()
     def probe_shapes(self, module_fn, size=128):

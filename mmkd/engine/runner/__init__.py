@@ -1,0 +1,3 @@
+from .mutual_loops import MutualTestLoop, MutualValLoop
+
+__all__ = ['MutualTestLoop', 'MutualValLoop']
