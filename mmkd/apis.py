@@ -94,8 +94,9 @@ def _loaded(checkpoint, what):
     return checkpoint if isinstance(checkpoint, dict) else load_checkpoint_file(checkpoint, what)
 
 
-def plain_config(cfg, model, scope):
-    """``cfg`` with ``model`` in place of the distiller and nothing that needs mmkd."""
+def plain_config(cfg, model, scope, member=None):
+    """``cfg`` with ``model`` in place of the distiller and nothing that needs mmkd; ``member``:
+    the mutual-learning member ``model`` is (its optimizer and schedule are kept)."""
     out = Config(copy.deepcopy(cfg.to_dict()))
     out.model = ConfigDict(model)
     out.default_scope = scope
@@ -110,11 +111,15 @@ def plain_config(cfg, model, scope):
     out.custom_hooks = hooks
     optim_wrapper = out.get('optim_wrapper', {})
     if _is_mmkd_type(optim_wrapper.get('constructor')):
-        # one optimizer per distiller part (adversarial KD): the plain model keeps the student's
-        out.optim_wrapper = optim_wrapper['student']
+        # one optimizer per distiller part (adversarial KD, mutual learning): the plain model
+        # keeps its own
+        part = member or 'student'
+        if part not in optim_wrapper:
+            part = next(k for k in optim_wrapper if k != 'constructor')
+        out.optim_wrapper = optim_wrapper[part]
         schedulers = out.get('param_scheduler')
-        if isinstance(schedulers, dict) and 'student' in schedulers:
-            out.param_scheduler = schedulers['student']
+        if isinstance(schedulers, dict) and part in schedulers:
+            out.param_scheduler = schedulers[part]
     for loop in ('val_cfg', 'test_cfg'):
         if _is_mmkd_type((out.get(loop) or {}).get('type')):  # mmkd.MutualValLoop ...
             out[loop] = dict(type=loop[:-4].capitalize() + 'Loop')
@@ -149,5 +154,5 @@ def export_student(cfg, checkpoint, out_dir, teacher=False, member=None):
     ckpt_path = osp.join(out_dir, f'{name}.pth')
     torch.save(dict(state_dict=state, meta=meta), ckpt_path)
     cfg_path = osp.join(out_dir, f'{name}_config.py')
-    plain_config(cfg, model, scope).dump(cfg_path)
+    plain_config(cfg, model, scope, None if teacher else member).dump(cfg_path)
     return cfg_path, ckpt_path

@@ -49,7 +49,7 @@ def main(argv=None):
         cfg.merge_from_dict(args.cfg_options)
     checkpoint = resolve_checkpoint(cfg, args.checkpoint, args.teacher)
     model, scope, state = plain_model(cfg, checkpoint, args.teacher, args.member)
-    cfg = plain_config(cfg, model, scope)
+    cfg = plain_config(cfg, model, scope, args.member)
     cfg.launcher = args.launcher
     name = osp.splitext(osp.basename(args.config))[0] + ('_teacher' if args.teacher else '') + \
         (f'_{args.member}' if args.member else '')

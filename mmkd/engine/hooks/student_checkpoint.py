@@ -28,6 +28,9 @@ class StudentCheckpointHook(Hook):
     A student checkpoint whose full checkpoint was removed (``max_keep_ckpts``, a better best) is
     removed with it. Only the main process writes.
 
+    With a ``MutualLearningDistiller`` every member gets its own: ``X_<member>.pth`` and
+    ``<member>_config.py``.
+
     Example::
 
         custom_hooks = [dict(type='mmkd.StudentCheckpointHook')]
@@ -38,17 +41,29 @@ class StudentCheckpointHook(Hook):
 
     def __init__(self):
         self.out_dir = None
+        #: {file suffix: mutual-learning member or None for the student}
+        self.suffixes = {SUFFIX: None}
 
     def before_train(self, runner):
         distiller = distiller_of(runner, 'StudentCheckpointHook')
         hooks = [h for h in runner.hooks if isinstance(h, CheckpointHook)]
         self.out_dir = getattr(hooks[0], 'out_dir', None) if hooks else None
         self.out_dir = self.out_dir or runner.work_dir
-        if is_main_process():
-            model, scope = model_config(runner.cfg.model.student, 'model.student',
-                                        distiller.DEFAULT_SCOPE)
-            plain_config(runner.cfg, model, scope).dump(
-                osp.join(self.out_dir, 'student_config.py'))
+        members = getattr(distiller, 'member_names', None)
+        if members:
+            self.suffixes = {f'_{m}.pth': m for m in members}
+        if not is_main_process():
+            return
+        for member in self.suffixes.values():
+            if member is None:
+                model, scope = model_config(runner.cfg.model.student, 'model.student',
+                                            distiller.DEFAULT_SCOPE)
+            else:
+                model, scope = model_config(runner.cfg.model.students[member],
+                                            f'model.students.{member}',
+                                            runner.cfg.get('default_scope') or 'mmdet')
+            plain_config(runner.cfg, model, scope, member).dump(
+                osp.join(self.out_dir, f'{member or "student"}_config.py'))
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         self.sync(runner)
@@ -66,25 +81,27 @@ class StudentCheckpointHook(Hook):
         names = set(os.listdir(self.out_dir))
         for name in names:
             path = osp.join(self.out_dir, name)
-            if name.endswith(SUFFIX):
-                if name[:-len(SUFFIX)] + '.pth' not in names:
+            suffix = next((x for x in self.suffixes if name.endswith(x)), None)
+            if suffix is not None:
+                if name[:-len(suffix)] + '.pth' not in names:
                     os.remove(path)
                 continue
             if not name.endswith('.pth'):
                 continue
-            target = path[:-len('.pth')] + SUFFIX
-            if osp.isfile(target) and osp.getmtime(target) >= osp.getmtime(path):
-                continue
-            self.export(runner, path, target)
+            for suffix, member in self.suffixes.items():
+                target = path[:-len('.pth')] + suffix
+                if osp.isfile(target) and osp.getmtime(target) >= osp.getmtime(path):
+                    continue
+                self.export(runner, path, target, member)
 
     @staticmethod
-    def export(runner, path, target):
+    def export(runner, path, target, member=None):
         source = load_checkpoint_file(path, 'checkpoint')
-        _, _, state = plain_model(runner.cfg, source)
+        _, _, state = plain_model(runner.cfg, source, member=member)
         dataset_meta = source.get('meta', {}).get('dataset_meta')
         tmp = target + '.tmp'
         torch.save(dict(state_dict=state,
                         meta=dict(dataset_meta=dataset_meta) if dataset_meta else {}), tmp)
         os.replace(tmp, target)  # a kill never leaves a half-written student checkpoint
-        print_log(f'mmkd: wrote the student of {osp.basename(path)} to {target}',
+        print_log(f'mmkd: wrote the {member or "student"} of {osp.basename(path)} to {target}',
                   logger='current')
