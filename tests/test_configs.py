@@ -15,8 +15,10 @@ from mmkd.models.distillers.base import build_model, model_config
 from mmkd.registry import MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+# Chain configs (a list of generations for tools/distill_chain.py, no model) are checked in
+# tests/test_tools/test_distill_chain.py.
 CONFIGS = sorted(p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
-                 if '_base_' not in p)
+                 if '_base_' not in p and '_chain_' not in osp.basename(p))
 
 
 def no_pretrained(node):
