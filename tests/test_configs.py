@@ -83,16 +83,19 @@ def test_config_builds_and_runs_one_forward(path, tmp_path):
         torch.save(build_model(teacher_cfg, teacher_scope).state_dict(), ckpt)
         model_cfg.teacher.checkpoint = ckpt
     with DefaultScope.overwrite_default_scope(scope):
-        model = MODELS.build(model_cfg) if 'teacher' in model_cfg \
+        model = MODELS.build(model_cfg) if {'teacher', 'students'} & set(model_cfg) \
             else build_model(model_cfg, scope)
     model.train()
     losses = model.loss(*(tiny_seg_batch() if scope == 'mmseg' else tiny_batch()))
     total, log_vars = model.parse_losses(losses)
     assert torch.isfinite(total), log_vars
-    kd = [k for k in losses if k.startswith('loss_kd_')]
-    assert len(kd) == len(model_cfg.get('kd_terms', {}))
+    # mutual learning: one set of terms per member, '<member>.loss_kd_<term>'
+    kd = [k for k in losses if k.split('.')[-1].startswith('loss_kd_')]
+    members = len(model_cfg.get('students', {})) or 1
+    assert len(kd) == members * len(model_cfg.get('kd_terms', {}))
     for key in kd:
         assert torch.isfinite(losses[key]), key
         # an adversarial term is -adv_weight * D(S), of either sign; the others are >= 0
-        if not getattr(model.kd_losses[key[len('loss_kd_'):]], 'adversarial', False):
+        term = key.split('.')[-1][len('loss_kd_'):]
+        if not getattr(model.kd_losses[term], 'adversarial', False):
             assert losses[key].item() >= 0, key
