@@ -12,7 +12,8 @@ Four panels, against iterations unless said otherwise:
 
 - task losses: the total ``loss`` and the detector's / segmentor's own ``loss_*`` terms
   (``loss_cls``, ``loss_bbox``, ``decode.loss_ce``, ``aux.loss_ce``, ...);
-- KD terms: every ``loss_kd_<term>``, and an adversarial run's ``loss_disc`` and ``disc_*``;
+- KD terms: every ``loss_kd_<term>`` (``<member>.loss_kd_<term>`` in mutual learning), and an
+  adversarial run's ``loss_disc`` and ``disc_*``;
 - KD weights: every ``kd_weight_<term>`` (logged by ``mmkd.KDWeightScheduleHook``);
 - the student's validation metric over epochs (iterations for iteration-based runs):
   ``coco/bbox_mAP`` or else ``mIoU``, or ``--metric KEY``; the teacher's, when the logs hold
@@ -132,7 +133,8 @@ def task_loss_keys(train):
 
 def kd_keys(train):
     return sorted(k for k in train
-                  if k.startswith('loss_kd_') or k == 'loss_disc' or k.startswith('disc_'))
+                  if k.split('.')[-1].startswith('loss_kd_') or k == 'loss_disc'
+                  or k.startswith('disc_'))
 
 
 def weight_keys(train):
