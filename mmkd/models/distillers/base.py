@@ -352,7 +352,8 @@ class KDTermsModel(BaseModel):
 
     def measure_loss_scale(self, losses):
         """The value of the task loss (every ``*loss*`` key but the KD terms', summed) and of
-        each KD term, and the L2 norm of each one's gradient on the student's parameters.
+        each KD term, and the L2 norm of each one's gradient on the student's parameters (all
+        members' in mutual learning, each term summed over the members).
 
         Returns:
             dict: ``{'task' | term: dict(loss=float, grad_norm=float)}``.
@@ -362,10 +363,15 @@ class KDTermsModel(BaseModel):
         def total(value):
             return sum(value) if isinstance(value, (list, tuple)) else value
 
+        def term(key):  # 'loss_kd_<term>', or '<member>.loss_kd_<term>' (mutual learning)
+            last = key.split('.')[-1]
+            return last[len('loss_kd_'):] if last.startswith('loss_kd_') else None
+
         parts = dict(task=sum(total(v) for k, v in losses.items()
-                              if 'loss' in k and not k.startswith('loss_kd_')))
-        parts.update({k[len('loss_kd_'):]: total(v) for k, v in losses.items()
-                      if k.startswith('loss_kd_')})
+                              if 'loss' in k and term(k) is None))
+        for key, value in losses.items():  # a term's value summed over the members
+            if term(key) is not None:
+                parts[term(key)] = parts.get(term(key), 0.) + total(value)
         report = {}
         for name, value in parts.items():
             norm = 0.0

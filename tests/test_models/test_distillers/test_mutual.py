@@ -129,3 +129,18 @@ def test_errors_name_the_config(change, match):
         cfg[key] = value
     with pytest.raises(ValueError, match=match):
         MODELS.build(cfg)
+
+
+def test_loss_scale_probe_sums_each_term_over_the_members():
+    """KDLossScaleHook's measurement: the task loss is every member's own losses, a KD term is
+    its value summed over the members, and gradients are taken on all members."""
+    model = dml()
+    model.train()
+    losses = model.loss(*batch())
+    report = model.measure_loss_scale(losses)
+    assert sorted(report) == ['cls_pos', 'task']
+    kd = losses['student1.loss_kd_cls_pos'] + losses['student2.loss_kd_cls_pos']
+    assert report['cls_pos']['loss'] == pytest.approx(kd.item(), rel=1e-6)
+    task = sum(sum(v) for k, v in losses.items() if 'loss_kd_' not in k)
+    assert report['task']['loss'] == pytest.approx(task.item(), rel=1e-6)
+    assert report['cls_pos']['grad_norm'] > 0
