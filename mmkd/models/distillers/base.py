@@ -118,6 +118,12 @@ class KDTermsModel(BaseModel):
         """The parameters the KD terms train (the loss-scale probe measures gradients on them)."""
         raise NotImplementedError
 
+    def visual_maps(self, inputs, data_samples):
+        """Maps to draw for the first image of a batch, ``{panel: {name: (H, W) tensor}}``
+        (``KDVisualizationHook``); each distiller says what it shows."""
+        raise NotImplementedError(f'{type(self).__name__} draws no KD maps: remove '
+                                  'mmkd.KDVisualizationHook from custom_hooks.')
+
     # ----------------------------------------------------------------- terms
     def vocabulary_help(self):
         return '\n'.join(f'  {name}: {doc}' for name, doc in self.VOCABULARY.items())
@@ -542,11 +548,6 @@ class BaseDistiller(KDTermsModel):
         return self.student(inputs, data_samples, mode)
 
     def loss(self, inputs, data_samples):
-        raise NotImplementedError
-
-    def visual_maps(self, inputs, data_samples):
-        """Maps to draw for the first image of a batch, ``{panel: {name: (H, W) tensor}}``
-        (``KDVisualizationHook``); each distiller says what it shows."""
         raise NotImplementedError
 
     @torch.no_grad()
