@@ -12,10 +12,16 @@ def _members(runner, loop):
     return model
 
 
-def evaluate_members(loop, model):
-    """Runs ``loop``'s dataloader and evaluator once per member and returns the metrics as
-    ``<member>/<key>``, and the first member's also unprefixed (``save_best='auto'`` and tools
-    that read one metric then see the first member)."""
+def evaluate_members(loop, stage):
+    """Runs ``loop``'s dataloader and evaluator once per member, between the hooks of ``stage``
+    (``'val'`` / ``'test'``), and returns the metrics as ``<member>/<key>``, and the first
+    member's also unprefixed (``save_best='auto'`` and tools that read one metric then see the
+    first member)."""
+    runner = loop.runner
+    model = _members(runner, f'Mutual{stage.capitalize()}Loop')
+    runner.call_hook(f'before_{stage}')
+    runner.call_hook(f'before_{stage}_epoch')
+    runner.model.eval()
     metrics = {}
     for i, name in enumerate(model.member_names):
         with model.predicting_with(name):
@@ -25,6 +31,8 @@ def evaluate_members(loop, model):
         metrics.update({f'{name}/{k}': v for k, v in found.items()})
         if i == 0:
             metrics.update(found)
+    runner.call_hook(f'after_{stage}_epoch', metrics=metrics)
+    runner.call_hook(f'after_{stage}')
     return metrics
 
 
@@ -41,14 +49,7 @@ class MutualValLoop(ValLoop):
     """
 
     def run(self):
-        model = _members(self.runner, 'MutualValLoop')
-        self.runner.call_hook('before_val')
-        self.runner.call_hook('before_val_epoch')
-        self.runner.model.eval()
-        metrics = evaluate_members(self, model)
-        self.runner.call_hook('after_val_epoch', metrics=metrics)
-        self.runner.call_hook('after_val')
-        return metrics
+        return evaluate_members(self, 'val')
 
 
 @LOOPS.register_module()
@@ -56,11 +57,4 @@ class MutualTestLoop(TestLoop):
     """:class:`MutualValLoop` for ``runner.test()``."""
 
     def run(self):
-        model = _members(self.runner, 'MutualTestLoop')
-        self.runner.call_hook('before_test')
-        self.runner.call_hook('before_test_epoch')
-        self.runner.model.eval()
-        metrics = evaluate_members(self, model)
-        self.runner.call_hook('after_test_epoch', metrics=metrics)
-        self.runner.call_hook('after_test')
-        return metrics
+        return evaluate_members(self, 'test')

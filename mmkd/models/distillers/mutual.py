@@ -10,6 +10,7 @@ from mmengine.registry import DefaultScope
 
 from mmkd.registry import MODELS
 from .base import KDTermsModel, build_model, model_config
+from .detection import DetectionDistiller
 from .head_rows import dense_rows
 
 
@@ -146,7 +147,6 @@ class MutualLearningDistiller(KDTermsModel):
         the module whose output the terms read."""
         model = self.member(name)
         if self.task == 'detection':
-            from .detection import DetectionDistiller
             module = DetectionDistiller.dense_head(model, f'member {name}')
         else:
             module = model.decode_head.conv_seg
@@ -193,13 +193,11 @@ class MutualLearningDistiller(KDTermsModel):
         shared = self._shared_knowledge(inputs, data_samples)
         for name in self.member_names:
             own = self._own_knowledge(name, outputs[name], shared, data_samples)
-            peers = [p for p in self.member_names if p != name]
+            per_peer = [dict(own, **self._peer_knowledge(outputs[peer]))
+                        for peer in self.member_names if peer != name]
             for term in active:
-                total = 0.
-                for peer in peers:
-                    knowledge = dict(own, **self._peer_knowledge(outputs[peer]))
-                    total = total + self.run_term(term, knowledge)
-                losses[f'{name}.loss_kd_{term}'] = total / len(peers)
+                total = sum(self.run_term(term, knowledge) for knowledge in per_peer)
+                losses[f'{name}.loss_kd_{term}'] = total / len(per_peer)
         return losses
 
     def _shared_knowledge(self, inputs, data_samples):
@@ -217,7 +215,6 @@ class MutualLearningDistiller(KDTermsModel):
             return knowledge
         knowledge['s_cls_scores'] = output[0]
         if self.needs & {'pos_mask', 'num_pos'}:
-            from .detection import DetectionDistiller
             gt_instances, _, img_metas = unpack_gt_instances(data_samples)
             head = DetectionDistiller.dense_head(self.member(name), f'member {name}')
             rows = dense_rows(head, None, output[:2], None, gt_instances, img_metas,
