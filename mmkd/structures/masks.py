@@ -93,6 +93,65 @@ def gt_box_mask(gt_bboxes, input_shape, feat_shape):
     return (batch_foreground_masks(gt_bboxes, input_shape, feat_shape) > 0).float()
 
 
+def box_level_indices(bboxes, num_levels, base_scale=56.0):
+    """DeFeat's level of each GT box: ``floor(log2(sqrt((w + 1)(h + 1)) / base_scale + 1e-6))``
+    clipped to ``0 .. num_levels - 1`` (the reference code's ``get_gt_mask``: boxes up to about
+    2 x 56 px go to the first level, each doubling of the side one level up).
+
+    Args:
+        bboxes (Tensor): (k, 4) x1y1x2y2 in pixels.
+        num_levels (int): the levels the boxes are shared among.
+        base_scale (float): Defaults to 56 (the reference code's).
+
+    Returns:
+        Tensor: (k,) long.
+    """
+    area = ((bboxes[:, 2] - bboxes[:, 0] + 1) * (bboxes[:, 3] - bboxes[:, 1] + 1)).clamp(min=0)
+    level = torch.floor(torch.log2(area.sqrt() / base_scale + 1e-6))
+    return level.clamp(0, num_levels - 1).long()
+
+
+def level_assigned_box_masks(gt_bboxes, input_shape, feat_shapes, base_scale=56.0):
+    """DeFeat's per-level GT masks as its reference code builds them: each box is 1 only on its
+    own level (:func:`box_level_indices` over the levels given, in order) on the cells
+    ``int(x1 / s) .. int(x2 / s) - 1`` (one cell when the two coincide), rows likewise, with
+    ``s`` the level's stride in the padded input.
+
+    Args:
+        gt_bboxes (list[Tensor]): N tensors (k_i, 4) x1y1x2y2 in pixels of the padded input.
+        input_shape (tuple[int, int]): (H_in, W_in) of the padded input.
+        feat_shapes (list[tuple[int, int]]): (H_l, W_l) of each level.
+
+    Returns:
+        list[Tensor]: one (N, H_l, W_l) float mask of 0 / 1 per level.
+    """
+    N = len(gt_bboxes)
+    device = gt_bboxes[0].device if N else None
+    counts = [len(b) for b in gt_bboxes]
+    boxes = torch.cat([b.reshape(-1, 4) for b in gt_bboxes]).float() if N else \
+        torch.zeros(0, 4)
+    image = torch.repeat_interleave(torch.arange(N, device=device),
+                                    torch.tensor(counts, device=device, dtype=torch.long))
+    level = box_level_indices(boxes, len(feat_shapes), base_scale)
+    masks = []
+    for lv, (H, W) in enumerate(feat_shapes):
+        sy, sx = input_shape[0] / H, input_shape[1] / W
+        mine = level == lv
+        b, img = boxes[mine], image[mine]
+        x0 = torch.floor(b[:, 0] / sx).long()
+        y0 = torch.floor(b[:, 1] / sy).long()
+        x1 = torch.maximum(torch.floor(b[:, 2] / sx).long() - 1, x0)
+        y1 = torch.maximum(torch.floor(b[:, 3] / sy).long() - 1, y0)
+        cols = torch.arange(W, device=device)
+        rows = torch.arange(H, device=device)
+        in_x = (cols[None] >= x0[:, None]) & (cols[None] <= x1[:, None])  # (K, W)
+        in_y = (rows[None] >= y0[:, None]) & (rows[None] <= y1[:, None])  # (K, H)
+        cover = (in_y[:, :, None] & in_x[:, None, :]).float()  # (K, H, W)
+        mask = torch.zeros(N, H, W, device=device)
+        masks.append(mask.index_reduce_(0, img, cover, 'amax', include_self=True))
+    return masks
+
+
 def points_as_boxes(points, strides, scale=8):
     """Square boxes of side ``scale * stride`` centred on prior points, so that anchor-free heads
     (FCOS, ...) get FGFI's imitation mask: each point stands for the anchor an ATSS / GFL head

@@ -3,8 +3,9 @@ anchor imitation masks."""
 import pytest
 import torch
 
-from mmkd.structures import (anchor_imitation_mask, fg_bg_masks, gt_box_mask, gt_foreground_mask,
-                             points_as_boxes, prior_gt_iou)
+from mmkd.structures import (anchor_imitation_mask, box_level_indices, fg_bg_masks, gt_box_mask,
+                             gt_foreground_mask, level_assigned_box_masks, points_as_boxes,
+                             prior_gt_iou)
 
 
 def mask(boxes, input_shape=(32, 32), feat_shape=(4, 4)):
@@ -162,3 +163,25 @@ def test_points_as_boxes():
     boxes = points_as_boxes(torch.tensor([[8.0, 8.0], [20.0, 4.0]]),
                             torch.tensor([[8.0, 8.0], [4.0, 4.0]]), scale=2)
     assert boxes.tolist() == [[0.0, 0.0, 16.0, 16.0], [16.0, 0.0, 24.0, 8.0]]
+
+
+def test_defeat_level_of_a_box():
+    """floor(log2(sqrt((w + 1)(h + 1)) / 56)): a 111 x 111 box has sqrt = 112 = 2 x 56, level 1;
+    110 x 110 stays on level 0; 447 x 447 (448 = 8 x 56) is level 3, clipped to 2 of 3 levels."""
+    boxes = torch.tensor([[0.0, 0.0, 111.0, 111.0], [0.0, 0.0, 110.0, 110.0],
+                          [0.0, 0.0, 447.0, 447.0]])
+    assert box_level_indices(boxes, 5).tolist() == [1, 0, 3]
+    assert box_level_indices(boxes, 3).tolist() == [1, 0, 2]
+
+
+def test_defeat_cells_and_levels():
+    """Input 32 x 32, levels 4 x 4 (stride 8) and 2 x 2 (stride 16), both boxes on level 0.
+    [8, 8, 25, 25]: cells int(8/8)=1 .. int(25/8)-1=2 (FGD's rule would reach 3);
+    [9, 17, 14, 23]: columns 1 .. int(14/8)-1=0 coincide at 1, rows 2 .. 1 at 2: one cell."""
+    boxes = [torch.tensor([[8.0, 8.0, 25.0, 25.0]]), torch.tensor([[9.0, 17.0, 14.0, 23.0]])]
+    level0, level1 = level_assigned_box_masks(boxes, (32, 32), [(4, 4), (2, 2)])
+    expected = torch.zeros(2, 4, 4)
+    expected[0, 1:3, 1:3] = 1.0
+    expected[1, 2, 1] = 1.0
+    assert torch.equal(level0, expected)
+    assert torch.equal(level1, torch.zeros(2, 2, 2))
