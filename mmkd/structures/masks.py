@@ -2,47 +2,65 @@
 import torch
 
 
-def box_cell_ranges(bboxes, input_shape, feat_shape):
-    """The feature cells each box covers.
+#: FGD's cell rules: 'reference' (yzd-v/FGD: floor(x1 / s) .. ceil(x2 / s), both included) and
+#: 'covered' (the cells the box overlaps: floor(x1 / s) .. ceil(x2 / s) - 1).
+CELL_RULES = ('reference', 'covered')
+
+
+def box_cell_ranges(bboxes, input_shape, feat_shape, cells='covered'):
+    """The feature cells each box covers, and the number of cells its value divides by.
 
     The stride of the level is ``input_shape / feat_shape`` (the padded network input, not the
-    unpadded image). A box covers columns ``floor(x1 / sx)`` to ``ceil(x2 / sx) - 1`` (at least
-    one column, clipped to the map), rows likewise.
+    unpadded image). With ``cells='covered'`` a box covers columns ``floor(x1 / sx)`` to
+    ``ceil(x2 / sx) - 1`` (at least one column, clipped to the map), rows likewise, and its
+    count is that of the clipped range. With ``cells='reference'`` (FGD's reference code) the
+    columns run from ``floor(x1 / sx)`` to ``ceil(x2 / sx)`` inclusive, one more, and the count is
+    that of the unclipped range: an 8 x 8 px box on cell boundaries at stride 8 is 2 x 2 cells.
 
     Args:
         bboxes (Tensor): (k, 4) x1y1x2y2 in pixels of the padded input.
         input_shape (tuple[int, int]): (H_in, W_in) of the padded input.
         feat_shape (tuple[int, int]): (H, W) of the level.
+        cells (str): ``'covered'`` (default) or ``'reference'``.
 
     Returns:
-        tuple[Tensor, Tensor, Tensor, Tensor]: first / last column and first / last row, each (k,)
-        long, inclusive.
+        tuple[Tensor, Tensor, Tensor, Tensor, Tensor]: first / last column and first / last row,
+        each (k,) long, inclusive and clipped to the map, and the (k,) cell count.
     """
+    if cells not in CELL_RULES:
+        raise ValueError(f'cells={cells!r}; use one of {CELL_RULES}.')
     H, W = feat_shape
     sy, sx = input_shape[0] / H, input_shape[1] / W
     x0 = torch.floor(bboxes[:, 0] / sx).long().clamp(0, W - 1)
     y0 = torch.floor(bboxes[:, 1] / sy).long().clamp(0, H - 1)
-    x1 = (torch.ceil(bboxes[:, 2] / sx).long() - 1).clamp(max=W - 1)
-    y1 = (torch.ceil(bboxes[:, 3] / sy).long() - 1).clamp(max=H - 1)
-    return x0, torch.maximum(x1, x0), y0, torch.maximum(y1, y0)
+    extra = int(cells == 'covered')
+    x1 = torch.ceil(bboxes[:, 2] / sx).long() - extra
+    y1 = torch.ceil(bboxes[:, 3] / sy).long() - extra
+    if cells == 'reference':
+        count = (x1 - x0 + 1) * (y1 - y0 + 1)
+        x1, y1 = x1.clamp(max=W - 1), y1.clamp(max=H - 1)
+        return x0, x1, y0, y1, count
+    x1 = torch.maximum(x1.clamp(max=W - 1), x0)
+    y1 = torch.maximum(y1.clamp(max=H - 1), y0)
+    return x0, x1, y0, y1, (x1 - x0 + 1) * (y1 - y0 + 1)
 
 
-def gt_foreground_mask(bboxes, input_shape, feat_shape):
+def gt_foreground_mask(bboxes, input_shape, feat_shape, cells='covered'):
     """FGD's foreground mask of one image: each cell takes, over the boxes covering it, the
     largest ``1 / (cells the box covers)`` (Yang et al., CVPR 2022, Eq. 2 with the box measured
     in feature cells); cells outside every box are 0.
 
     Args:
         bboxes (Tensor): (k, 4) x1y1x2y2 in pixels of the padded input; k may be 0.
-        input_shape, feat_shape: see :func:`box_cell_ranges`.
+        input_shape, feat_shape, cells: see :func:`box_cell_ranges`.
 
     Returns:
         Tensor: (H, W) float.
     """
-    return batch_foreground_masks([bboxes], input_shape, feat_shape)[0]
+    return batch_foreground_masks([bboxes], input_shape, feat_shape, cells)[0]
 
 
-def fg_bg_masks(gt_bboxes, input_shape, feat_shape):
+def fg_bg_masks(gt_bboxes, input_shape, feat_shape, cells='covered'):
     """Foreground masks (:func:`gt_foreground_mask`) and background masks ``1 / N_bg`` on the
     cells outside every box, for a batch; vectorised over the boxes of all images.
 
@@ -52,13 +70,13 @@ def fg_bg_masks(gt_bboxes, input_shape, feat_shape):
     Returns:
         tuple[Tensor, Tensor]: (N, H, W) foreground and background masks.
     """
-    fg = batch_foreground_masks(gt_bboxes, input_shape, feat_shape)
+    fg = batch_foreground_masks(gt_bboxes, input_shape, feat_shape, cells)
     bg = (fg == 0).float()  # (N, H, W)
     bg = bg / bg.flatten(1).sum(dim=1).clamp(min=1)[:, None, None]
     return fg, bg
 
 
-def batch_foreground_masks(gt_bboxes, input_shape, feat_shape):
+def batch_foreground_masks(gt_bboxes, input_shape, feat_shape, cells='covered'):
     """:func:`gt_foreground_mask` of every image at once: (N, H, W)."""
     H, W = feat_shape
     N = len(gt_bboxes)
@@ -70,12 +88,12 @@ def batch_foreground_masks(gt_bboxes, input_shape, feat_shape):
     boxes = torch.cat([b.reshape(-1, 4) for b in gt_bboxes]).float()
     image = torch.repeat_interleave(torch.arange(N, device=device),
                                     torch.tensor(counts, device=device))
-    x0, x1, y0, y1 = box_cell_ranges(boxes, input_shape, feat_shape)
+    x0, x1, y0, y1, count = box_cell_ranges(boxes, input_shape, feat_shape, cells)
     cols = torch.arange(W, device=device)
     rows = torch.arange(H, device=device)
     in_x = (cols[None] >= x0[:, None]) & (cols[None] <= x1[:, None])  # (K, W)
     in_y = (rows[None] >= y0[:, None]) & (rows[None] <= y1[:, None])  # (K, H)
-    value = 1.0 / ((x1 - x0 + 1) * (y1 - y0 + 1)).float()  # (K,)
+    value = 1.0 / count.float()  # (K,)
     cover = (in_y[:, :, None] & in_x[:, None, :]).float() * value[:, None, None]  # (K, H, W)
     return fg.index_reduce_(0, image, cover, 'amax', include_self=True)
 

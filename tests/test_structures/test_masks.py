@@ -185,3 +185,22 @@ def test_defeat_cells_and_levels():
     expected[1, 2, 1] = 1.0
     assert torch.equal(level0, expected)
     assert torch.equal(level1, torch.zeros(2, 2, 2))
+
+
+def test_fgd_reference_cells_of_an_8px_box_at_stride_8():
+    """[8, 8, 16, 16] at stride 8: the reference code's cells floor(1) .. ceil(2) = 1 .. 2 on both
+    axes, 2 x 2 cells of 1/4; the covered cells are (1, 1) alone, at 1. A box reaching the
+    border keeps its unclipped count: [16, 16, 32, 32] spans 2 .. 4, 3 x 3 (1/9) on the 2 x 2 cells
+    of the map."""
+    box = torch.tensor([[8.0, 8.0, 16.0, 16.0]])
+    expected = torch.zeros(4, 4)
+    expected[1:3, 1:3] = 0.25
+    assert torch.equal(gt_foreground_mask(box, (32, 32), (4, 4), cells='reference'), expected)
+    covered = torch.zeros(4, 4)
+    covered[1, 1] = 1.0
+    assert torch.equal(gt_foreground_mask(box, (32, 32), (4, 4)), covered)
+    border = gt_foreground_mask(torch.tensor([[16.0, 16.0, 32.0, 32.0]]), (32, 32), (4, 4),
+                                cells='reference')
+    expected = torch.zeros(4, 4)
+    expected[2:, 2:] = 1 / 9
+    assert torch.allclose(border, expected)

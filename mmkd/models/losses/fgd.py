@@ -6,6 +6,7 @@ import torch.nn.functional as F
 
 from mmkd.registry import MODELS
 from mmkd.structures import fg_bg_masks
+from mmkd.structures.masks import CELL_RULES
 
 
 def fgd_attention(feat, temperature):
@@ -69,6 +70,13 @@ class FGDLoss(nn.Module):
     - ``L_global = sum (GC_t(F_t) - GC_s(f(F_s)))^2`` with a GCNet context block per side, trained
       with the student (global loss, Sec. 3.3).
 
+    ``M_fg`` follows the reference code's cells by default (``cells='reference'``: a box covers
+    cells ``floor(x1 / s)`` to ``ceil(x2 / s)`` inclusive, one row and column more than it
+    overlaps, and its value is 1 / that count); ``cells='covered'`` takes only the cells the box
+    overlaps (:func:`mmkd.structures.box_cell_ranges`). Either way the boxes are placed by the
+    stride of the padded input, where the reference code scales them by the unpadded image size
+    (its masks drift on padded batches; ``docs/fgd.md``).
+
     ``f`` is a 1x1 conv, only when the channel counts differ. Defaults are the paper's for
     RetinaNet-style one-stage detectors except ``gamma`` (5e-4 for RetinaNet / GFL in the reference
     configs); two-stage detectors use alpha 5e-5, beta 2.5e-5, gamma 5e-5, lambda 5e-7.
@@ -77,6 +85,7 @@ class FGDLoss(nn.Module):
         student_channels (int), teacher_channels (int): channels of the two features.
         temperature (float): of the attention softmax. Defaults to 0.5.
         alpha_fgd, beta_fgd, gamma_fgd, lambda_fgd (float): the term weights.
+        cells (str): ``'reference'`` (default) or ``'covered'``, see above.
         loss_weight (float): Defaults to 1.0.
 
     The 1x1 alignment is part of FGD, so the distiller adds no adapter of its own
@@ -88,8 +97,12 @@ class FGDLoss(nn.Module):
     aligns_channels = True
 
     def __init__(self, student_channels, teacher_channels, temperature=0.5, alpha_fgd=1e-3,
-                 beta_fgd=5e-4, gamma_fgd=1e-3, lambda_fgd=5e-6, loss_weight=1.0):
+                 beta_fgd=5e-4, gamma_fgd=1e-3, lambda_fgd=5e-6, cells='reference',
+                 loss_weight=1.0):
         super().__init__()
+        if cells not in CELL_RULES:
+            raise ValueError(f'FGDLoss: cells={cells!r}; use one of {CELL_RULES}.')
+        self.cells = cells
         self.student_channels, self.teacher_channels = student_channels, teacher_channels
         self.temperature = temperature
         self.alpha_fgd, self.beta_fgd = alpha_fgd, beta_fgd
@@ -110,7 +123,8 @@ class FGDLoss(nn.Module):
                              f'{tuple(t_feat.shape)} differ after the channel alignment; they '
                              'must share H x W.')
         N = s_feat.shape[0]
-        fg, bg = fg_bg_masks(gt_bboxes, tuple(input_shape), t_feat.shape[-2:])  # (N, H, W)
+        fg, bg = fg_bg_masks(gt_bboxes, tuple(input_shape), t_feat.shape[-2:],
+                             self.cells)  # (N, H, W)
         s_spatial, s_channel = fgd_attention(s_feat, self.temperature)
         t_spatial, t_channel = fgd_attention(t_feat, self.temperature)
 

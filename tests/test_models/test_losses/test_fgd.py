@@ -7,14 +7,16 @@ from mmkd.models.losses import FGDLoss, fgd_attention
 from mmkd.registry import MODELS
 
 # N=1, C=2, H=1, W=2; the teacher is [1, 3] on both channels, the student 0. Input 2 x 4, so the
-# stride is 2 and the box [0, 0, 2, 2] covers cell (0, 0): M_fg = [1, 0], M_bg = [0, 1].
+# stride is 2 and the box [0, 0, 2, 2] overlaps cell (0, 0): with cells='covered', M_fg = [1, 0],
+# M_bg = [0, 1].
 T_FEAT = torch.tensor([[1.0, 3.0], [1.0, 3.0]]).view(1, 2, 1, 2)
 BOX = [torch.tensor([[0.0, 0.0, 2.0, 2.0]])]
 INPUT = (2, 4)
 
 
 def fgd(**weights):
-    kwargs = dict(temperature=1.0, alpha_fgd=0.0, beta_fgd=0.0, gamma_fgd=0.0, lambda_fgd=0.0)
+    kwargs = dict(temperature=1.0, alpha_fgd=0.0, beta_fgd=0.0, gamma_fgd=0.0, lambda_fgd=0.0,
+                  cells='covered')
     kwargs.update(weights)
     return FGDLoss(student_channels=2, teacher_channels=2, **kwargs)
 
@@ -39,6 +41,17 @@ def test_focal_and_attention_terms_by_hand():
     assert fgd(gamma_fgd=1.0)(s, T_FEAT, BOX, INPUT).item() == pytest.approx(1.523188, abs=1e-5)
     total = fgd(alpha_fgd=1.0, beta_fgd=1.0, gamma_fgd=1.0, loss_weight=0.5)(s, T_FEAT, BOX, INPUT)
     assert total.item() == pytest.approx(0.5 * 33.708692, abs=1e-4)
+
+
+def test_reference_cells_by_hand():
+    """The reference code's cells: [0, 0, 2, 2] at stride 2 spans columns floor(0) .. ceil(1) =
+    0 .. 1 and rows 0 .. 1, 4 cells (the second row is off the 1 x 2 map): M_fg = [1/4, 1/4], no
+    background. L_fg = 1/4 * (2 * 0.238406 * 1 + 2 * 1.761594 * 9) = 8.046376, L_bg = 0."""
+    s = torch.zeros(1, 2, 1, 2)
+    loss = fgd(alpha_fgd=1.0, beta_fgd=1.0, cells='reference')
+    assert loss(s, T_FEAT, BOX, INPUT).item() == pytest.approx(8.046376, abs=1e-5)
+    with pytest.raises(ValueError, match=r"FGDLoss: cells='all'"):
+        fgd(cells='all')
 
 
 def test_global_term_starts_as_plain_squared_error():
