@@ -405,13 +405,19 @@ class BaseDistiller(KDTermsModel):
         nonfinite (str): what a step does when a loss is NaN or Inf: ``'raise'`` (default; the
             error names the loss and the iteration) or ``'skip'`` (no update that step; a warning
             counts the skipped steps).
+        inherit (list[str]): student modules that start from the teacher's weights, e.g.
+            ``['neck', 'bbox_head']`` (FGD's inheriting strategy, Yang et al., CVPR 2022,
+            Sec. 4.1): copied in ``init_weights()``, after the student's own initialisation and
+            before a resume or ``load_from``. Every parameter and buffer of a named module must
+            exist in the teacher with the same shape; otherwise the error lists those that do
+            not. Defaults to none.
     """
 
     #: the scope of student / teacher types when a config does not name one.
     DEFAULT_SCOPE = 'mmdet'
 
     def __init__(self, student, teacher, kd_terms=None, save_teacher=False,
-                 data_preprocessor=None, init_cfg=None, nonfinite='raise'):
+                 data_preprocessor=None, init_cfg=None, nonfinite='raise', inherit=()):
         student_cfg, self.student_scope = model_config(student, 'model.student',
                                                        self.DEFAULT_SCOPE)
         built_student = build_model(student_cfg, self.student_scope)
@@ -422,6 +428,7 @@ class BaseDistiller(KDTermsModel):
         self.teacher = self._build_teacher(teacher)
         self._check_teacher_normalisation()
         self.save_teacher = save_teacher
+        self.inherit = self._check_inherit(inherit)
         self._init_terms(kd_terms, nonfinite)
         self._register_state_dict_hook(BaseDistiller._drop_teacher_state)
         self._register_load_state_dict_pre_hook(self._fill_teacher_state, with_module=False)
@@ -524,6 +531,45 @@ class BaseDistiller(KDTermsModel):
         super().train(mode)
         self.teacher.eval()
         return self
+
+    def _check_inherit(self, inherit):
+        """``model.inherit`` as a list of student module names, each checked against the teacher:
+        the error names the module and the parameters that are missing or of another shape."""
+        names = [inherit] if isinstance(inherit, str) else list(inherit or ())
+        s_state, t_state = self.student.state_dict(), self.teacher.state_dict()
+        for name in names:
+            keys = [k for k in s_state if k.startswith(name + '.')]
+            if not keys:
+                children = [n for n, _ in self.student.named_children()]
+                raise ValueError(f'model.inherit names {name!r}, which the student '
+                                 f'{type(self.student).__name__} does not have (its modules: '
+                                 f'{", ".join(children)}).')
+            missing = [k for k in keys if k not in t_state]
+            other = [f'{k} {tuple(s_state[k].shape)} vs {tuple(t_state[k].shape)}'
+                     for k in keys if k in t_state and t_state[k].shape != s_state[k].shape]
+            if missing or other:
+                shown = ([f'{k} (not in the teacher)' for k in missing[:5]] + other[:5])
+                raise ValueError(
+                    f'model.inherit: the student {name} cannot start from the teacher\'s: '
+                    f'{len(missing)} missing and {len(other)} of another shape (student vs '
+                    f'teacher), e.g. {"; ".join(shown)}. Inherit only modules the two models '
+                    'share the shapes of, or leave model.inherit empty.')
+        return names
+
+    def init_weights(self):
+        """The student's own initialisation, then the teacher's weights copied into the
+        modules of ``model.inherit``."""
+        super().init_weights()
+        if not self.inherit:
+            return
+        t_state = self.teacher.state_dict()
+        with torch.no_grad():
+            for key, value in self.student.state_dict().items():
+                if any(key.startswith(name + '.') for name in self.inherit):
+                    value.copy_(t_state[key])
+        MMLogger.get_current_instance().info(
+            f'mmkd: the student\'s {", ".join(self.inherit)} start from the teacher\'s weights '
+            '(model.inherit).')
 
     @staticmethod
     def _drop_teacher_state(module, state_dict, prefix, local_metadata):

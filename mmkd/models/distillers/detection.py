@@ -132,9 +132,9 @@ class DetectionDistiller(BaseDistiller):
 
     def __init__(self, student, teacher, kd_terms=None, save_teacher=False,
                  data_preprocessor=None, init_cfg=None, vlr_alpha=0.25, box_feat_size=1,
-                 nonfinite='raise'):
+                 nonfinite='raise', inherit=()):
         super().__init__(student, teacher, kd_terms, save_teacher, data_preprocessor, init_cfg,
-                         nonfinite)
+                         nonfinite, inherit)
         self.vlr_alpha = vlr_alpha
         if not isinstance(box_feat_size, int) or box_feat_size < 1:
             raise ValueError(f'model.box_feat_size={box_feat_size!r}: give a positive integer.')

@@ -98,9 +98,10 @@ class SegmentationDistiller(BaseDistiller):
     TEACHER_HEAD_NAMES = ('t_decode_feat', 't_logits')
 
     def __init__(self, student, teacher, kd_terms=None, discriminator=None, disc_steps=1,
-                 save_teacher=False, data_preprocessor=None, init_cfg=None, nonfinite='raise'):
+                 save_teacher=False, data_preprocessor=None, init_cfg=None, nonfinite='raise',
+                 inherit=()):
         super().__init__(student, teacher, kd_terms, save_teacher, data_preprocessor, init_cfg,
-                         nonfinite)
+                         nonfinite, inherit)
         self.needs = {k for term in self.terms.values() for k in term['inputs']}
         for side in ('s', 't'):
             if f'{side}_region_feats' in self.needs:

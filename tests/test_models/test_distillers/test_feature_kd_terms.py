@@ -169,3 +169,36 @@ def test_batch_without_any_box_gives_finite_losses_and_gradients(teacher_ckpt):
     grads = [p.grad for p in model.student.neck.parameters() if p.grad is not None]
     assert grads and all(torch.isfinite(g).all() for g in grads)
     assert sum(g.abs().sum() for g in grads) > 0
+
+
+def test_inherit_copies_exactly_the_named_modules(teacher_ckpt):
+    """FGD's inheriting strategy: a student of the teacher's architecture, ``inherit=['neck',
+    'bbox_head']``: after init_weights() its neck and head equal the teacher's, tensor for
+    tensor, and its backbone keeps its own initialisation."""
+    from mmengine.config import Config
+    from tests.conftest import TEACHER_CFG
+    student = Config.fromfile(TEACHER_CFG).model
+    torch.manual_seed(5)
+    cfg = distill_model_cfg(teacher_ckpt, inherit=['neck', 'bbox_head'])
+    cfg.student = student
+    cfg.kd_terms = dict(fgd=dict(loss=dict(type='mmkd.FGDLoss', student_channels=128,
+                                           teacher_channels=128), inputs=FEATURE_INPUTS))
+    model = MODELS.build(cfg)
+    model.init_weights()
+    s_state, t_state = model.student.state_dict(), model.teacher.state_dict()
+    copied = [k for k in s_state if k.split('.')[0] in ('neck', 'bbox_head')]
+    assert len(copied) > 10
+    assert all(torch.equal(s_state[k], t_state[k]) for k in copied)
+    backbone = [k for k in s_state if k.startswith('backbone.') and k.endswith('conv1.weight')]
+    assert backbone and not any(torch.equal(s_state[k], t_state[k]) for k in backbone)
+
+
+def test_inherit_errors_name_the_modules(teacher_ckpt):
+    """The narrow demo student's neck has 32 channels, the teacher's 128: the error names a
+    parameter of another shape; a module the student does not have is named too."""
+    with pytest.raises(ValueError, match=r"student neck cannot start from the teacher's: 0 "
+                                         r'missing and \d+ of another shape.*neck\.'
+                                         r'lateral_convs\.0\.conv\.weight \(32, '):
+        MODELS.build(distill_model_cfg(teacher_ckpt, inherit=['neck']))
+    with pytest.raises(ValueError, match=r"inherit names 'roi_head'.*its modules: .*bbox_head"):
+        MODELS.build(distill_model_cfg(teacher_ckpt, inherit='roi_head'))
