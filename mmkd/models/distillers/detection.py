@@ -96,6 +96,9 @@ class DetectionDistiller(BaseDistiller):
         't_vlr_bins': "the teacher's edge distributions there, as t_pos_bins, (4V, reg_max + 1)",
         'vlr_bin_weights': "the student's largest class score at each VLR location, (4V,)",
         'num_vlr': 'V, the number of VLR locations (at least 1), a float',
+        'pos_level_weights': "1 / (the batch's positives on the level of each positive), (P,): "
+                             "a weight that turns a summed loss over the positives into LD's "
+                             'mean per level, summed over the levels',
         's_pos_cls': "student dense-head classification logits at the positives, (P, K)",
         't_pos_cls': "teacher dense-head classification logits at the student's positives, "
                      '(P, K)',
@@ -122,7 +125,7 @@ class DetectionDistiller(BaseDistiller):
     TARGET_NAMES = ('pos_mask', 'labels', 'bbox_targets', 'num_pos', 's_pos_reg', 't_pos_reg',
                     'pos_reg_targets', 'pos_reg_weights', 's_cls_rows', 't_cls_rows',
                     'cls_row_weights', 'cls_avg_factor', *BIN_NAMES, *VLR_NAMES, 'num_vlr',
-                    's_pos_cls', 't_pos_cls')
+                    's_pos_cls', 't_pos_cls', 'pos_level_weights')
     RCNN_NAMES = ('s_rcnn_cls', 't_rcnn_cls', 'rcnn_label_weights', 'rcnn_num_rois',
                   's_rcnn_pos_reg', 't_rcnn_pos_reg', 'rcnn_pos_reg_targets',
                   'rcnn_pos_reg_weights')

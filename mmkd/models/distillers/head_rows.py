@@ -192,6 +192,8 @@ def dense_rows(s_head, t_head, s_out, t_out, gt_instances, img_metas, wants=(),
             rows['t_pos_reg'] = pos_reg(t_head, t_out[1])
     if 't_cls_rows' in wants:
         rows['t_cls_rows'] = cls_rows(t_out[0])
+    if 'pos_level_weights' in wants:
+        rows['pos_level_weights'] = per_level_mean_weights(tg['labels'], pos)
     if 's_pos_cls' in wants:
         rows['s_pos_cls'] = rows['s_cls_rows'][pos]
     if 't_pos_cls' in wants:
@@ -271,6 +273,26 @@ def require_bins(head):
         raise ValueError(f"bin inputs ({', '.join(BIN_NAMES)}) need a student head that "
                          f"classifies box edges over bins (GFLHead); the student's is "
                          f'{type(head).__name__}.')
+
+
+def per_level_mean_weights(level_labels, pos):
+    """``1 / P_l`` at each positive, P_l the batch's positives on its level: a weighted sum over
+    the positive rows is then the mean over each level's positives, summed over the levels (as a
+    loss computed level by level with the level's positives as ``avg_factor`` adds up).
+
+    Args:
+        level_labels (list[Tensor]): (N, P_l) per level, in the rows' order (image-major).
+        pos (Tensor): (N * sum P_l,) bool.
+
+    Returns:
+        Tensor: (P,) float, in the order of the positive rows.
+    """
+    N = level_labels[0].shape[0]
+    level = torch.cat([torch.full((lb.shape[1],), i, device=pos.device)
+                       for i, lb in enumerate(level_labels)])[None].expand(N, -1).reshape(-1)
+    level = level[pos]
+    counts = torch.bincount(level, minlength=len(level_labels)).float()
+    return 1.0 / counts[level]
 
 
 def bin_rows(s_head, t_head, s_reg, t_reg, s_cls, pos, t_cls=None):

@@ -58,14 +58,23 @@ def rebin_distribution(probs, reg_max):
     return probs.float() @ moves
 
 
+BIN_REDUCTIONS = ('mean', 'sum')
+
+
 @MODELS.register_module()
 class LocalizationDistillationLoss(nn.Module):
     """Distils the distribution of each box edge over its bins.
 
-    Per row (one edge): ``T^2 * KL(softmax(t / T) || softmax(s / T))`` with the KL SUMMED over the
-    n bins. mmdet's ``KnowledgeDistillationKLDivLoss`` averages over the bins instead, which
-    divides the same quantity by n; the paper's loss weights (0.25 with T = 10) are for the sum.
-    ``reduction='mean'``: ``loss_weight * sum(weight * rows) / (avg_factor or M)``.
+    Per row (one edge): ``T^2 * KL(softmax(t / T) || softmax(s / T))``, the KL averaged over the n
+    bins (``bin_reduction='mean'``, as the reference code's ``KnowledgeDistillationKLDivLoss``
+    does) or summed (``'sum'``, n times more). ``reduction='mean'``:
+    ``loss_weight * sum(weight * rows) / (avg_factor or M)``, where a term that passes no
+    ``avg_factor`` gets the one fixed in the config.
+
+    The reference code's main region (HikariTJU/LD, mmdet's ``LDHead``) is ``loss_weight=0.25``,
+    ``T=10``, the bins averaged, ``weight`` the student's largest class score and a fixed
+    ``avg_factor=4`` (the four edges), never divided by the sum of the weights:
+    ``0.25 * T^2 * sum_pos w * mean_bins KL / 4``.
 
     A teacher given as probabilities (:func:`distances_to_bins`) enters as ``t_logits = log p``
     (zero-probability bins stay zero at any temperature).
@@ -74,16 +83,25 @@ class LocalizationDistillationLoss(nn.Module):
         temperature (float): T. Defaults to 10.0.
         loss_weight (float): Defaults to 0.25.
         reduction (str): 'mean', 'sum' or 'none'. Defaults to 'mean'.
+        bin_reduction (str): 'mean' (default, the reference code's) or 'sum' over the bins.
+        avg_factor (float, optional): the divisor of ``reduction='mean'`` when the term passes
+            none (the reference code's 4.0); None divides by the number of rows.
     """
 
-    def __init__(self, temperature=10.0, loss_weight=0.25, reduction='mean'):
+    def __init__(self, temperature=10.0, loss_weight=0.25, reduction='mean',
+                 bin_reduction='mean', avg_factor=None):
         super().__init__()
         if temperature <= 0:
             raise ValueError(f'LocalizationDistillationLoss: temperature={temperature} must be '
                              '> 0')
+        if bin_reduction not in BIN_REDUCTIONS:
+            raise ValueError(f'LocalizationDistillationLoss: bin_reduction={bin_reduction!r}; '
+                             f'use one of {BIN_REDUCTIONS}.')
         self.temperature = temperature
         self.loss_weight = loss_weight
         self.reduction = reduction
+        self.bin_reduction = bin_reduction
+        self.avg_factor = avg_factor
 
     def forward(self, s_logits, t_logits, weight=None, avg_factor=None,
                 reduction_override=None):
@@ -97,11 +115,13 @@ class LocalizationDistillationLoss(nn.Module):
         p_t = log_p_t.exp()
         # bins the teacher gives no mass (log p = -inf) add nothing
         kl = torch.where(p_t > 0, p_t * (log_p_t - log_p_s), torch.zeros_like(p_t))
-        rows = kl.sum(dim=1) * T ** 2
+        rows = (kl.sum(dim=1) if self.bin_reduction == 'sum' else kl.mean(dim=1)) * T ** 2
         if weight is not None:
             if weight.numel() != rows.numel():
                 raise ValueError(f'LocalizationDistillationLoss: weight has {weight.numel()} '
                                  f'values for {rows.numel()} rows (one per box edge).')
             weight = weight.reshape(-1).float()
+        if avg_factor is None:
+            avg_factor = self.avg_factor
         return self.loss_weight * reduce_rows(rows, weight, reduction_override or self.reduction,
                                               avg_factor)

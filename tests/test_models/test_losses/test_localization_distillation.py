@@ -12,17 +12,21 @@ P_S = torch.full((1, 3), 1 / 3)
 
 
 def test_three_bins_by_hand():
-    """KL([1/2, 1/4, 1/4] || uniform) = 1/2 ln 1.5 + 2 * 1/4 ln 0.75 = 0.0588915 (T = 1)."""
-    loss = LocalizationDistillationLoss(temperature=1.0, loss_weight=1.0)
+    """KL([1/2, 1/4, 1/4] || uniform) = 1/2 ln 1.5 + 2 * 1/4 ln 0.75 = 0.0588915 summed over the
+    bins (T = 1), a third of it averaged over the 3 bins (the default)."""
     expected = 0.5 * math.log(1.5) + 0.5 * math.log(0.75)
-    assert loss(P_S.log(), P_T.log()).item() == pytest.approx(expected, abs=1e-6)
-    assert LocalizationDistillationLoss(temperature=1.0)(P_S.log(), P_T.log()).item() == \
-        pytest.approx(0.25 * expected, abs=1e-6)
+    summed = LocalizationDistillationLoss(temperature=1.0, loss_weight=1.0, bin_reduction='sum')
+    assert summed(P_S.log(), P_T.log()).item() == pytest.approx(expected, abs=1e-6)
+    loss = LocalizationDistillationLoss(temperature=1.0)
+    assert loss(P_S.log(), P_T.log()).item() == pytest.approx(0.25 * expected / 3, abs=1e-6)
+    with pytest.raises(ValueError, match="bin_reduction='max'"):
+        LocalizationDistillationLoss(bin_reduction='max')
 
 
-def test_temperature_squared_and_sum_over_bins():
+def test_temperature_squared_and_mean_over_bins():
     """Logits x T give the same distributions at temperature T: the row is T^2 times the T = 1
-    row. mmdet's KL averages over the n bins: ours is n times it."""
+    row. mmdet's KL (the reference code's) averages over the n bins, as the default does; the
+    sum is n times it."""
     plain = LocalizationDistillationLoss(temperature=1.0, loss_weight=1.0)
     hot = LocalizationDistillationLoss(temperature=10.0, loss_weight=1.0)
     s, t = P_S.log(), P_T.log()
@@ -31,7 +35,24 @@ def test_temperature_squared_and_sum_over_bins():
     s, t = torch.randn(5, 17), torch.randn(5, 17)
     mmdet_rows = knowledge_distillation_kl_div_loss(s, t, T=10.0, reduction='none')  # bin mean
     ours = LocalizationDistillationLoss(loss_weight=1.0, reduction='none')(s, t)
-    assert torch.allclose(ours, 17 * mmdet_rows, rtol=1e-4)
+    assert torch.allclose(ours, mmdet_rows, rtol=1e-4)
+    summed = LocalizationDistillationLoss(loss_weight=1.0, reduction='none', bin_reduction='sum')
+    assert torch.allclose(summed(s, t), 17 * mmdet_rows, rtol=1e-4)
+
+
+def test_reference_main_region_with_known_weights():
+    """The reference code's main region: 0.25 * T^2 * sum_rows w * mean_bins KL / 4, not divided
+    by sum w. Two positives (8 edge rows) with class scores 0.5 and 0.25 repeated over their
+    edges, sum w = 3: every row is the 3-bin case above at T = 1 (KL mean 0.0196305), so
+    0.25 * 0.0196305 * 3 / 4 = 0.00368072; dividing by 4 * sum w (= 3) instead would give a third
+    of it. The fixed divisor comes from the config (avg_factor=4.0) when the term passes none."""
+    kl_mean = (0.5 * math.log(1.5) + 0.5 * math.log(0.75)) / 3
+    w = torch.tensor([0.5] * 4 + [0.25] * 4)
+    s, t = P_S.log().expand(8, 3), P_T.log().expand(8, 3)
+    loss = LocalizationDistillationLoss(temperature=1.0, avg_factor=4.0)
+    assert loss(s, t, w).item() == pytest.approx(0.25 * kl_mean * 3 / 4, rel=1e-5)
+    assert loss(s, t, w, avg_factor=4 * 3.0).item() == pytest.approx(0.25 * kl_mean * 3 / 12,
+                                                                     rel=1e-5)
 
 
 def test_zero_when_equal_weights_and_gradient_to_student_only():
