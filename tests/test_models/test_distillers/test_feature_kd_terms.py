@@ -113,6 +113,18 @@ def test_conv_adapter_always_builds_a_conv():
         ConvAdapter(4, 4, kernel_size=2)
 
 
+def test_conv_adapter_with_relu():
+    """FGFI's reference adaptation layer: a 1x1 conv of weight 1 and bias 0 with a ReLU maps
+    [-2, 3] to [0, 3]; a ReLU without a conv is refused."""
+    adapter = ConvAdapter(1, 1, always=True, relu=True)
+    torch.nn.init.ones_(adapter.conv.weight)
+    torch.nn.init.zeros_(adapter.conv.bias)
+    x = torch.tensor([-2.0, 3.0]).view(1, 1, 1, 2)
+    assert adapter(x, (1, 2)).flatten().tolist() == [0.0, 3.0]
+    with pytest.raises(ValueError, match='relu=True needs a conv'):
+        ConvAdapter(4, 4, relu=True)
+
+
 def test_fgfi_reads_all_levels_at_once_with_the_student_anchors(teacher_ckpt):
     model = build(teacher_ckpt, fgfi=dict(
         loss=dict(type='mmkd.FineGrainedImitationLoss', loss_weight=1.0),

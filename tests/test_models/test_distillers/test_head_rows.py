@@ -395,3 +395,17 @@ def test_fcos_distances_in_stride_units_in_train_and_eval_mode():
     eval_rows = regression_in_space(head, eval_preds, sizes)
     for a, b in zip(train_rows, eval_rows):
         assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_per_level_mean_weights_by_hand():
+    """Two images, levels of 3 and 2 priors; rows image-major (image 0: 0-2 level 0, 3-4 level 1;
+    image 1: 5-7, 8-9). Positives 0, 3, 5, 6: level 0 has 3 (rows 0, 5, 6), level 1 has 1 (row
+    3), so the weights are [1/3, 1, 1/3, 1/3] in the positives' order; a weighted sum of ones
+    over the positives is 2, one mean per level summed."""
+    from mmkd.models.distillers.head_rows import per_level_mean_weights
+    labels = [torch.zeros(2, 3), torch.zeros(2, 2)]
+    pos = torch.zeros(10, dtype=torch.bool)
+    pos[[0, 3, 5, 6]] = True
+    weights = per_level_mean_weights(labels, pos)
+    assert weights.tolist() == pytest.approx([1 / 3, 1.0, 1 / 3, 1 / 3])
+    assert weights.sum().item() == pytest.approx(2.0)
