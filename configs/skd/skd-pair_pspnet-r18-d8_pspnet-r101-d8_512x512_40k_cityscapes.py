@@ -5,5 +5,4 @@ _base_ = ['./skd-pixel_pspnet-r18-d8_pspnet-r101-d8_512x512_40k_cityscapes.py']
 model = dict(
     kd_terms=dict(
         _delete_=True,
-        pair=dict(loss=dict(type='mmkd.PairWiseKDLoss', pool_scale=0.5, loss_weight=1.0),
-                  inputs=['s_decode_feat', 't_decode_feat'])))
+        pair={{_base_.model.kd_terms.pair}}))

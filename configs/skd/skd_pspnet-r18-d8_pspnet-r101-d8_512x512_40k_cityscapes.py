@@ -1,7 +1,14 @@
 # SKD on Cityscapes, the paper's setting (Liu et al., CVPR 2019, Tab. 1): PSPNet R101 -> PSPNet R18,
-# 512 x 512 crops, 40k iterations of 8 images, SGD lr 1e-2 (poly) for the student and Adam
-# lr 4e-4 for the discriminator; pixel-wise (10), pair-wise (1, pool scale 0.5) and holistic
-# (WGAN-GP, 0.1, gradient penalty 10, D conditioned on the image).
+# 512 x 512 crops, 40k iterations of 8 images on ONE GPU as the reference run, SGD lr 1e-2 (poly)
+# for the student and Adam lr 4e-4 for the discriminator. The terms are normalised as the
+# reference code (irfanICMLL/structure_knowledge_distillation):
+# - pixel-wise, weight 10: the KL summed over the batch and divided by h * w of the logits only
+#   (normalize='image'), so it scales with the images per GPU: keep 8 per GPU (on G GPUs that is
+#   8 G images an iteration) or scale the weight by 8 / (images per GPU);
+# - pair-wise, weight 0.5 (the reference run script), pool scale 0.5, on the decode head's
+#   feature after its dropout, as the reference code takes it;
+# - holistic: WGAN-GP, 0.1, gradient penalty 10, D conditioned on the image. mmkd's
+#   discriminator, not the reference one (docs/skd.md, "Differences from the official code").
 # Paper: 69.10 -> 74.08 mIoU (val). Settings and demo results: configs/skd/README.md.
 _base_ = ['../_base_/distill_pspnet-r101_pspnet-r18_cityscapes.py']
 
@@ -12,10 +19,11 @@ model = dict(
                        self_attention=True),
     disc_steps=1,
     kd_terms=dict(
-        pixel=dict(loss=dict(type='mmkd.PixelWiseKDLoss', temperature=1.0, loss_weight=10.0),
+        pixel=dict(loss=dict(type='mmkd.PixelWiseKDLoss', temperature=1.0, loss_weight=10.0,
+                             normalize='image'),
                    inputs=['s_logits', 't_logits', 'valid_mask']),
-        pair=dict(loss=dict(type='mmkd.PairWiseKDLoss', pool_scale=0.5, loss_weight=1.0),
-                  inputs=['s_decode_feat', 't_decode_feat']),
+        pair=dict(loss=dict(type='mmkd.PairWiseKDLoss', pool_scale=0.5, loss_weight=0.5),
+                  inputs=['s_dropout_feat', 't_dropout_feat']),
         holistic=dict(loss=dict(type='mmkd.HolisticAdversarialLoss', adv_weight=0.1,
                                 gp_weight=10.0),
                       inputs=['s_logits', 't_logits', 'img'])))
@@ -28,7 +36,7 @@ train_pipeline = [
     dict(type='PhotoMetricDistortion'),
     dict(type='PackSegInputs'),
 ]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+train_dataloader = dict(batch_size=8, dataset=dict(pipeline=train_pipeline))
 max_iters = 40000
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=4000)
 default_hooks = dict(checkpoint=dict(by_epoch=False, interval=4000))

@@ -82,6 +82,11 @@ class SegmentationDistiller(BaseDistiller):
         's_decode_feat': "the student decode head's last feature map, the input of its "
                          'classifier (conv_seg), (N, C, h, w)',
         't_decode_feat': "the teacher decode head's last feature map, (N, C', h', w')",
+        's_dropout_feat': "s_decode_feat after the decode head's dropout (in training), the "
+                          "classifier's own input, (N, C, h, w): SKD's reference pair-wise "
+                          'feature',
+        't_dropout_feat': "the teacher's, (N, C', h', w'); the teacher runs in eval mode, so it "
+                          'equals t_decode_feat',
         's_logits': "the student decode head's logits before upsampling, (N, K, h, w)",
         't_logits': "the teacher decode head's logits before upsampling, (N, K, h', w')",
         'gt_seg': 'the GT label map of the padded input, (N, H, W) long, the ignore index on '
@@ -95,7 +100,7 @@ class SegmentationDistiller(BaseDistiller):
     ADAPTABLE = ('backbone', 'decode_inputs')
     DEFAULT_SCOPE = 'mmseg'
     #: names that need the teacher's decode head
-    TEACHER_HEAD_NAMES = ('t_decode_feat', 't_logits')
+    TEACHER_HEAD_NAMES = ('t_decode_feat', 't_dropout_feat', 't_logits')
 
     def __init__(self, student, teacher, kd_terms=None, discriminator=None, disc_steps=1,
                  save_teacher=False, data_preprocessor=None, init_cfg=None, nonfinite='raise',
@@ -145,7 +150,7 @@ class SegmentationDistiller(BaseDistiller):
 
     def _watch(self, segmentor, head, prefix):
         """Forward hooks, registered once and active only while ``_capturing``: backbone and neck
-        outputs, the classifier's input feature (before dropout) and its output logits. mmseg's
+        outputs, the classifier's feature before and after dropout and its output logits. mmseg's
         decode heads call ``self.forward`` directly, so the hooks sit on the modules they call."""
         def keep(key, take):
             def hook(module, args, output=None):
@@ -160,6 +165,8 @@ class SegmentationDistiller(BaseDistiller):
         if f'{prefix}decode_feat' in needs:
             first = head.dropout if head.dropout is not None else head.conv_seg
             first.register_forward_pre_hook(keep('decode_feat', lambda a, o: a[0]))
+        if f'{prefix}dropout_feat' in needs:
+            head.conv_seg.register_forward_pre_hook(keep('dropout_feat', lambda a, o: a[0]))
         if f'{prefix}logits' in needs:
             head.conv_seg.register_forward_hook(keep('logits', lambda a, o: o))
 

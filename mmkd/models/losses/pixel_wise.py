@@ -33,21 +33,29 @@ def pixel_wise_kd(s_logits, t_logits, temperature=1.0):
     return kl.sum(dim=1) * temperature ** 2
 
 
+NORMALIZE = ('image', 'pixels')
+
+
 @MODELS.register_module()
 class PixelWiseKDLoss(nn.Module):
     r"""SKD's pixel-wise term: each pixel's class distribution, teacher to student.
 
-    .. math:: L_{pi} = w \, T^2 \frac{1}{|V|} \sum_{i \in V} KL(q_i^t \| q_i^s),
+    .. math:: L_{pi} = w \, T^2 \frac{1}{h w} \sum_{n} \sum_{i \in V_n} KL(q_i^t \| q_i^s),
               \quad q = \mathrm{softmax}(z / T) \text{ over the C classes}
 
-    over the valid pixels V of the whole batch (all N * H * W without ``valid_mask``); the
-    paper's ``1 / (W' H')`` of one image becomes a mean over the batch's pixels. The reference
-    code sums the cross-entropy ``-q^t log q^s`` (the KL plus the teacher's entropy: the same
-    gradient) over the batch and divides by H * W only.
+    with ``normalize='image'`` (default): summed over the valid pixels V of every image of the
+    batch and divided by the h x w of the student's logits only, as the reference code
+    (``CriterionPixelWise``) does; the term therefore grows with the batch per GPU (the paper's
+    weight 10 was tuned for 8 images on one GPU). ``normalize='pixels'`` divides by |V|, the
+    valid pixels of the batch, instead (a mean, independent of the batch size). The reference
+    code sums the cross-entropy ``-q^t log q^s``, the KL plus the teacher's entropy: the same
+    gradient, a value larger by that constant. It also distils ignored pixels; give
+    ``valid_mask`` to leave them out.
 
     Args:
         temperature (float): Defaults to 1.0 (the paper uses no temperature).
         loss_weight (float): Defaults to 10.0 (SKD's weight of the pixel-wise term).
+        normalize (str): ``'image'`` (default) or ``'pixels'``, see above.
 
     Example config term::
 
@@ -55,12 +63,16 @@ class PixelWiseKDLoss(nn.Module):
                    inputs=['s_logits', 't_logits', 'valid_mask'])
     """
 
-    def __init__(self, *, temperature=1.0, loss_weight=10.0):
+    def __init__(self, *, temperature=1.0, loss_weight=10.0, normalize='image'):
         super().__init__()
         if temperature <= 0:
             raise ValueError(f'PixelWiseKDLoss: temperature={temperature} must be > 0')
+        if normalize not in NORMALIZE:
+            raise ValueError(f'PixelWiseKDLoss: normalize={normalize!r}; use one of '
+                             f'{NORMALIZE}.')
         self.temperature = temperature
         self.loss_weight = loss_weight
+        self.normalize = normalize
 
     def forward(self, s_logits, t_logits, valid_mask=None):
         """s_logits: (N, C, H, W); t_logits: (N, C, H', W'); valid_mask: optional bool
@@ -71,12 +83,16 @@ class PixelWiseKDLoss(nn.Module):
                              f'logits {tuple(t_logits.shape)} must be (N, C, H, W) with the same N '
                              'and C (images and classes); only H x W may differ.')
         kl = pixel_wise_kd(s_logits, t_logits, self.temperature)  # (N, H, W)
-        if valid_mask is None:
-            return self.loss_weight * reduce_rows(kl.reshape(-1))
-        if valid_mask.dim() != 3 or valid_mask.shape[0] != kl.shape[0]:
-            raise ValueError(f'PixelWiseKDLoss: valid_mask {tuple(valid_mask.shape)} must be '
-                             f'(N, H, W) with N = {kl.shape[0]} like the logits.')
-        if valid_mask.shape[-2:] != kl.shape[-2:]:
-            valid_mask = F.interpolate(valid_mask[:, None].float(), size=kl.shape[-2:],
-                                       mode='nearest')[:, 0]
-        return self.loss_weight * reduce_rows(kl[valid_mask.bool()])
+        if valid_mask is not None:
+            if valid_mask.dim() != 3 or valid_mask.shape[0] != kl.shape[0]:
+                raise ValueError(f'PixelWiseKDLoss: valid_mask {tuple(valid_mask.shape)} must be '
+                                 f'(N, H, W) with N = {kl.shape[0]} like the logits.')
+            if valid_mask.shape[-2:] != kl.shape[-2:]:
+                valid_mask = F.interpolate(valid_mask[:, None].float(), size=kl.shape[-2:],
+                                           mode='nearest')[:, 0]
+            kl = kl[valid_mask.bool()]
+        kl = kl.reshape(-1)
+        if self.normalize == 'image':
+            H, W = s_logits.shape[-2:]
+            return self.loss_weight * kl.sum() / (H * W)
+        return self.loss_weight * reduce_rows(kl)

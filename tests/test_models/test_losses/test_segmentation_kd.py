@@ -52,11 +52,35 @@ def test_pixel_wise_temperature_squared():
     assert value == pytest.approx(5.493061, abs=1e-5)
 
 
+def test_pixel_wise_reference_normalisation_with_batch_2():
+    """The reference code sums over the batch and divides by h * w only: two copies of the
+    two-pixel image give 10 * 2 * (KL0 + KL1) / 2 = 2.746530, twice the mean over the batch's 4
+    pixels (normalize='pixels'). With pixel 1 of image 0 ignored: 10 * (KL0 + KL0 + KL1) / 2.
+    The gradient is that of the reference code's cross-entropy sum (the KL plus the teacher's
+    entropy, a constant)."""
+    s, t = two_pixels()
+    s2, t2 = torch.cat([s, s]), torch.cat([t, t])
+    assert PixelWiseKDLoss()(s2, t2).item() == pytest.approx(2.746530, abs=1e-5)
+    assert PixelWiseKDLoss(normalize='pixels')(s2, t2).item() == pytest.approx(1.373265, abs=1e-5)
+    mask = torch.tensor([[[True, False]], [[True, True]]])
+    assert PixelWiseKDLoss()(s2, t2, mask).item() == pytest.approx(
+        10 * (2 * KL0 + KL1) / 2, abs=1e-5)
+    x = s2.clone().requires_grad_(True)
+    PixelWiseKDLoss()(x, t2).backward()
+    y = s2.clone().requires_grad_(True)
+    N, C, H, W = y.shape
+    p_t = F.softmax(t2, dim=1)
+    (10 * (-p_t * F.log_softmax(y, dim=1)).sum() / (H * W)).backward()
+    assert torch.allclose(x.grad, y.grad, atol=1e-6)
+    with pytest.raises(ValueError, match="normalize='batch'"):
+        PixelWiseKDLoss(normalize='batch')
+
+
 def test_pixel_wise_valid_mask_keeps_only_valid_pixels():
     """Pixel 1 ignored: the mean is over pixel 0 alone, 10 * KL0 = 1.308120. The same mask at
     (2, 4) is resized nearest to (1, 2), which reads columns 0 and 2: [True, False] again."""
     s, t = two_pixels()
-    loss = PixelWiseKDLoss()
+    loss = PixelWiseKDLoss(normalize='pixels')
     assert loss(s, t, torch.tensor([[[True, False]]])).item() == pytest.approx(10 * KL0, abs=1e-5)
     assert loss(s, t, torch.tensor([[[False, True]]])).item() == pytest.approx(10 * KL1, abs=1e-5)
     big = torch.tensor([[[True, True, False, False], [True, True, False, False]]])
@@ -66,9 +90,11 @@ def test_pixel_wise_valid_mask_keeps_only_valid_pixels():
 def test_pixel_wise_all_ignored_gives_zero_that_backpropagates():
     s, t = two_pixels()
     s.requires_grad_(True)
-    value = PixelWiseKDLoss()(s, t, torch.zeros(1, 1, 2, dtype=torch.bool))
-    value.backward()
-    assert value.item() == 0.0 and s.grad is not None and s.grad.abs().sum() == 0
+    for normalize in ('image', 'pixels'):
+        s.grad = None
+        value = PixelWiseKDLoss(normalize=normalize)(s, t, torch.zeros(1, 1, 2, dtype=torch.bool))
+        value.backward()
+        assert value.item() == 0.0 and s.grad is not None and s.grad.abs().sum() == 0
 
 
 def test_pixel_wise_resizes_teacher_bilinearly():
