@@ -89,6 +89,23 @@ def test_knowledge_is_what_the_models_compute(seg_teacher_ckpt):
     assert s_logits.requires_grad and not t_logits.requires_grad
 
 
+def test_dropout_feat_is_the_classifiers_input(seg_teacher_ckpt):
+    """In training, s_dropout_feat is s_decode_feat through the head's Dropout2d: each channel
+    map either zero or the feature / (1 - p); the teacher (eval mode) gives its feature as it
+    is."""
+    d = record(seg_teacher_ckpt, ['s_decode_feat', 's_dropout_feat', 't_decode_feat',
+                                  't_dropout_feat'])
+    d.train()
+    torch.manual_seed(3)
+    d.loss(**batch(d))
+    s_feat, s_drop, t_feat, t_drop = d.kd_losses['rec'].seen
+    p = d.student.decode_head.dropout.p
+    kept = s_drop.flatten(2).abs().sum(dim=2) > 0  # (N, C)
+    assert 0 < int(kept.sum()) < kept.numel()
+    assert torch.allclose(s_drop[kept], s_feat[kept] / (1 - p), atol=1e-6)
+    assert torch.equal(t_drop, t_feat)
+
+
 def test_decode_inputs_and_backbone_stages(seg_teacher_ckpt):
     d = record(seg_teacher_ckpt, ['s_decode_inputs', 't_backbone'])
     data = batch(d)
