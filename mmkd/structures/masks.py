@@ -132,8 +132,9 @@ def box_level_indices(bboxes, num_levels, base_scale=56.0):
 def level_assigned_box_masks(gt_bboxes, input_shape, feat_shapes, base_scale=56.0):
     """DeFeat's per-level GT masks as its reference code builds them: each box is 1 only on its
     own level (:func:`box_level_indices` over the levels given, in order) on the cells
-    ``int(x1 / s) .. int(x2 / s) - 1`` (one cell when the two coincide), rows likewise, with
-    ``s`` the level's stride in the padded input.
+    ``int(x1 / s) .. int(x2 / s) - 1``, rows likewise, with ``s`` the level's stride in the
+    padded input; when the range is empty on either axis, the single cell
+    ``(int(y1 / s), int(x1 / s))``.
 
     Args:
         gt_bboxes (list[Tensor]): N tensors (k_i, 4) x1y1x2y2 in pixels of the padded input.
@@ -158,8 +159,11 @@ def level_assigned_box_masks(gt_bboxes, input_shape, feat_shapes, base_scale=56.
         b, img = boxes[mine], image[mine]
         x0 = torch.floor(b[:, 0] / sx).long()
         y0 = torch.floor(b[:, 1] / sy).long()
-        x1 = torch.maximum(torch.floor(b[:, 2] / sx).long() - 1, x0)
-        y1 = torch.maximum(torch.floor(b[:, 3] / sy).long() - 1, y0)
+        x1 = torch.floor(b[:, 2] / sx).long() - 1
+        y1 = torch.floor(b[:, 3] / sy).long() - 1
+        single = (x1 < x0) | (y1 < y0)  # the reference code marks the one cell (y0, x0)
+        x1 = torch.where(single, x0, x1)
+        y1 = torch.where(single, y0, y1)
         cols = torch.arange(W, device=device)
         rows = torch.arange(H, device=device)
         in_x = (cols[None] >= x0[:, None]) & (cols[None] <= x1[:, None])  # (K, W)

@@ -177,12 +177,16 @@ def test_defeat_level_of_a_box():
 def test_defeat_cells_and_levels():
     """Input 32 x 32, levels 4 x 4 (stride 8) and 2 x 2 (stride 16), both boxes on level 0.
     [8, 8, 25, 25]: cells int(8/8)=1 .. int(25/8)-1=2 (FGD's rule would reach 3);
-    [9, 17, 14, 23]: columns 1 .. int(14/8)-1=0 coincide at 1, rows 2 .. 1 at 2: one cell."""
-    boxes = [torch.tensor([[8.0, 8.0, 25.0, 25.0]]), torch.tensor([[9.0, 17.0, 14.0, 23.0]])]
+    [9, 17, 14, 23]: columns 1 .. int(14/8)-1=0 coincide at 1, rows 2 .. 1 at 2: one cell.
+    A tall thin box [17, 0, 20, 32] (columns 2 .. 1 empty, rows 0 .. 3) is the reference code's
+    single cell (0, 2), not a column."""
+    boxes = [torch.tensor([[8.0, 8.0, 25.0, 25.0]]),
+             torch.tensor([[9.0, 17.0, 14.0, 23.0], [17.0, 0.0, 20.0, 32.0]])]
     level0, level1 = level_assigned_box_masks(boxes, (32, 32), [(4, 4), (2, 2)])
     expected = torch.zeros(2, 4, 4)
     expected[0, 1:3, 1:3] = 1.0
     expected[1, 2, 1] = 1.0
+    expected[1, 0, 2] = 1.0
     assert torch.equal(level0, expected)
     assert torch.equal(level1, torch.zeros(2, 2, 2))
 

@@ -9,7 +9,8 @@ from mmdet.models.utils import unpack_gt_instances
 from mmkd.registry import MODELS
 from mmkd.structures import batch_foreground_masks, box_features, points_as_boxes
 from .base import BaseDistiller, as_fp32
-from .head_rows import BIN_NAMES, VLR_NAMES, dense_rows, head_space, rcnn_rows, require_bins
+from .head_rows import (BIN_NAMES, VLR_MODES, VLR_NAMES, dense_rows, head_space, rcnn_rows,
+                        require_bins)
 
 #: a point prior stands for the square of side POINT_PRIOR_SCALE x stride centred on it: the anchor
 #: an ATSS / GFL head (octave_base_scale=8, one anchor per location) places at that point.
@@ -32,7 +33,8 @@ class DetectionDistiller(BaseDistiller):
     The dense head is ``bbox_head`` of a single-stage detector and ``rpn_head`` of a two-stage one.
     ``predict()`` is the student's, so mmdet's metrics work unchanged. See
     :class:`BaseDistiller` for the arguments and ``docs/design.md`` for the vocabulary; besides
-    them, ``vlr_alpha`` (0.25) sets LD's valuable localization region (``s_vlr_bins``...) and
+    them, ``vlr_alpha`` (0.25) and ``vlr_mode`` (``'reference'``, LD's own rule, or ``'score'``)
+    set LD's valuable localization region (``s_vlr_bins``...) and
     ``box_feat_size`` (1) the side of the RoIAlign output of ``s_box_feats`` / ``t_box_feats``.
 
     Example::
@@ -90,11 +92,15 @@ class DetectionDistiller(BaseDistiller):
         'pos_bin_weights': "the student's largest class score at each positive, repeated for "
                            'its four edges, (4P,)',
         'pos_bin_avg_factor': 'the sum of pos_bin_weights, the divisor GFL and LD use, a float',
-        's_vlr_bins': "student GFL edge-bin logits in LD's valuable localization region (anchors "
-                      "whose DIoU with a GT reaches vlr_alpha x that GT's ATSS threshold, outside "
-                      'the positives), (4V, reg_max + 1)',
+        's_vlr_bins': "student GFL edge-bin logits in LD's valuable localization region, "
+                      '(4V, reg_max + 1): with vlr_mode=\'reference\' the anchors whose DIoU with '
+                      "a GT lies in [vlr_alpha x thr, thr), thr that GT's ATSS threshold, "
+                      "positives included; with 'score' DIoU >= vlr_alpha x thr outside the "
+                      'positives',
         't_vlr_bins': "the teacher's edge distributions there, as t_pos_bins, (4V, reg_max + 1)",
-        'vlr_bin_weights': "the student's largest class score at each VLR location, (4V,)",
+        'vlr_bin_weights': "each VLR location's weight, (4V,): its largest IoU with the GTs it "
+                           "is in the region of (vlr_mode='reference'), or the student's largest "
+                           "class score ('score')",
         'num_vlr': 'V, the number of VLR locations (at least 1), a float',
         'pos_level_weights': "1 / (the batch's positives on the level of each positive), (P,): "
                              "a weight that turns a summed loss over the positives into LD's "
@@ -135,10 +141,13 @@ class DetectionDistiller(BaseDistiller):
 
     def __init__(self, student, teacher, kd_terms=None, save_teacher=False,
                  data_preprocessor=None, init_cfg=None, vlr_alpha=0.25, box_feat_size=1,
-                 nonfinite='raise', inherit=()):
+                 nonfinite='raise', inherit=(), vlr_mode='reference'):
         super().__init__(student, teacher, kd_terms, save_teacher, data_preprocessor, init_cfg,
                          nonfinite, inherit)
         self.vlr_alpha = vlr_alpha
+        if vlr_mode not in VLR_MODES:
+            raise ValueError(f'model.vlr_mode={vlr_mode!r}; use one of {VLR_MODES}.')
+        self.vlr_mode = vlr_mode
         if not isinstance(box_feat_size, int) or box_feat_size < 1:
             raise ValueError(f'model.box_feat_size={box_feat_size!r}: give a positive integer.')
         self.box_feat_size = box_feat_size
@@ -245,7 +254,7 @@ class DetectionDistiller(BaseDistiller):
                 self.dense_head(self.teacher, 'teacher') if t_out else None,
                 (knowledge['s_cls_scores'], knowledge['s_bbox_preds']), t_out,
                 self._assignable(gt_instances), img_metas, wants=self.needs,
-                vlr_alpha=self.vlr_alpha))
+                vlr_alpha=self.vlr_alpha, vlr_mode=self.vlr_mode))
         if self.needs & set(self.RCNN_NAMES):
             knowledge.update(self.rcnn_knowledge(captured['rcnn'], knowledge['t_neck']))
 

@@ -152,7 +152,7 @@ def check_dense_heads_match(s_head, t_head, s_cls, t_cls, featmap_sizes):
 
 
 def dense_rows(s_head, t_head, s_out, t_out, gt_instances, img_metas, wants=(),
-               vlr_alpha=0.25):
+               vlr_alpha=0.25, vlr_mode='reference'):
     """The vocabulary's dense-head rows (see ``DetectionDistiller.VOCABULARY``). The teacher's
     rows (``t_pos_reg``, ``t_cls_rows``: same priors, classes and space required; LD's
     ``t_pos_bins``: see :func:`bin_rows`) and the bin rows only when ``wants`` names them."""
@@ -204,12 +204,13 @@ def dense_rows(s_head, t_head, s_out, t_out, gt_instances, img_metas, wants=(),
                              t_out[0] if 't_pos_bins' in wants else None))
     if wants & set(VLR_NAMES):
         anchors = priors_of(s_head, featmap_sizes, s_cls[0].device)
-        vlr = vlr_mask(anchors, gt_instances, pos, vlr_alpha)
+        vlr, vlr_weights = vlr_mask(anchors, gt_instances, pos, vlr_alpha, mode=vlr_mode)
         region = bin_rows(s_head, t_head if 't_vlr_bins' in wants else None, s_reg,
                           t_out[1] if 't_vlr_bins' in wants else None, s_cls, vlr,
                           t_out[0] if 't_vlr_bins' in wants else None)
         rows.update({'s_vlr_bins': region['s_pos_bins'],
-                     'vlr_bin_weights': region['pos_bin_weights'],
+                     'vlr_bin_weights': region['pos_bin_weights'] if vlr_mode == 'score'
+                     else vlr_weights[vlr].repeat_interleave(4),
                      'num_vlr': max(float(vlr.sum()), 1.0)})
         if 't_pos_bins' in region:
             rows['t_vlr_bins'] = region['t_pos_bins']
@@ -372,11 +373,20 @@ def diou(priors, boxes, iou=None):
     return iou - (c_p - c_b).pow(2).sum(dim=2) / diag
 
 
-def vlr_mask(level_anchors, gt_instances, pos, alpha=0.25, topk=9):
-    """LD's valuable localization region, (N * P,) bool in the rows' order: the locations whose
-    anchor has a DIoU with some GT box of at least ``alpha`` times that box's ATSS threshold
-    (mean + standard deviation of the IoUs of its ``topk`` nearest anchors per level), outside the
-    main region ``pos``. Vectorised over boxes; one pass per image.
+VLR_MODES = ('reference', 'score')
+
+
+def vlr_mask(level_anchors, gt_instances, pos, alpha=0.25, topk=9, mode='score'):
+    """LD's valuable localization region, (N * P,) bool in the rows' order, and a weight per
+    location. Per GT box, its ATSS threshold is the mean + standard deviation of the IoUs of its
+    ``topk`` nearest anchors per level. Vectorised over boxes; one pass per image.
+
+    - ``mode='reference'`` (HikariTJU/LD's ``get_vlr_region``): the anchors whose DIoU with some
+      GT box lies in ``[alpha * thr, thr)``, positives included; the weight is the anchor's
+      largest IoU with the boxes it is in that band for.
+    - ``mode='score'`` (mmkd's earlier rule): DIoU of at least ``alpha * thr`` for some box,
+      outside the main region ``pos``; the weight is 1 (the caller weights by the student's
+      score).
 
     Args:
         level_anchors (list[Tensor]): (P_l, 4) per level, the same for every image.
@@ -384,16 +394,23 @@ def vlr_mask(level_anchors, gt_instances, pos, alpha=0.25, topk=9):
         pos (Tensor): (N * P,) bool, the positives.
         alpha (float): alpha_vl. Defaults to 0.25.
         topk (int): ATSS's candidates per level. Defaults to 9.
+        mode (str): ``'reference'`` or ``'score'``. Defaults to ``'score'``.
+
+    Returns:
+        tuple[Tensor, Tensor]: the (N * P,) mask and (N * P,) weights (0 outside it).
     """
     from mmkd.structures import prior_gt_iou
+    if mode not in VLR_MODES:
+        raise ValueError(f'model.vlr_mode={mode!r}; use one of {VLR_MODES}.')
     anchors = torch.cat(level_anchors).float()
     centres = (anchors[:, :2] + anchors[:, 2:]) / 2
     sizes = [len(a) for a in level_anchors]
-    masks = []
+    masks, weights = [], []
     for gt in gt_instances:
         boxes = gt.bboxes.float()
         if len(boxes) == 0:
             masks.append(torch.zeros(len(anchors), dtype=torch.bool, device=anchors.device))
+            weights.append(torch.zeros(len(anchors), device=anchors.device))
             continue
         iou = prior_gt_iou(anchors, boxes)  # (P, k)
         gt_centres = (boxes[:, :2] + boxes[:, 2:]) / 2
@@ -406,6 +423,18 @@ def vlr_mask(level_anchors, gt_instances, pos, alpha=0.25, topk=9):
             candidates.append(idx)
             start += size
         cand_iou = iou.gather(0, torch.cat(candidates))  # (levels * topk, k)
-        threshold = cand_iou.mean(dim=0) + cand_iou.std(dim=0)
-        masks.append((diou(anchors, boxes, iou) >= alpha * threshold[None]).any(dim=1))
-    return torch.cat(masks) & ~pos
+        threshold = (cand_iou.mean(dim=0) + cand_iou.std(dim=0))[None]  # (1, k)
+        d = diou(anchors, boxes, iou)
+        if mode == 'reference':
+            band = (d >= alpha * threshold) & (d < threshold)  # (P, k)
+            best = torch.where(band, iou, torch.full_like(iou, -1.0)).amax(dim=1)
+            masks.append(band.any(dim=1))
+            weights.append(best.clamp(min=0))
+        else:
+            masks.append((d >= alpha * threshold).any(dim=1))
+            weights.append(masks[-1].float())
+    mask, weight = torch.cat(masks), torch.cat(weights)
+    if mode == 'score':
+        mask = mask & ~pos
+        weight = mask.float()
+    return mask, weight

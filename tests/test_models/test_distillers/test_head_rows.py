@@ -303,8 +303,10 @@ def test_vlr_on_a_drawn_case():
     """One level of 16 x 16 anchors on a 4 x 4 grid (centres 8, 24, 40, 56); GT [16, 16, 48, 48].
     ATSS's 9 nearest anchors: the 4 inner ones (IoU 1/4) and 5 of the ring (IoU 0): threshold
     mean + std = 1/9 + 0.131762 = 0.242873; x 0.25 = 0.060718. The inner anchors' DIoU is
-    1/4 - 128 / 2048 = 0.1875 (in), the ring's is negative (out). The positive (1, 1) is left
-    out: the region is (1, 2), (2, 1), (2, 2)."""
+    1/4 - 128 / 2048 = 0.1875 (in), the ring's is negative (out). mmkd's 'score' rule leaves the
+    positive (1, 1) out: the region is (1, 2), (2, 1), (2, 2). The reference rule keeps DIoU in
+    [0.060718, 0.242873), positives included: the 4 inner anchors, each weighted by its IoU 1/4.
+    A box the inner anchors fit exactly (DIoU 1 >= thr) leaves them out of the reference region."""
     from mmengine.structures import InstanceData
 
     from mmkd.models.distillers.head_rows import diou, vlr_mask
@@ -316,10 +318,19 @@ def test_vlr_on_a_drawn_case():
     assert diou(anchors[5:6], gt).item() == pytest.approx(0.1875)
     pos = torch.zeros(16, dtype=torch.bool)
     pos[5] = True
-    mask = vlr_mask([anchors], [InstanceData(bboxes=gt)], pos)
+    mask, weight = vlr_mask([anchors], [InstanceData(bboxes=gt)], pos)
     assert mask.nonzero().flatten().tolist() == [6, 9, 10]
-    empty = vlr_mask([anchors], [InstanceData(bboxes=torch.zeros(0, 4))], torch.zeros(16).bool())
+    mask, weight = vlr_mask([anchors], [InstanceData(bboxes=gt)], pos, mode='reference')
+    assert mask.nonzero().flatten().tolist() == [5, 6, 9, 10]
+    assert weight[mask].tolist() == pytest.approx([0.25] * 4)
+    assert weight[~mask].abs().sum() == 0
+    exact, _ = vlr_mask([anchors], [InstanceData(bboxes=anchors[5:6])], pos, mode='reference')
+    assert not exact[5]
+    empty, _ = vlr_mask([anchors], [InstanceData(bboxes=torch.zeros(0, 4))],
+                        torch.zeros(16).bool(), mode='reference')
     assert not empty.any()
+    with pytest.raises(ValueError, match="vlr_mode='diou'"):
+        vlr_mask([anchors], [InstanceData(bboxes=gt)], pos, mode='diou')
 
 
 def test_vlr_and_positive_cls_rows(tmp_path):
