@@ -1,5 +1,8 @@
-# FGD, the paper's RetinaNet setting: RetinaNet ResNeXt-101 (64x4d) teacher, RetinaNet R50 student,
-# 2x schedule, all five FPN levels. Paper: 37.4 -> 40.7 bbox mAP (README).
+# FGD, the reference code's RetinaNet setting (yzd-v/FGD, fgd_retina_rx101_64x4d_distill_
+# retina_r50_fpn_2x_coco): RetinaNet ResNeXt-101 (64x4d) 1x teacher, RetinaNet R50 student, 2x
+# schedule, the five FPN levels P3-P7, the reference cell rule (cells='reference', FGDLoss's
+# default) and the inheriting strategy: the student's neck and head start from the teacher's
+# weights (model.inherit). Reference README: 37.4 -> 40.7 bbox mAP.
 # The teacher's weights: mmdet's model zoo checkpoint of retinanet_x101-64x4d_fpn_1x_coco.
 _base_ = ['mmdet::retinanet/retinanet_r50_fpn_2x_coco.py']
 
@@ -10,6 +13,7 @@ model = dict(
     teacher=dict(
         config='mmdet::retinanet/retinanet_x101-64x4d_fpn_1x_coco.py',
         checkpoint='checkpoints/retinanet_x101_64x4d_fpn_1x_coco_20200130-366f5af1.pth'),
+    inherit=['neck', 'bbox_head'],
     kd_terms=dict(
         fgd=dict(
             loss=dict(type='mmkd.FGDLoss', student_channels=256, teacher_channels=256,
