@@ -31,4 +31,6 @@ model = dict(
                     'rcnn_pos_reg_weights', 'rcnn_num_rois']),
         hint=dict(
             loss=dict(type='mmkd.FeatureImitationLoss', loss_weight=0.5),
-            inputs=['s_neck', 't_neck'])))
+            inputs=['s_neck', 't_neck'],
+            # Chen et al.'s adaptation layer, kept where the channels already agree (256 -> 256)
+            adapter=dict(type='mmkd.ConvAdapter', always=True))))

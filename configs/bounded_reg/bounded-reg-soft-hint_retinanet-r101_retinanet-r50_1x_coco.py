@@ -21,4 +21,6 @@ model = dict(
             inputs=['s_cls_rows', 't_cls_rows', 'cls_row_weights', 'cls_avg_factor']),
         hint=dict(
             loss=dict(type='mmkd.FeatureImitationLoss', loss_weight=0.5),
-            inputs=['s_neck', 't_neck'])))
+            inputs=['s_neck', 't_neck'],
+            # Chen et al.'s adaptation layer, kept where the channels already agree (256 -> 256)
+            adapter=dict(type='mmkd.ConvAdapter', always=True))))
