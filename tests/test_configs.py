@@ -13,25 +13,13 @@ from mmseg.structures import SegDataSample
 
 from mmkd.models.distillers.base import build_model, model_config
 from mmkd.registry import MODELS
+from tools.analysis.loss_scale import no_pretrained
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # Chain configs (a list of generations for tools/distill_chain.py, no model) are checked in
 # tests/test_tools/test_distill_chain.py.
 CONFIGS = sorted(p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
                  if '_base_' not in p and '_chain_' not in osp.basename(p))
-
-
-def no_pretrained(node):
-    """Switches off every ``init_cfg`` / ``pretrained`` (no downloads here)."""
-    if isinstance(node, (dict, ConfigDict)):
-        for key in list(node):
-            if key in ('init_cfg', 'pretrained'):
-                node[key] = None
-            else:
-                no_pretrained(node[key])
-    elif isinstance(node, (list, tuple)):
-        for item in node:
-            no_pretrained(item)
 
 
 def tiny_batch(size=64):

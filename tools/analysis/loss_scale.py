@@ -10,8 +10,10 @@ teacher (seeded) stands in, and the table says so. Prints, for the task loss (th
 losses summed) and for each KD term: its value, the L2 norm of its gradient on the student's
 parameters, and that norm over the task loss's (the ratio ``KDLossScaleHook`` reports).
 
-Point a COCO / Cityscapes config at other data with ``--cfg-options``, e.g. the demo images
-(``docs/hooks.md``).
+``--demo-data`` points a COCO or Cityscapes config's train dataloader at the demo images
+(``tools/dataset/make_demo_data.py``; COCO boxes and Cityscapes-style label maps), keeping the
+config's own pipeline, so a paper config can be measured here without its data set; other data:
+``--cfg-options``.
 """
 import argparse
 import os.path as osp
@@ -32,17 +34,48 @@ from mmkd.models.distillers.base import build_model, model_config  # noqa: E402
 from mmkd.registry import MODELS  # noqa: E402
 
 
+def no_pretrained(node):
+    """Switches off every ``init_cfg`` / ``pretrained`` in a model config (no downloads)."""
+    if isinstance(node, dict):
+        for key in list(node):
+            if key in ('init_cfg', 'pretrained'):
+                node[key] = None
+            else:
+                no_pretrained(node[key])
+    elif isinstance(node, (list, tuple)):
+        for item in node:
+            no_pretrained(item)
+
+
 def random_teacher_checkpoint(cfg, seed):
-    """A seeded, randomly initialised teacher of ``cfg.model.teacher.config``, saved to a
-    temporary file; returns its path."""
+    """A seeded, randomly initialised teacher of ``cfg.model.teacher.config`` (its own
+    initialisation, pretrained backbones off), saved to a temporary file; returns its path."""
     teacher_cfg, scope = model_config(cfg.model.teacher.config, 'model.teacher.config',
                                       cfg.get('default_scope', 'mmdet'))
+    no_pretrained(teacher_cfg)
     torch.manual_seed(seed)
     teacher = build_model(teacher_cfg, scope)
     teacher.init_weights()
     path = osp.join(tempfile.mkdtemp(), 'random_teacher.pth')
     torch.save(teacher.state_dict(), path)
     return path
+
+
+DEMO_ROOT = 'data/mmkd_demo/'
+
+
+def use_demo_data(cfg):
+    """The train dataset of ``cfg`` (a COCO or Cityscapes one) on the demo images."""
+    dataset = cfg.train_dataloader.dataset
+    while 'dataset' in dataset:  # RepeatDataset and the like
+        dataset = dataset.dataset
+    dataset.data_root = DEMO_ROOT
+    if 'Coco' in dataset.type:
+        dataset.ann_file = 'annotations/instances_train.json'
+        dataset.data_prefix = dict(img='')
+        dataset.metainfo = dict(classes=tuple(str(d) for d in range(10)))
+    else:
+        dataset.data_prefix = dict(img_path='leftImg8bit/train', seg_map_path='gtFine/train')
 
 
 def measure(cfg, batch_size=None, seed=0):
@@ -85,6 +118,11 @@ def main(argv=None):
                         help="images in the batch (default: the config's batch per GPU)")
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--no-pretrained', action='store_true',
+                        help="the student's backbone from its own initialisation instead of "
+                        'the ImageNet weights its config downloads')
+    parser.add_argument('--demo-data', action='store_true',
+                        help='train on the demo images (a COCO / Cityscapes config)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -92,6 +130,10 @@ def main(argv=None):
     if not osp.isfile(args.config):
         parser.error(f'config {args.config!r} does not exist')
     cfg = Config.fromfile(args.config)
+    if args.no_pretrained:
+        no_pretrained(cfg.model)
+    if args.demo_data:
+        use_demo_data(cfg)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     if not str(cfg.model.get('type', '')).startswith('mmkd.'):
