@@ -74,9 +74,12 @@ def test_config_builds_and_runs_one_forward(path, tmp_path):
         model = MODELS.build(model_cfg) if {'teacher', 'students'} & set(model_cfg) \
             else build_model(model_cfg, scope)
     model.train()
-    # mmcv's deformable conv needs a C5 map of at least its 3 x 3 kernel: 128 px at stride 32
+    # mmcv's deformable conv needs a C5 map of at least its 3 x 3 kernel: 128 px at stride 32;
+    # SKD's reference critic needs 64 x 64 logits: 512 px at stride 8
     size = 128 if 'dconv' in str(model_cfg.get('teacher', {}).get('config', '')) else 64
-    losses = model.loss(*(tiny_seg_batch() if scope == 'mmseg' else tiny_batch(size)))
+    if 'Reference' in str((model_cfg.get('discriminator') or {}).get('type', '')):
+        size = 512
+    losses = model.loss(*(tiny_seg_batch(size) if scope == 'mmseg' else tiny_batch(size)))
     total, log_vars = model.parse_losses(losses)
     assert torch.isfinite(total), log_vars
     # mutual learning: one set of terms per member, '<member>.loss_kd_<term>'

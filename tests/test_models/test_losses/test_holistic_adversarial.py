@@ -102,3 +102,52 @@ def test_spectral_norm_bounds_each_layer():
     for conv in [block[0] for block in d.layers] + [d.last]:
         sigma = torch.linalg.matrix_norm(conv.weight.detach().flatten(1), ord=2)
         assert sigma.item() == pytest.approx(1.0, abs=1e-2)
+
+
+def test_reference_options_logits_and_disc_weight():
+    """maps='logits' hands the critic the raw logits: the linear critic's score is sum(w * z);
+    disc_weight scales the whole critic loss (the same random e under the same seed)."""
+    w = torch.tensor([0.5, 0.5, 0.5, 0.5, 1., 1., 1., 1.]).view(1, 2, 2, 2)
+    d = LinearCritic(w)
+    s, t = torch.randn(3, 2, 2, 2), torch.randn(3, 2, 2, 2)
+    loss = HolisticAdversarialLoss(maps='logits', adv_weight=0.1)
+    assert loss(d, s).item() == pytest.approx(-0.1 * (s * w).sum(dim=(1, 2, 3)).mean().item(),
+                                              rel=1e-5)
+    torch.manual_seed(0)
+    one = loss.discriminator_loss(d, s, t)['loss_disc']
+    torch.manual_seed(0)
+    tenth = HolisticAdversarialLoss(maps='logits', disc_weight=0.1).discriminator_loss(
+        d, s, t)['loss_disc']
+    assert tenth.item() == pytest.approx(0.1 * one.item(), rel=1e-6)
+    with pytest.raises(ValueError, match="maps='probs'"):
+        HolisticAdversarialLoss(maps='probs')
+
+
+def test_gradient_penalty_uses_running_batch_norm_statistics():
+    """A critic BN -> sum: in training mode BatchNorm would mix the samples of the batch. In the
+    penalty it runs on its running statistics (mean 0, var 1 at the start: nearly the identity),
+    so the linear part's gradient norm is ||w|| / sqrt(1 + eps) for every sample; the BN stays in
+    training mode afterwards and its running statistics are not touched."""
+    w = torch.tensor([0.5, 0.5, 0.5, 0.5, 1., 1., 1., 1.]).view(1, 2, 2, 2)
+    d = nn.Sequential(nn.BatchNorm2d(2, affine=False), LinearCritic(w))
+    d.train()
+    real, fake = torch.rand(3, 2, 2, 2), torch.rand(3, 2, 2, 2)
+    penalty = gradient_penalty(d, real, fake)
+    expected = (math.sqrt(5) / math.sqrt(1 + 1e-5) - 1) ** 2
+    assert penalty.item() == pytest.approx(expected, rel=1e-5)
+    assert d[0].training and torch.equal(d[0].running_mean, torch.zeros(2))
+
+
+def test_reference_discriminator_shapes_and_errors():
+    """On 64 x 64 maps: 32, 16, 8, 4 after the stride-2 convs, 1 x 1 after the 4 x 4 valid conv;
+    an (N,) score. Smaller maps and an image input are refused by name."""
+    from mmkd.models.discriminators import SKDReferenceDiscriminator
+    d = MODELS.build(dict(type='mmkd.SKDReferenceDiscriminator', num_classes=19))
+    maps = torch.randn(2, 19, 64, 64)
+    assert d.last(d.body(d.input_norm(maps))).shape == (2, 1, 1, 1)
+    assert d(maps).shape == (2,)
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in d.modules()) == 1
+    with pytest.raises(ValueError, match=r'at least 64 x 64.*\(20, 20\)'):
+        d(torch.randn(2, 19, 20, 20))
+    with pytest.raises(ValueError, match="remove 'img'"):
+        SKDReferenceDiscriminator(num_classes=19, with_image=True)
