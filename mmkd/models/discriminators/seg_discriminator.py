@@ -12,14 +12,16 @@ from mmkd.registry import MODELS
 
 class SelfAttention(nn.Module):
     """SAGAN's attention block: ``x + gamma * V softmax(Q^T K)``, gamma starting at 0 so the block
-    starts as the identity."""
+    starts as the identity; Q and K have C / 8 channels. ``spectral=False`` leaves the 1x1 convs
+    without spectral norm (SKD's reference ``Self_Attn``)."""
 
-    def __init__(self, channels):
+    def __init__(self, channels, spectral=True):
         super().__init__()
         inner = max(channels // 8, 1)
-        self.query = spectral_norm(nn.Conv2d(channels, inner, 1))
-        self.key = spectral_norm(nn.Conv2d(channels, inner, 1))
-        self.value = spectral_norm(nn.Conv2d(channels, channels, 1))
+        norm = spectral_norm if spectral else (lambda conv: conv)
+        self.query = norm(nn.Conv2d(channels, inner, 1))
+        self.key = norm(nn.Conv2d(channels, inner, 1))
+        self.value = norm(nn.Conv2d(channels, channels, 1))
         self.gamma = nn.Parameter(torch.zeros(1))
 
     def forward(self, x):

@@ -1,31 +1,11 @@
 """The discriminator of SKD's reference code (irfanICMLL/structure_knowledge_distillation,
 ``networks/sagan_models.py``), as a selectable alternative to :class:`SegDiscriminator`: the
 holistic term of the Cityscapes config reproduces the reference run with it."""
-import torch
 import torch.nn as nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from mmkd.registry import MODELS
-
-
-class PlainSelfAttention(nn.Module):
-    """SAGAN's attention block without spectral norm (the reference ``Self_Attn``):
-    ``x + gamma * V softmax(Q^T K)``, Q and K with C / 8 channels, gamma starting at 0."""
-
-    def __init__(self, channels):
-        super().__init__()
-        self.query = nn.Conv2d(channels, max(channels // 8, 1), 1)
-        self.key = nn.Conv2d(channels, max(channels // 8, 1), 1)
-        self.value = nn.Conv2d(channels, channels, 1)
-        self.gamma = nn.Parameter(torch.zeros(1))
-
-    def forward(self, x):
-        N, C, H, W = x.shape
-        q = self.query(x).flatten(2)                                    # (N, C', HW)
-        k = self.key(x).flatten(2)                                      # (N, C', HW)
-        attn = torch.softmax(q.transpose(1, 2) @ k, dim=-1)            # (N, HW, HW)
-        out = (self.value(x).flatten(2) @ attn.transpose(1, 2)).view(N, C, H, W)
-        return x + self.gamma * out
+from .seg_discriminator import SelfAttention
 
 
 @MODELS.register_module()
@@ -65,7 +45,7 @@ class SKDReferenceDiscriminator(nn.Module):
             layers += [spectral_norm(nn.Conv2d(channels, out, 4, stride=2, padding=1)),
                        nn.LeakyReLU(0.1)]
             if i >= 2:
-                layers.append(PlainSelfAttention(out))
+                layers.append(SelfAttention(out, spectral=False))
             channels = out
         self.body = nn.Sequential(*layers)
         self.last = nn.Conv2d(channels, 1, 4)

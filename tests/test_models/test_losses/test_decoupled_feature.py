@@ -71,3 +71,23 @@ def test_errors_are_named():
         DecoupledFeatureLoss()(torch.zeros(1, 3, 2, 2), torch.zeros(1, 4, 2, 2), BOX, (4, 4))
     with pytest.raises(ValueError, match=r"assign='fpn'.*\('level', 'all'\)"):
         DecoupledFeatureLoss(assign='fpn')
+
+
+def test_demo_weights_keep_the_earlier_normalisation():
+    """The demo configs' re-expressed weights: with assign='all', loss_weight w * C * L equals
+    the earlier per-level w * (3 sum M sq / (2 N_fg) + 12 sum (1-M) sq / (2 N_bg)) summed over
+    the L levels (here C = 8, L = 3)."""
+    from mmkd.structures import gt_box_mask
+    torch.manual_seed(0)
+    shapes = [(8, 8), (4, 4), (2, 2)]
+    s = [torch.randn(2, 8, *hw) for hw in shapes]
+    t = [torch.randn(2, 8, *hw) for hw in shapes]
+    boxes = [torch.tensor([[4.0, 8.0, 30.0, 40.0]]), torch.zeros(0, 4)]
+    earlier = 0.
+    for sf, tf in zip(s, t):
+        m = gt_box_mask(boxes, (64, 64), tf.shape[-2:])
+        sq = (sf - tf).pow(2).sum(dim=1)
+        earlier = earlier + 3 * (sq * m).sum() / (2 * m.sum()) + \
+            12 * (sq * (1 - m)).sum() / (2 * (1 - m).sum())
+    now = DecoupledFeatureLoss(assign='all', loss_weight=2e-3 * 8 * 3)(s, t, boxes, (64, 64))
+    assert now.item() == pytest.approx(2e-3 * earlier.item(), rel=1e-5)
