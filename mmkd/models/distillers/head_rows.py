@@ -376,14 +376,27 @@ def diou(priors, boxes, iou=None):
 VLR_MODES = ('reference', 'score')
 
 
+def reference_diou(priors, boxes):
+    """LD's reference "DIoU" of every prior with every box, (P, k): the intersection over the
+    prior's area minus the squared distance of the centres over the squared diagonal of the
+    smallest enclosing box."""
+    lt = torch.maximum(priors[:, None, :2], boxes[None, :, :2])
+    rb = torch.minimum(priors[:, None, 2:], boxes[None, :, 2:])
+    inter = (rb - lt).clamp(min=0).prod(dim=2)
+    area = (priors[:, 2:] - priors[:, :2]).clamp(min=0).prod(dim=1)
+    return diou(priors, boxes, inter / area[:, None].clamp(min=1e-6))
+
+
 def vlr_mask(level_anchors, gt_instances, pos, alpha=0.25, topk=9, mode='score'):
     """LD's valuable localization region, (N * P,) bool in the rows' order, and a weight per
     location. Per GT box, its ATSS threshold is the mean + standard deviation of the IoUs of its
     ``topk`` nearest anchors per level. Vectorised over boxes; one pass per image.
 
-    - ``mode='reference'`` (HikariTJU/LD's ``get_vlr_region``): the anchors whose DIoU with some
-      GT box lies in ``[alpha * thr, thr)``, positives included; the weight is the anchor's
-      largest IoU with the boxes it is in that band for.
+    - ``mode='reference'`` (HikariTJU/LD's ``get_vlr_region``): the anchors whose "DIoU" with
+      some GT box lies in ``[alpha * thr, thr)``, positives included; the weight is the anchor's
+      largest IoU with the boxes it is in that band for. The reference code's DIoU
+      (its ``iou2d_calculator`` in mode ``'diou'``) divides the intersection by the anchor's
+      area, not the union, before subtracting the centre term: :func:`reference_diou`.
     - ``mode='score'`` (mmkd's earlier rule): DIoU of at least ``alpha * thr`` for some box,
       outside the main region ``pos``; the weight is 1 (the caller weights by the student's
       score).
@@ -424,13 +437,14 @@ def vlr_mask(level_anchors, gt_instances, pos, alpha=0.25, topk=9, mode='score')
             start += size
         cand_iou = iou.gather(0, torch.cat(candidates))  # (levels * topk, k)
         threshold = (cand_iou.mean(dim=0) + cand_iou.std(dim=0))[None]  # (1, k)
-        d = diou(anchors, boxes, iou)
         if mode == 'reference':
+            d = reference_diou(anchors, boxes)
             band = (d >= alpha * threshold) & (d < threshold)  # (P, k)
             best = torch.where(band, iou, torch.full_like(iou, -1.0)).amax(dim=1)
             masks.append(band.any(dim=1))
             weights.append(best.clamp(min=0))
         else:
+            d = diou(anchors, boxes, iou)
             masks.append((d >= alpha * threshold).any(dim=1))
             weights.append(masks[-1].float())
     mask, weight = torch.cat(masks), torch.cat(weights)

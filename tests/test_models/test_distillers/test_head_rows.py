@@ -304,9 +304,7 @@ def test_vlr_on_a_drawn_case():
     ATSS's 9 nearest anchors: the 4 inner ones (IoU 1/4) and 5 of the ring (IoU 0): threshold
     mean + std = 1/9 + 0.131762 = 0.242873; x 0.25 = 0.060718. The inner anchors' DIoU is
     1/4 - 128 / 2048 = 0.1875 (in), the ring's is negative (out). mmkd's 'score' rule leaves the
-    positive (1, 1) out: the region is (1, 2), (2, 1), (2, 2). The reference rule keeps DIoU in
-    [0.060718, 0.242873), positives included: the 4 inner anchors, each weighted by its IoU 1/4.
-    A box the inner anchors fit exactly (DIoU 1 >= thr) leaves them out of the reference region."""
+    positive (1, 1) out: the region is (1, 2), (2, 1), (2, 2)."""
     from mmengine.structures import InstanceData
 
     from mmkd.models.distillers.head_rows import diou, vlr_mask
@@ -320,17 +318,39 @@ def test_vlr_on_a_drawn_case():
     pos[5] = True
     mask, weight = vlr_mask([anchors], [InstanceData(bboxes=gt)], pos)
     assert mask.nonzero().flatten().tolist() == [6, 9, 10]
+    # the reference rule measures the inner anchors by intersection / anchor area: 1 - 0.0625,
+    # above the threshold, so none of them is in its band
     mask, weight = vlr_mask([anchors], [InstanceData(bboxes=gt)], pos, mode='reference')
-    assert mask.nonzero().flatten().tolist() == [5, 6, 9, 10]
-    assert weight[mask].tolist() == pytest.approx([0.25] * 4)
-    assert weight[~mask].abs().sum() == 0
-    exact, _ = vlr_mask([anchors], [InstanceData(bboxes=anchors[5:6])], pos, mode='reference')
-    assert not exact[5]
-    empty, _ = vlr_mask([anchors], [InstanceData(bboxes=torch.zeros(0, 4))],
-                        torch.zeros(16).bool(), mode='reference')
-    assert not empty.any()
+    assert not mask.any() and weight.abs().sum() == 0
     with pytest.raises(ValueError, match="vlr_mode='diou'"):
         vlr_mask([anchors], [InstanceData(bboxes=gt)], pos, mode='diou')
+
+
+def test_reference_vlr_by_hand():
+    """GT [0, 0, 32, 32] and three 32 x 32 anchors (ATSS takes all 3): A1 the GT itself (IoU 1),
+    A2 [16, 0, 48, 32] (IoU 1/3), A3 [64, 0, 96, 32] (IoU 0). Threshold mean + std of [1, 1/3, 0]
+    = 0.444444 + 0.509175 = 0.953620, band [0.238405, 0.953620). The reference distance of A2:
+    intersection / anchor area 512 / 1024 = 0.5 minus 256 / (48^2 + 32^2) = 0.076923: 0.423077
+    (the true DIoU is 1/3 - 0.076923 = 0.256410); A1's is 1 (out), A3's 0 - 64^2 / (96^2 + 32^2)
+    = -0.4 (out). So the
+    region is A2 alone, weight its IoU 1/3; A1 is a positive and would be in it if its
+    distance were in the band."""
+    from mmengine.structures import InstanceData
+
+    from mmkd.models.distillers.head_rows import diou, reference_diou, vlr_mask
+    gt = torch.tensor([[0.0, 0.0, 32.0, 32.0]])
+    anchors = torch.tensor([[0.0, 0.0, 32.0, 32.0], [16.0, 0.0, 48.0, 32.0],
+                            [64.0, 0.0, 96.0, 32.0]])
+    assert reference_diou(anchors, gt).flatten().tolist() == pytest.approx(
+        [1.0, 0.423077, -0.4], abs=1e-5)
+    assert diou(anchors[1:2], gt).item() == pytest.approx(0.256410, abs=1e-5)
+    pos = torch.tensor([True, False, False])
+    mask, weight = vlr_mask([anchors], [InstanceData(bboxes=gt)], pos, mode='reference')
+    assert mask.tolist() == [False, True, False]
+    assert weight.tolist() == pytest.approx([0.0, 1 / 3, 0.0], abs=1e-6)
+    empty, _ = vlr_mask([anchors], [InstanceData(bboxes=torch.zeros(0, 4))], pos,
+                        mode='reference')
+    assert not empty.any()
 
 
 def test_vlr_and_positive_cls_rows(tmp_path):
