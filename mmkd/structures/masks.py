@@ -89,13 +89,29 @@ def batch_foreground_masks(gt_bboxes, input_shape, feat_shape, cells='covered'):
     image = torch.repeat_interleave(torch.arange(N, device=device),
                                     torch.tensor(counts, device=device))
     x0, x1, y0, y1, count = box_cell_ranges(boxes, input_shape, feat_shape, cells)
-    cols = torch.arange(W, device=device)
-    rows = torch.arange(H, device=device)
+    return paint_boxes(fg, image, (x0, x1, y0, y1), 1.0 / count.float())
+
+
+def paint_boxes(canvas, image, ranges, value):
+    """Writes into ``canvas`` (N, H, W), at each box's inclusive cell ranges, the largest of
+    what is there and the box's ``value``; vectorised over the boxes.
+
+    Args:
+        canvas (Tensor): (N, H, W), changed in place and returned.
+        image (Tensor): (K,) long, the image of each box.
+        ranges (tuple[Tensor, Tensor, Tensor, Tensor]): first / last column and first / last
+            row of each box, (K,) long each.
+        value (Tensor | float): (K,) or one number.
+    """
+    x0, x1, y0, y1 = ranges
+    H, W = canvas.shape[-2:]
+    cols = torch.arange(W, device=canvas.device)
+    rows = torch.arange(H, device=canvas.device)
     in_x = (cols[None] >= x0[:, None]) & (cols[None] <= x1[:, None])  # (K, W)
     in_y = (rows[None] >= y0[:, None]) & (rows[None] <= y1[:, None])  # (K, H)
-    value = 1.0 / count.float()  # (K,)
+    value = torch.as_tensor(value, dtype=canvas.dtype, device=canvas.device).expand(len(x0))
     cover = (in_y[:, :, None] & in_x[:, None, :]).float() * value[:, None, None]  # (K, H, W)
-    return fg.index_reduce_(0, image, cover, 'amax', include_self=True)
+    return canvas.index_reduce_(0, image, cover, 'amax', include_self=True)
 
 
 def gt_box_mask(gt_bboxes, input_shape, feat_shape):
@@ -164,13 +180,8 @@ def level_assigned_box_masks(gt_bboxes, input_shape, feat_shapes, base_scale=56.
         single = (x1 < x0) | (y1 < y0)  # the reference code marks the one cell (y0, x0)
         x1 = torch.where(single, x0, x1)
         y1 = torch.where(single, y0, y1)
-        cols = torch.arange(W, device=device)
-        rows = torch.arange(H, device=device)
-        in_x = (cols[None] >= x0[:, None]) & (cols[None] <= x1[:, None])  # (K, W)
-        in_y = (rows[None] >= y0[:, None]) & (rows[None] <= y1[:, None])  # (K, H)
-        cover = (in_y[:, :, None] & in_x[:, None, :]).float()  # (K, H, W)
-        mask = torch.zeros(N, H, W, device=device)
-        masks.append(mask.index_reduce_(0, img, cover, 'amax', include_self=True))
+        masks.append(paint_boxes(torch.zeros(N, H, W, device=device), img, (x0, x1, y0, y1),
+                                 1.0))
     return masks
 
 
