@@ -444,11 +444,8 @@ def vlr_mask(level_anchors, gt_instances, pos, alpha=0.25, topk=9, mode='score')
             masks.append(band.any(dim=1))
             weights.append(best.clamp(min=0))
         else:
-            d = diou(anchors, boxes, iou)
-            masks.append((d >= alpha * threshold).any(dim=1))
-            weights.append(masks[-1].float())
-    mask, weight = torch.cat(masks), torch.cat(weights)
+            masks.append((diou(anchors, boxes, iou) >= alpha * threshold).any(dim=1))
     if mode == 'score':
-        mask = mask & ~pos
-        weight = mask.float()
-    return mask, weight
+        mask = torch.cat(masks) & ~pos
+        return mask, mask.float()
+    return torch.cat(masks), torch.cat(weights)
