@@ -12,7 +12,8 @@ model = dict(
     student={{_base_.model}},
     teacher=dict(
         config='mmdet::faster_rcnn/faster-rcnn_r101_fpn_2x_coco.py',
-        checkpoint='checkpoints/faster_rcnn_r101_fpn_2x_coco_bbox_mAP-0.398_20200504_210455-1d2dac9c.pth'),
+        checkpoint='checkpoints/faster_rcnn_r101_fpn_2x_coco_bbox_mAP-0.398_'
+                   '20200504_210455-1d2dac9c.pth'),
     inherit=['neck', 'rpn_head', 'roi_head'],
     kd_terms=dict(
         fgd=dict(

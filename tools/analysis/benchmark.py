@@ -65,14 +65,9 @@ def build(args, parser, batch_size):
                          f'{sorted(cfg.model.kd_terms)}')
         cfg.model.kd_terms = {k: v for k, v in cfg.model.kd_terms.items() if k in args.only}
     if args.random_teacher:
-        import tempfile
-
-        from mmkd.models.distillers.base import build_model, model_config
-        teacher_cfg, scope = model_config(cfg.model.teacher.config, 'teacher', 'mmdet')
-        path = osp.join(tempfile.mkdtemp(), 'teacher.pth')
-        torch.manual_seed(0)  # every process builds the same teacher
-        torch.save(build_model(teacher_cfg, scope).state_dict(), path)
-        cfg.model.teacher.checkpoint = path
+        from tools.analysis.loss_scale import random_teacher_checkpoint
+        # seed 0: every process builds the same teacher
+        cfg.model.teacher.checkpoint = random_teacher_checkpoint(cfg, seed=0)
     cfg.train_dataloader.batch_size = batch_size
     scope = cfg.get('default_scope', 'mmdet')
     with DefaultScope.overwrite_default_scope(scope):

@@ -68,9 +68,9 @@ class HolisticAdversarialLoss(nn.Module):
         L_D = E[D(S)] - E[D(T)] + gp_weight * E[(||grad D(x_hat)||_2 - 1)^2]      # Eqn. (3)
 
     S, T are the softmax maps (``maps='softmax'``) of the student's and teacher's decode-head
-    logits (the teacher's resized to the student's H x W). The distiller owns the discriminator (``model.discriminator``)
-    and passes it in; in the student's step it carries no gradient, and in D's step the maps are
-    detached, so each side trains only its own network.
+    logits (the teacher's resized to the student's H x W). The distiller owns the discriminator
+    (``model.discriminator``) and passes it in; in the student's step it carries no gradient, and
+    in D's step the maps are detached, so each side trains only its own network.
 
     With ``maps='logits'`` the critic reads the raw logits (the reference code's, for
     :class:`SKDReferenceDiscriminator`, which normalises them with BatchNorm); ``disc_weight``
