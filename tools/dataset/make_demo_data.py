@@ -42,37 +42,46 @@ def load_sources():
     return digits.images / 16.0, digits.target, photos
 
 
-def make_scene(rng, sprites, labels, photos, size, max_objects):
+def make_scene(rng, sprites, labels, photos, size, max_objects, min_side=None, max_overlap=0.05,
+               clutter=0, dim=0.5):
     """One image (size, size, 3) uint8, its boxes (k, 4) x1y1x2y2, labels (k,), areas (k,) and
-    semantic label map (size, size) uint8."""
+    semantic label map (size, size) uint8.
+
+    Digits of ``min_side`` (default ``size // 6``) to ``size // 3`` px overlap each other by an
+    IoU below ``max_overlap`` (a later digit is painted over an earlier one, and takes its label
+    pixels). ``clutter``: up to that many unlabelled distractors, fragments of digit sprites
+    (a random 3x3 to 5x5 of the 8x8) painted like digits, so that colour and stroke alone do not
+    make a digit. The photo is dimmed to ``dim`` of its brightness."""
     photo = photos[rng.randint(len(photos))]
     crop = rng.randint(size, min(photo.shape[:2]) + 1)
     y0 = rng.randint(photo.shape[0] - crop + 1)
     x0 = rng.randint(photo.shape[1] - crop + 1)
     background = Image.fromarray(photo[y0:y0 + crop, x0:x0 + crop]).resize((size, size),
                                                                           Image.BILINEAR)
-    img = np.asarray(background, dtype=np.float32) * 0.5  # dimmed so bright digits stand out
+    img = np.asarray(background, dtype=np.float32) * dim  # dimmed so bright digits stand out
     if rng.rand() < 0.5:
         img = img[:, ::-1]
     semantic = np.zeros((size, size), np.uint8)
+    if clutter:
+        for _ in range(rng.randint(0, clutter + 1)):
+            k = rng.randint(len(sprites))
+            h, w = rng.randint(3, 6, size=2)
+            top, left = rng.randint(0, 9 - h), rng.randint(0, 9 - w)
+            side = rng.randint(size // 10, size // 4 + 1)
+            x, y = rng.randint(0, size - side + 1, size=2)
+            _paint(img, rng, sprites[k][top:top + h, left:left + w], x, y, side)
     boxes, cats, areas = [], [], []
     for _ in range(rng.randint(1, max_objects + 1)):
-        side = rng.randint(size // 6, size // 3 + 1)
+        side = rng.randint(min_side or size // 6, size // 3 + 1)
         for _attempt in range(20):
             x, y = rng.randint(0, size - side + 1, size=2)
             box = np.array([x, y, x + side, y + side], np.float32)
-            if all(_iou(box, b) < 0.05 for b in boxes):
+            if all(_iou(box, b) < max_overlap for b in boxes):
                 break
         else:
             continue
         k = rng.randint(len(sprites))
-        alpha = np.asarray(Image.fromarray((sprites[k] * 255).astype(np.uint8)).resize(
-            (side, side), Image.BILINEAR), np.float32) / 255.0
-        alpha = np.clip((alpha - 0.2) * 2.0, 0.0, 1.0)  # crisper strokes than the 8x8 blur
-        colour = rng.uniform(60, 255, size=3)
-        colour[rng.randint(3)] = 255  # saturated, so the digit stands out of the photo
-        region = img[y:y + side, x:x + side]
-        region[:] = region * (1 - alpha[..., None]) + colour * alpha[..., None]
+        alpha = _paint(img, rng, sprites[k], x, y, side)
         ys, xs = np.nonzero(alpha > 0.5)
         if len(xs) == 0:
             continue
@@ -85,6 +94,19 @@ def make_scene(rng, sprites, labels, photos, size, max_objects):
         areas.append(int((alpha > 0.5).sum()))
     return (np.clip(img, 0, 255).astype(np.uint8), np.array(boxes, np.float32).reshape(-1, 4),
             cats, areas, semantic)
+
+
+def _paint(img, rng, sprite, x, y, side):
+    """Paints ``sprite`` (in [0, 1]) scaled to ``side`` x ``side`` at (x, y) in a bright random
+    colour; returns its alpha (side, side)."""
+    alpha = np.asarray(Image.fromarray((sprite * 255).astype(np.uint8)).resize(
+        (side, side), Image.BILINEAR), np.float32) / 255.0
+    alpha = np.clip((alpha - 0.2) * 2.0, 0.0, 1.0)  # crisper strokes than the 8x8 blur
+    colour = rng.uniform(60, 255, size=3)
+    colour[rng.randint(3)] = 255  # saturated, so the digit stands out of the photo
+    region = img[y:y + side, x:x + side]
+    region[:] = region * (1 - alpha[..., None]) + colour * alpha[..., None]
+    return alpha
 
 
 def digit_region(strokes, xs, ys):
@@ -108,9 +130,22 @@ def _iou(a, b):
     return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
-def build(out, num_train=400, num_val=100, size=160, max_objects=3, seed=0, progress=True):
+# The scene settings of the demo data (``build``'s keyword arguments); version 2 of the data was
+# num_train=400, max_objects=3, min_side=None (size // 6), max_overlap=0.05, clutter=0, dim=0.5.
+DEFAULTS = dict(num_train=400, num_val=100, size=160, max_objects=3, seed=0, min_side=None,
+                max_overlap=0.05, clutter=0, dim=0.5)
+
+
+def build(out, num_train=DEFAULTS['num_train'], num_val=DEFAULTS['num_val'],
+          size=DEFAULTS['size'], max_objects=DEFAULTS['max_objects'], seed=DEFAULTS['seed'],
+          min_side=DEFAULTS['min_side'], max_overlap=DEFAULTS['max_overlap'],
+          clutter=DEFAULTS['clutter'], dim=DEFAULTS['dim'], progress=True):
     """Writes the dataset under ``out``; returns {split: number of images}. ``progress`` prints
-    the images written, the elapsed time and an ETA every few seconds."""
+    the images written, the elapsed time and an ETA every few seconds. The scene settings are
+    ``make_scene``'s."""
+    settings = dict(num_train=num_train, num_val=num_val, size=size, max_objects=max_objects,
+                    seed=seed, min_side=min_side, max_overlap=max_overlap, clutter=clutter,
+                    dim=dim)
     sprites, labels, photos = load_sources()
     rng = np.random.RandomState(seed)
     counts = {}
@@ -124,8 +159,9 @@ def build(out, num_train=400, num_val=100, size=160, max_objects=3, seed=0, prog
                     categories=[dict(id=i, name=c) for i, c in enumerate(CLASSES)],
                     info=dict(description='mmkd demo: digits on photos', version=VERSION))
         for i in range(num):
-            img, boxes, cats, areas, semantic = make_scene(rng, sprites, labels, photos, size,
-                                                           max_objects)
+            img, boxes, cats, areas, semantic = make_scene(
+                rng, sprites, labels, photos, size, max_objects, min_side=min_side,
+                max_overlap=max_overlap, clutter=clutter, dim=dim)
             stem = f'{split}_{i:05d}'
             file_name = f'leftImg8bit/{split}/demo/{stem}_leftImg8bit.png'
             Image.fromarray(img).save(osp.join(out, file_name))
@@ -142,16 +178,20 @@ def build(out, num_train=400, num_val=100, size=160, max_objects=3, seed=0, prog
             json.dump(coco, f)
         counts[split] = num
     with open(osp.join(out, 'VERSION'), 'w') as f:
-        f.write(f'{VERSION} {num_train} {num_val} {size} {max_objects} {seed}\n')
+        f.write(stamp_of(settings) + '\n')
     return counts
+
+
+def stamp_of(settings):
+    """The VERSION line of data built with ``settings`` (DEFAULTS where missing)."""
+    settings = {**DEFAULTS, **settings}
+    return f'{VERSION} ' + ' '.join(f'{k}={settings[k]}' for k in sorted(DEFAULTS))
 
 
 def ensure(out, **kwargs):
     """Builds the dataset unless ``out`` already holds this version with these settings."""
     stamp = osp.join(out, 'VERSION')
-    want = (f"{VERSION} {kwargs.get('num_train', 400)} {kwargs.get('num_val', 100)} "
-            f"{kwargs.get('size', 160)} {kwargs.get('max_objects', 3)} {kwargs.get('seed', 0)}")
-    if osp.isfile(stamp) and open(stamp).read().strip() == want:
+    if osp.isfile(stamp) and open(stamp).read().strip() == stamp_of(kwargs):
         return False
     build(out, **kwargs)
     return True
@@ -160,15 +200,15 @@ def ensure(out, **kwargs):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--out', default='data/mmkd_demo')
-    parser.add_argument('--train', type=int, default=400)
-    parser.add_argument('--val', type=int, default=100)
-    parser.add_argument('--size', type=int, default=160)
-    parser.add_argument('--max-objects', type=int, default=3)
-    parser.add_argument('--seed', type=int, default=0)
-    args = parser.parse_args(argv)
-    built = ensure(args.out, num_train=args.train, num_val=args.val, size=args.size,
-                   max_objects=args.max_objects, seed=args.seed)
-    print(f'[dataset] {"built" if built else "already present"}: {args.out}')
+    for key, value in DEFAULTS.items():
+        flag = '--' + ('train' if key == 'num_train' else 'val' if key == 'num_val' else
+                       key.replace('_', '-'))
+        kind = float if key in ('max_overlap', 'dim') else int
+        parser.add_argument(flag, dest=key, type=kind, default=value)
+    args = vars(parser.parse_args(argv))
+    out = args.pop('out')
+    built = ensure(out, **args)
+    print(f'[dataset] {"built" if built else "already present"}: {out}')
 
 
 if __name__ == '__main__':

@@ -1,0 +1,156 @@
+"""The benchmark protocol's logic (tools/analysis/kd_benchmark.py) on hand-made run results: the
+doubling stop rule, the fitted time and the compute-matched length, mean / std, the scaled
+schedules, and resuming. No run is trained here: the runner is a function of the dumped config."""
+import copy
+import json
+import os
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+
+from tests.conftest import DISTILL_CFG, STUDENT_CFG
+from tools.analysis.kd_benchmark import (Runs, benchmark, converged_index, fit_time,
+                                         matched_units, mean_std, scale_schedule, schedule_of,
+                                         table)
+
+SEG_STUDENT = osp.join(osp.dirname(STUDENT_CFG), 'pspnet_r18-w16-d8_0.8k_mmkd-demo.py')
+
+
+def test_mean_std():
+    mean, std = mean_std([0.4, 0.5, 0.6])
+    assert mean == pytest.approx(0.5) and std == pytest.approx(0.1)  # sample std: sqrt(0.02/2)
+    assert mean_std([0.3]) == (0.3, 0.0)
+
+
+def test_doubling_stop_rule():
+    # 1x -> 2x gains 0.19 (far beyond the spread); 2x -> 4x gains 0.0033, below the larger std
+    # (4x: std of 0.41, 0.43, 0.40 = 0.0153): 2x is the converged schedule.
+    ladder = [(1, [0.20, 0.22, 0.24]), (2, [0.40, 0.41, 0.42]), (4, [0.41, 0.43, 0.40])]
+    assert converged_index(ladder) == (1, True)
+    # a gain of 0.03 against stds of 0.01: still gaining, the last schedule is not converged
+    assert converged_index([(1, [0.40, 0.41, 0.42]), (2, [0.43, 0.44, 0.45])]) == (1, False)
+    assert converged_index([(1, [0.4, 0.5, 0.6])]) == (0, False)
+    # a doubling that loses counts as not gaining
+    assert converged_index([(1, [0.5, 0.5, 0.5]), (2, [0.4, 0.4, 0.4])]) == (0, True)
+
+
+def test_fit_time_and_matched_length():
+    points = [(u, 0.5 + 0.25 * u) for u in (12, 12, 24, 48)]
+    overhead, per_unit = fit_time(points)
+    assert overhead == pytest.approx(0.5) and per_unit == pytest.approx(0.25)
+    assert matched_units(6.5, (overhead, per_unit)) == 24  # (6.5 - 0.5) / 0.25
+    assert matched_units(6.6, (0.5, 0.25)) == 24 and matched_units(6.7, (0.5, 0.25)) == 25
+    assert fit_time([(12, 3.0), (12, 3.6)]) == (0.0, pytest.approx(0.275))  # one length
+    # a negative fitted overhead (1 min at 10, 3 min at 20) falls back to a line through zero:
+    # (10 * 1 + 20 * 3) / (10^2 + 20^2) = 0.14 min per unit
+    assert fit_time([(10, 1.0), (20, 3.0)]) == (0.0, pytest.approx(0.14))
+    assert matched_units(0.1, (0.5, 0.25)) == 1
+
+
+def test_scale_schedule_epochs_and_iterations():
+    cfg = scale_schedule(Config.fromfile(STUDENT_CFG), 24)
+    assert schedule_of(cfg) == ('epochs', 24) and cfg.train_cfg.val_interval == 24
+    assert cfg.default_hooks.checkpoint.interval == 24
+    warmup, step = cfg.param_scheduler
+    assert (warmup.type, warmup.end) == ('LinearLR', 100)  # iterations of warm-up: kept
+    assert (step.end, step.milestones) == (24, [18])  # 9 of 12 -> 18 of 24
+    seg = scale_schedule(Config.fromfile(SEG_STUDENT), 1600)
+    assert schedule_of(seg) == ('iters', 1600) and seg.default_hooks.checkpoint.interval == 1600
+    warmup, poly = seg.param_scheduler
+    assert (warmup.begin, warmup.end) == (0, 50) and (poly.begin, poly.end) == (50, 1600)
+
+
+def fake_runner(calls):
+    """Metric and minutes as functions of the dumped config: the student's mAP saturates (0.35 at
+    12 epochs, 0.45 at 24, 0.455 at 48, 0.46 beyond), the distilled student's is 0.50; a seed
+    moves it by 0.01 * (seed - 1). A student run takes 0.5 + 0.1 * epochs minutes, a distilled
+    run twice that."""
+    def runner(config, work_dir, seed):
+        cfg = Config.fromfile(config)
+        epochs = cfg.train_cfg.max_epochs
+        distilled = 'teacher' in cfg.model
+        calls.append((osp.basename(config), seed))
+        base = 0.50 if distilled else {12: 0.35, 24: 0.45, 48: 0.455}.get(epochs, 0.46)
+        minutes = (0.5 + 0.1 * epochs) * (2 if distilled else 1)
+        return {'coco/bbox_mAP': base + 0.01 * (seed - 1)}, minutes
+    return runner
+
+
+def test_benchmark_rows_stop_rule_and_resume(tmp_path):
+    student, distill = Config.fromfile(STUDENT_CFG), Config.fromfile(DISTILL_CFG)
+    calls, updates = [], []
+    runs = Runs(str(tmp_path), fake_runner(calls), seeds=[0, 1, 2])
+    summary = benchmark(student, distill, runs, max_factor=8,
+                        on_update=lambda s: updates.append(copy.deepcopy(s)))
+    # 12 -> 24 gains 0.10, 24 -> 48 gains 0.005 < std 0.01: converged at 24 epochs, no 96.
+    # The distilled run takes 2 * (0.5 + 2.4) = 5.8 min; a student run fills it with
+    # (5.8 - 0.5) / 0.1 = 53 epochs.
+    rows = [name for name, _ in calls]
+    assert rows == [f'{r}.py' for r in ['student_12e'] * 3 + ['student_24e'] * 3 +
+                    ['student_48e'] * 3 + ['distilled_24e'] * 3 + ['student_53e'] * 3]
+    assert [s for _, s in calls] == [0, 1, 2] * 5
+    assert summary['converged'] == dict(index=1, stopped=True, factor=2, units=24)
+    assert summary['matched']['units'] == 53
+    assert summary['matched']['fit_per_unit'] == pytest.approx(0.1)
+    assert summary['matched']['mean_minutes'] == pytest.approx(5.8)  # what it was matched to
+    gains = summary['gains']
+    assert gains['same_schedule']['gain'] == pytest.approx(0.05)
+    assert gains['compute_matched']['gain'] == pytest.approx(0.04)
+    assert gains['same_schedule']['beyond_2std'] and gains['compute_matched']['beyond_2std']
+    assert len(updates) >= 15  # after every run: partial tables can be read while it runs
+    md = table(summary)
+    assert '| student 2x (converged) | 24 | 0.440 | 0.450 | 0.460 | 0.450 | 0.010 | 2.9 |' in md
+    assert '| student, compute-matched | 53 |' in md and '+0.050' in md
+    records = json.load(open(osp.join(tmp_path, 'runs', 'distilled_24e', 'seed2', 'run.json')))
+    assert records['metric'] == pytest.approx(0.51) and records['units'] == 24
+
+    # resumed: nothing is trained again, the summary is the same
+    again = benchmark(student, distill, Runs(str(tmp_path), fake_runner(calls := []), [0, 1, 2]))
+    assert calls == [] and again['gains'] == summary['gains']
+    # one run lost: exactly that run is trained again
+    os.remove(osp.join(tmp_path, 'runs', 'student_48e', 'seed1', 'run.json'))
+    benchmark(student, distill, Runs(str(tmp_path), fake_runner(calls), [0, 1, 2]))
+    assert calls == [('student_48e.py', 1)]
+
+
+def test_cap_and_reused_ladder_row(tmp_path):
+    """At the cap the last schedule stands as 'not converged'; a compute-matched length that is
+    a ladder schedule reuses its runs."""
+    student, distill = Config.fromfile(STUDENT_CFG), Config.fromfile(DISTILL_CFG)
+
+    def runner(config, work_dir, seed):
+        cfg = Config.fromfile(config)
+        epochs, distilled = cfg.train_cfg.max_epochs, 'teacher' in cfg.model
+        # the student gains 0.1 per doubling; the distilled run takes 12 epochs' student time
+        # twice over: exactly the 24-epoch student's (no overhead)
+        metric = 0.7 if distilled else 0.1 * (epochs // 12).bit_length()
+        return {'coco/bbox_mAP': metric + 0.001 * seed}, 0.1 * epochs * (2 if distilled else 1)
+
+    summary = benchmark(student, distill, Runs(str(tmp_path), runner, [0, 1, 2]), max_factor=2)
+    assert summary['converged'] == dict(index=1, stopped=False, factor=2, units=24)
+    assert summary['matched']['units'] == 48 and summary['matched']['row'] == 'student_48e'
+    assert 'not converged' in table(summary)
+
+    calls = []
+
+    def flat(config, work_dir, seed):
+        # a student that has converged at 12 epochs; the distilled run takes twice its time
+        cfg = Config.fromfile(config)
+        calls.append(osp.basename(config))
+        distilled = 'teacher' in cfg.model
+        return ({'coco/bbox_mAP': 0.3 + 0.01 * seed},
+                0.1 * cfg.train_cfg.max_epochs * (2 if distilled else 1))
+
+    summary = benchmark(student, distill, Runs(str(tmp_path / 'b'), flat, [0, 1, 2]))
+    assert summary['converged'] == dict(index=0, stopped=True, factor=1, units=12)
+    assert summary['matched']['row'] == 'student_24e'  # 2 x 1.2 min: the ladder's 2x row
+    assert calls == ['student_12e.py'] * 3 + ['student_24e.py'] * 3 + ['distilled_12e.py'] * 3
+
+
+def test_schedules_must_match():
+    distill = Config.fromfile(DISTILL_CFG)
+    distill.train_cfg.max_epochs = 24
+    with pytest.raises(ValueError, match='student config trains 12 epochs and the distill '
+                                         'config 24 epochs'):
+        benchmark(Config.fromfile(STUDENT_CFG), distill, Runs('unused', None, [0]))

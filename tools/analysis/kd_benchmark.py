@@ -1,0 +1,431 @@
+"""Does distillation pay? The benchmark protocol on one (student config, distill config) pair.
+
+    python tools/analysis/kd_benchmark.py STUDENT_CONFIG DISTILL_CONFIG [--seeds 0 1 2]
+        [--max-factor 8] [--work-dir work_dirs/kd_benchmark/<distill config name>]
+        [--teacher-checkpoint PATH] [--metric KEY] [--cfg-options KEY=VALUE ...]
+
+It answers the two questions a gain must survive, each with its cost in train minutes:
+
+1. **Converged baseline.** The student is trained at 1x, 2x, 4x ... its config's schedule (every
+   seed) until one more doubling gains less than the seed spread (the larger of the two schedules'
+   standard deviations), or until ``--max-factor``. The converged schedule is the last one before
+   the doubling that did not gain; at the cap the table says that the baseline had not converged.
+   The distilled student is trained at the converged schedule.
+2. **Compute-matched baseline.** The student is trained for as many epochs / iterations as fit in
+   the distilled run's measured wall time. The time of a student run is fitted as
+   ``overhead + per_unit * units`` on the ladder's runs (same machine, same threads, one run at a
+   time), and the matched length is the nearest whole number of units.
+
+Each row has every seed, the mean, the standard deviation and the train minutes; the table gives
+the distilled student's gain against the same-schedule and the compute-matched baselines, and
+whether each gain is more than twice that baseline's standard deviation. A longer schedule scales
+the config's own: ``max_epochs`` / ``max_iters``, the step milestones in proportion, the end of the
+decay, the checkpoint and validation intervals; warm-ups stay as they are.
+
+Every run is trained with ``tools/train.py`` and evaluated with ``tools/test.py``. A finished run
+writes ``WORK_DIR/runs/<row>/seed<k>/run.json`` (metric and minutes) and is not repeated: stop the
+tool at any time and start it again with the same arguments. ``WORK_DIR/results.json`` and
+``WORK_DIR/table.md`` are rewritten after every run, so the rows measured so far can be read (and
+committed) while it runs. Progress lines give the run, its expected minutes and an ETA.
+"""
+import argparse
+import copy
+import json
+import math
+import os
+import os.path as osp
+import statistics
+import sys
+import time
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, ROOT)
+
+
+# ------------------------------------------------------------------------- the protocol's logic
+def mean_std(values):
+    """Mean and sample standard deviation (0 for a single value)."""
+    values = list(values)
+    return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def converged_index(ladder):
+    """The doubling stop rule. ``ladder``: [(factor, [metric per seed]), ...] in doubling order.
+    Returns ``(index, stopped)``: the index of the first schedule whose doubling gained less than
+    the seed spread (the larger standard deviation of the two), and True; or the last index and
+    False when every doubling measured so far gained (not converged, or not yet known)."""
+    for i in range(len(ladder) - 1):
+        mean0, std0 = mean_std(ladder[i][1])
+        mean1, std1 = mean_std(ladder[i + 1][1])
+        if mean1 - mean0 < max(std0, std1):
+            return i, True
+    return len(ladder) - 1, False
+
+
+def fit_time(points):
+    """Least-squares ``minutes = overhead + per_unit * units`` over ``points`` [(units, minutes)].
+    With a single length (or a negative fitted overhead) the line goes through zero. Returns
+    ``(overhead, per_unit)``."""
+    xs = [float(u) for u, _ in points]
+    ys = [float(m) for _, m in points]
+    if not xs:
+        raise ValueError('fit_time needs at least one measured run')
+    if len(set(xs)) > 1:
+        mx, my = statistics.mean(xs), statistics.mean(ys)
+        slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / \
+            sum((x - mx) ** 2 for x in xs)
+        overhead = my - slope * mx
+        if overhead >= 0 and slope > 0:
+            return overhead, slope
+    return 0.0, sum(x * y for x, y in zip(xs, ys)) / sum(x * x for x in xs)
+
+
+def matched_units(minutes, fit):
+    """The number of units a student run fills in ``minutes`` of wall time by the fitted line
+    ``fit`` (overhead, per_unit): the nearest whole number, at least 1."""
+    overhead, per_unit = fit
+    return max(1, int(math.floor((minutes - overhead) / per_unit + 0.5)))
+
+
+# ------------------------------------------------------------------------------- schedules
+def schedule_of(cfg):
+    """('epochs' | 'iters', length) of a config's train loop."""
+    train_cfg = cfg.get('train_cfg') or {}
+    if 'max_epochs' in train_cfg:
+        return 'epochs', int(train_cfg['max_epochs'])
+    if 'max_iters' in train_cfg:
+        return 'iters', int(train_cfg['max_iters'])
+    raise ValueError(f'train_cfg {dict(train_cfg)} has neither max_epochs nor max_iters: the '
+                     'benchmark scales an epoch- or iteration-based train loop')
+
+
+def scale_schedule(cfg, units):
+    """Sets ``cfg``'s schedule (in place) to ``units`` epochs / iterations: the loop length, the
+    validation and checkpoint intervals that equalled the old length, every scheduler ``end`` /
+    ``T_max`` that equalled it, and step ``milestones`` in proportion (rounded, at least 1).
+    Schedulers that end before it (warm-ups) are left alone. Returns ``cfg``."""
+    kind, old = schedule_of(cfg)
+    key = 'max_epochs' if kind == 'epochs' else 'max_iters'
+    cfg.train_cfg[key] = units
+    if cfg.train_cfg.get('val_interval') == old:
+        cfg.train_cfg['val_interval'] = units
+    checkpoint = (cfg.get('default_hooks') or {}).get('checkpoint')
+    if checkpoint is not None and checkpoint.get('interval') == old:
+        checkpoint['interval'] = units
+    schedulers = cfg.get('param_scheduler') or []
+    for sched in (schedulers if isinstance(schedulers, list) else [schedulers]):
+        # mmengine's schedulers count epochs unless by_epoch=False; in an iteration-based loop
+        # both count iterations.
+        same_unit = kind == 'iters' or sched.get('by_epoch', True)
+        if not same_unit:
+            continue
+        for name in ('end', 'T_max'):
+            if sched.get(name) == old:
+                sched[name] = units
+        if 'milestones' in sched:
+            sched['milestones'] = [max(1, int(round(m * units / old)))
+                                   for m in sched['milestones']]
+    return cfg
+
+
+# --------------------------------------------------------------------------------- the runs
+class Runs:
+    """The runs of one benchmark under ``work_dir``: their records on disk, and training and
+    evaluating the missing ones with ``runner(config_path, work_dir, seed) -> (metrics, minutes)``."""
+
+    def __init__(self, work_dir, runner, seeds, metric=None, eta=None):
+        self.work_dir = work_dir
+        self.runner = runner
+        self.seeds = list(seeds)
+        self.metric = metric
+        self.eta = eta or (lambda row: None)
+        self.records = {}
+        self.trained = 0
+
+    def record_path(self, row, seed):
+        return osp.join(self.work_dir, 'runs', row, f'seed{seed}', 'run.json')
+
+    def run_row(self, row, cfg, units, on_done=None):
+        """Every seed of ``row`` (``cfg`` at ``units``); returns the records."""
+        records = []
+        for seed in self.seeds:
+            path = self.record_path(row, seed)
+            if osp.isfile(path):
+                with open(path) as f:
+                    record = json.load(f)
+            else:
+                expected = self.eta(row)
+                print(f'[kd-benchmark] {row} seed {seed}: training'
+                      + (f' (about {expected[0]:.1f} min; ETA of the rows planned so far '
+                         f'~{expected[1]:.0f} min)' if expected else ''), flush=True)
+                config = osp.join(self.work_dir, 'configs', f'{row}.py')
+                os.makedirs(osp.dirname(config), exist_ok=True)
+                cfg.dump(config)
+                metrics, minutes = self.runner(config, osp.dirname(path), seed)
+                record = dict(row=row, seed=seed, units=units, minutes=minutes,
+                              metric=metric_of(metrics, self.metric), metrics=metrics)
+                os.makedirs(osp.dirname(path), exist_ok=True)
+                with open(path, 'w') as f:
+                    json.dump(record, f, indent=1)
+                self.trained += 1
+                print(f'[kd-benchmark] {row} seed {seed}: {record["metric"]:.4f} in '
+                      f'{minutes:.1f} min', flush=True)
+            self.records[row, seed] = record
+            records.append(record)
+            if on_done is not None:
+                on_done()
+        return records
+
+
+def metric_of(metrics, key=None):
+    """``metrics[key]``, or by default COCO bbox mAP (detection) or mIoU (segmentation)."""
+    for name in ([key] if key else ['coco/bbox_mAP', 'mIoU']):
+        if name in metrics:
+            return metrics[name]
+    raise KeyError(f'no metric {key or "coco/bbox_mAP or mIoU"} among {sorted(metrics)}')
+
+
+def benchmark(student_cfg, distill_cfg, runs, max_factor=8, on_update=None, teacher=None):
+    """The protocol (see the module docstring) on two loaded configs with ``runs`` (a Runs).
+    Returns the summary dict ``results.json`` holds; ``on_update(summary)`` is called after every
+    run with the summary so far. ``teacher``: the teacher's metric, for the table's first row."""
+    kind, base = schedule_of(student_cfg)
+    if schedule_of(distill_cfg) != (kind, base):
+        raise ValueError(f'the student config trains {base} {kind} and the distill config '
+                         f'{schedule_of(distill_cfg)[1]} {schedule_of(distill_cfg)[0]}: the '
+                         'benchmark compares them on the same schedule, so give it a distill '
+                         "config built on this student's schedule")
+    unit = 'e' if kind == 'epochs' else 'i'
+    summary = dict(kind=kind, base_units=base, seeds=runs.seeds, max_factor=max_factor,
+                   ladder=[], converged=None, distilled=None, matched=None,
+                   teacher=teacher)
+
+    def row_name(prefix, units):
+        return f'{prefix}_{units}{unit}'
+
+    def update():
+        if on_update is not None:
+            on_update(summary)
+
+    def row_summary(name, units, records, factor=None):
+        values = [r['metric'] for r in records]
+        mean, std = mean_std(values)
+        minutes = [r['minutes'] for r in records]
+        return dict(row=name, units=units, factor=factor, seeds=[r['seed'] for r in records],
+                    values=values, mean=mean, std=std, minutes=minutes,
+                    mean_minutes=statistics.mean(minutes))
+
+    # 1. the baseline ladder
+    factor = 1
+    while True:
+        units = base * factor
+        name = row_name('student', units)
+        records = runs.run_row(name, scale_schedule(copy.deepcopy(student_cfg), units), units, update)
+        summary['ladder'].append(row_summary(name, units, records, factor))
+        index, stopped = converged_index([(r['factor'], r['values'])
+                                          for r in summary['ladder']])
+        summary['converged'] = dict(index=index, stopped=stopped,
+                                    factor=summary['ladder'][index]['factor'],
+                                    units=summary['ladder'][index]['units'])
+        update()
+        if stopped or factor * 2 > max_factor:
+            break
+        factor *= 2
+    conv = summary['converged']
+
+    # 2. the distilled student at the converged schedule
+    units = conv['units']
+    name = row_name('distilled', units)
+    records = runs.run_row(name, scale_schedule(copy.deepcopy(distill_cfg), units), units, update)
+    summary['distilled'] = row_summary(name, units, records, conv['factor'])
+    update()
+
+    # 3. the compute-matched baseline
+    fit = fit_time([(r['units'], m) for r in summary['ladder'] for m in r['minutes']])
+    units = matched_units(summary['distilled']['mean_minutes'], fit)
+    name = row_name('student', units)
+    ladder_row = next((r for r in summary['ladder'] if r['units'] == units), None)
+    if ladder_row is not None:
+        matched = dict(ladder_row)
+    else:
+        records = runs.run_row(name, scale_schedule(copy.deepcopy(student_cfg), units), units, update)
+        matched = row_summary(name, units, records)
+    matched.update(fit_overhead=fit[0], fit_per_unit=fit[1])
+    summary['matched'] = matched
+
+    base_row = summary['ladder'][conv['index']]
+    dist = summary['distilled']
+    summary['gains'] = {
+        which: dict(gain=dist['mean'] - ref['mean'], baseline_std=ref['std'],
+                    beyond_2std=dist['mean'] - ref['mean'] > 2 * ref['std'])
+        for which, ref in (('same_schedule', base_row), ('compute_matched', matched))}
+    update()
+    return summary
+
+
+# -------------------------------------------------------------------------------- the table
+def table(summary, digits=3):
+    """The markdown table of a (possibly partial) summary."""
+    teacher = summary.get('teacher')
+    kind = summary['kind']
+    seeds = summary['seeds']
+    lines = [f'| row | {kind} | ' + ' | '.join(f'seed {s}' for s in seeds) +
+             ' | mean | std | train min |', '|---' * (len(seeds) + 5) + '|']
+    if teacher is not None:
+        lines.append(f'| teacher | | {teacher:.{digits}f} |' + ' |' * (len(seeds) + 2))
+    conv = summary.get('converged') or {}
+
+    def line(label, row):
+        values = ' | '.join(f'{v:.{digits}f}' for v in row['values'])
+        values += ' |' * (len(seeds) - len(row['values']))
+        return (f'| {label} | {row["units"]} | {values} | {row["mean"]:.{digits}f} | '
+                f'{row["std"]:.{digits}f} | {row["mean_minutes"]:.1f} |')
+
+    for i, row in enumerate(summary['ladder']):
+        note = ''
+        if conv and i == conv['index']:
+            note = ' (converged)' if conv['stopped'] else \
+                ' (longest measured; not converged)'
+        lines.append(line(f'student {row["factor"]}x{note}', row))
+    if summary.get('distilled'):
+        lines.append(line(f'distilled {summary["distilled"]["factor"]}x', summary['distilled']))
+    if summary.get('matched'):
+        lines.append(line('student, compute-matched', summary['matched']))
+    out = '\n'.join(lines)
+    if summary.get('gains'):
+        words = dict(same_schedule='the same-schedule baseline',
+                     compute_matched='the compute-matched baseline')
+        out += '\n\n' + '\n'.join(
+            f'- against {words[k]}: {g["gain"]:+.{digits}f} '
+            f'({"more" if g["beyond_2std"] else "not more"} than twice its std, '
+            f'{2 * g["baseline_std"]:.{digits}f})' for k, g in summary['gains'].items())
+        if not conv.get('stopped'):
+            out += (f'\n- the baseline gained at every doubling up to the cap '
+                    f'({summary["max_factor"]}x): it may not have converged')
+    return out + '\n'
+
+
+# ----------------------------------------------------------------------------- command line
+def train_and_test(options=()):
+    """The runner of real runs: tools/train.py then tools/test.py on the last checkpoint;
+    returns (metrics, train minutes of the tools/train.py command)."""
+    from tools.analysis.seed_table import last_checkpoint
+    from tools.demo import evaluate, train
+
+    def runner(config, work_dir, seed):
+        start = time.time()
+        train(osp.basename(config)[:-3] + f' seed {seed}', config, work_dir,
+              [f'randomness.seed={seed}', *options])
+        minutes = (time.time() - start) / 60
+        metrics = evaluate(f'seed {seed}', config, last_checkpoint(work_dir), work_dir)
+        return metrics, minutes
+    return runner
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('student', help='the student config (the baseline)')
+    parser.add_argument('distill', help='the distill config of that student')
+    parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
+    parser.add_argument('--max-factor', type=int, default=8,
+                        help='the longest baseline schedule, as a multiple of the config\'s')
+    parser.add_argument('--work-dir')
+    parser.add_argument('--teacher-checkpoint',
+                        help="overrides the distill config's model.teacher.checkpoint")
+    parser.add_argument('--metric', help='the metric key (default: coco/bbox_mAP or mIoU)')
+    import warnings
+    warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
+    from mmengine.config import Config, DictAction
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                        help='KEY=VALUE overrides applied to both configs')
+    args = parser.parse_args(argv)
+    for path in (args.student, args.distill):
+        if not osp.isfile(path):
+            parser.error(f'config {path!r} does not exist')
+    if len(args.seeds) < 3:
+        print('[kd-benchmark] note: fewer than 3 seeds; the protocol publishes 3 or more')
+    if args.max_factor < 1 or args.max_factor & (args.max_factor - 1):
+        parser.error(f'--max-factor {args.max_factor}: give a power of two (1, 2, 4, 8 ...)')
+
+    import mmkd  # noqa: F401  (the mmkd.* types in the configs)
+    student_cfg = Config.fromfile(args.student)
+    distill_cfg = Config.fromfile(args.distill)
+    for cfg in (student_cfg, distill_cfg):
+        cfg.merge_from_dict(args.cfg_options)
+    if 'teacher' not in distill_cfg.model:
+        parser.error(f'{args.distill} has no model.teacher: give a distill config second')
+    if args.teacher_checkpoint:
+        distill_cfg.model.teacher.checkpoint = args.teacher_checkpoint
+    work_dir = args.work_dir or osp.join(
+        ROOT, 'work_dirs', 'kd_benchmark', osp.splitext(osp.basename(args.distill))[0])
+    os.makedirs(work_dir, exist_ok=True)
+
+    started = time.time()
+    runs = Runs(work_dir, train_and_test(), args.seeds, args.metric)
+    teacher = evaluate_teacher(distill_cfg, work_dir)
+
+    def eta(row):
+        """(expected minutes of a run of ``row``, minutes of the rows planned so far)."""
+        done = list(runs.records.values())
+        student = [(r['units'], r['minutes']) for r in done if r['row'].startswith('student')]
+        if not student:
+            return None
+        fit = fit_time(student)
+        units = int(row.rsplit('_', 1)[1][:-1])
+        expected = fit[0] + fit[1] * units
+        dist = [r for r in done if r['row'].startswith('distilled')]
+        if row.startswith('distilled'):
+            expected = statistics.mean(r['minutes'] for r in dist) if dist else 2 * expected
+        left = sum(1 for s in runs.seeds if (row, s) not in runs.records)
+        return expected, expected * left
+
+    runs.eta = eta
+
+    def write(summary):
+        out = dict(summary, student_config=osp.abspath(args.student),
+                   distill_config=osp.abspath(args.distill),
+                   torch_threads=_threads(), host=os.uname().nodename)
+        with open(osp.join(work_dir, 'results.json'), 'w') as f:
+            json.dump(out, f, indent=1)
+        with open(osp.join(work_dir, 'table.md'), 'w') as f:
+            f.write(table(summary, digits=_digits(summary)))
+
+    summary = benchmark(student_cfg, distill_cfg, runs, args.max_factor, on_update=write,
+                        teacher=teacher)
+    write(summary)
+    print('\n' + table(summary, digits=_digits(summary)))
+    print(f'[kd-benchmark] {runs.trained} runs trained in {(time.time() - started) / 60:.1f} '
+          f'min; table in {osp.relpath(osp.join(work_dir, "table.md"), ROOT)}')
+
+
+def evaluate_teacher(distill_cfg, work_dir):
+    """The teacher's metric with tools/test.py (once: kept in ``WORK_DIR/teacher``), or None
+    when its checkpoint does not exist yet."""
+    from tools.demo import evaluate
+    teacher = distill_cfg.model.teacher
+    ckpt, config = teacher.get('checkpoint'), teacher.get('config')
+    if not (ckpt and config and osp.isfile(ckpt)):
+        print(f'[kd-benchmark] teacher checkpoint {ckpt!r} not found: no teacher row')
+        return None
+    out = osp.join(work_dir, 'teacher')
+    saved = osp.join(out, 'test_metrics.json')
+    if osp.isfile(saved):
+        with open(saved) as f:
+            return metric_of(json.load(f))
+    os.makedirs(out, exist_ok=True)
+    return metric_of(evaluate('teacher', config if osp.isabs(config) else osp.join(ROOT, config),
+                              ckpt, out))
+
+
+def _digits(summary):
+    values = [v for r in summary['ladder'] for v in r['values']]
+    return 2 if values and max(values) > 1.5 else 3  # mIoU in percent, mAP as a fraction
+
+
+def _threads():
+    import torch
+    return torch.get_num_threads()
+
+
+if __name__ == '__main__':
+    main()
