@@ -33,9 +33,9 @@ SEG_DISTILL = osp.join(ROOT, 'configs', 'cwd',
                        'cwd_pspnet-r18-w32_pspnet-r18-w16_0.8k_mmkd-demo.py')
 DATA = osp.join(ROOT, 'data', 'mmkd_demo')
 # Measured on 2 CPU cores (minutes), for the progress messages.
-EXPECTED_MINUTES = dict(teacher=6.0, student=2.5, distilled=4.0, seg_teacher=11.0, seg_student=2.7,
-                        seg_distilled=4.7)
-STAGES = 4
+EXPECTED_MINUTES = dict(teacher=6.0, student=2.5, distilled=4.0, matched=4.0, seg_teacher=11.0,
+                        seg_student=2.7, seg_distilled=4.7, seg_matched=4.7)
+STAGES = 5
 
 
 class DemoEta:
@@ -105,12 +105,13 @@ def run(cmd, log_path, show=progress):
 
 
 def train(name, config, work_dir, options=(), reuse=False, last='epoch_12.pth', eta=None):
-    """Trains ``config`` into ``work_dir`` with tools/train.py; returns the checkpoint ``last``.
-    ``reuse``: not again when it exists. ``eta`` (a DemoEta) is told how long the run took."""
+    """Trains ``config`` into ``work_dir`` with tools/train.py; returns the checkpoint ``last``
+    and the minutes the tools/train.py command took (None when reused). ``reuse``: not again when
+    the checkpoint exists. ``eta`` (a DemoEta) is told how long the run took."""
     ckpt = osp.join(work_dir, last)
     if reuse and osp.isfile(ckpt):
         print(f'[demo] {name}: checkpoint {osp.relpath(ckpt, ROOT)} exists, not training again')
-        return ckpt
+        return ckpt, None
     about = f'about {EXPECTED_MINUTES[name]:.0f} min on 2 cores; ' \
         if name in EXPECTED_MINUTES else ''
     print(f'[demo] training the {name} ({about}mmengine prints its own ETA)', flush=True)
@@ -124,7 +125,7 @@ def train(name, config, work_dir, options=(), reuse=False, last='epoch_12.pth', 
         eta.trained(name, minutes)
     print(f'[demo] {name} trained in {minutes:.1f} min' + (f'; {eta}' if eta is not None else ''),
           flush=True)
-    return ckpt
+    return ckpt, minutes
 
 
 def evaluate(name, config, checkpoint, work_dir):
@@ -152,86 +153,117 @@ def count_params(config):
                .parameters())
 
 
+# The two demo tasks: the configs, the rows' names and the metric columns.
+TASKS = dict(
+    detection=dict(
+        teacher=TEACHER, student=STUDENT, distill=DISTILL, prefix='', results='results.md',
+        names=dict(teacher='teacher  RetinaNet R18 FPN-128',
+                   student='student  RetinaNet R18/4 FPN-32',
+                   matched='student, trained as long as the distilled run',
+                   distilled='distilled student (hint + positive logit KD)'),
+        columns=[('bbox mAP', 'coco/bbox_mAP'), ('AP50', 'coco/bbox_mAP_50'),
+                 ('AP75', 'coco/bbox_mAP_75')], digits=3),
+    segmentation=dict(
+        teacher=SEG_TEACHER, student=SEG_STUDENT, distill=SEG_DISTILL, prefix='seg_',
+        results='seg_results.md',
+        names=dict(teacher='teacher  PSPNet R18-w32', student='student  PSPNet R18-w16',
+                   matched='student, trained as long as the distilled run',
+                   distilled='CWD student (logits, T 4, weight 3)'),
+        columns=[('mIoU', 'mIoU'), ('mAcc', 'mAcc'), ('aAcc', 'aAcc')], digits=2))
+
+
+def last_name(config):
+    """The checkpoint the last epoch / iteration of ``config`` writes, and its schedule length."""
+    from mmengine.config import Config
+
+    from tools.analysis.kd_benchmark import schedule_of
+    kind, units = schedule_of(Config.fromfile(config))
+    return f'{"epoch" if kind == "epochs" else "iter"}_{units}.pth', units
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(description='mmkd demo: teacher, student, distilled student')
+    parser = argparse.ArgumentParser(
+        description='mmkd demo: teacher, student, compute-matched student, distilled student')
     parser.add_argument('--work-dir', default=osp.join(ROOT, 'work_dirs', 'demo'))
-    parser.add_argument('--task', choices=['detection', 'segmentation'], default='detection')
+    parser.add_argument('--task', choices=sorted(TASKS), default='detection')
     args = parser.parse_args(argv)
     started = time.time()
-    seg = args.task == 'segmentation'
-    names = ('seg_teacher', 'seg_student', 'seg_distilled') if seg else \
-        ('teacher', 'student', 'distilled')
-    dirs = {k: osp.join(args.work_dir, k) for k in names}
-    teacher_ckpt = osp.join(dirs[names[0]], 'iter_1500.pth' if seg else 'epoch_12.pth')
+    warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
+    task = TASKS[args.task]
+    pre = task['prefix']
+    roles = ('teacher', 'student', 'distilled', 'matched')
+    dirs = {k: osp.join(args.work_dir, pre + k) for k in roles}
+    t_last, _ = last_name(task['teacher'])
+    s_last, units = last_name(task['student'])
+    teacher_ckpt = osp.join(dirs['teacher'], t_last)
+    names = [pre + k for k in roles]
     eta = DemoEta(names[1:] if osp.isfile(teacher_ckpt) else names)
 
     from tools.dataset.make_demo_data import ensure
     eta.stage(1, 'demo dataset')
     ensure(DATA)
-    if seg:
-        return segmentation(dirs, teacher_ckpt, eta, args.work_dir, started)
-
     eta.stage(2, 'teacher')
-    t_ckpt = train('teacher', TEACHER, dirs['teacher'], reuse=True,
-                   last=osp.basename(teacher_ckpt), eta=eta)
+    t_ckpt, t_min = train(pre + 'teacher', task['teacher'], dirs['teacher'], reuse=True,
+                          last=t_last, eta=eta)
     eta.stage(3, 'student baseline and distilled student (same schedule and seed)')
-    s_ckpt = train('student', STUDENT, dirs['student'], eta=eta)
-    d_ckpt = train('distilled', DISTILL, dirs['distilled'],
-                   [f'model.teacher.checkpoint={t_ckpt}'], eta=eta)
+    s_ckpt, s_min = train(pre + 'student', task['student'], dirs['student'], last=s_last,
+                          eta=eta)
+    d_ckpt, d_min = train(pre + 'distilled', task['distill'], dirs['distilled'],
+                          [f'model.teacher.checkpoint={t_ckpt}'], last=s_last, eta=eta)
+    matched_cfg, matched = matched_config(task['student'], units, s_min, d_min,
+                                          dirs['matched'])
+    eta.stage(4, f'the student for the distilled run\'s {d_min:.1f} min: {matched} instead of '
+                 f'{units} {"epochs" if s_last.startswith("epoch") else "iterations"}')
+    m_ckpt, m_min = train(pre + 'matched', matched_cfg, dirs['matched'],
+                          last=s_last.split('_')[0] + f'_{matched}.pth', eta=eta)
 
-    eta.stage(4, 'evaluation with tools/test.py (COCO bbox metric on the val split)')
-    rows = [
-        ('teacher  RetinaNet R18 FPN-128', TEACHER,
-         evaluate('teacher', TEACHER, t_ckpt, dirs['teacher'])),
-        ('student  RetinaNet R18/4 FPN-32', STUDENT,
-         evaluate('student', STUDENT, s_ckpt, dirs['student'])),
-        ('distilled student (hint + positive logit KD)', STUDENT,
-         evaluate('distilled', DISTILL, d_ckpt, dirs['distilled'])),
-    ]
-    report(rows, [('bbox mAP', 'coco/bbox_mAP'), ('AP50', 'coco/bbox_mAP_50'),
-                  ('AP75', 'coco/bbox_mAP_75')], 3, osp.join(args.work_dir, 'results.md'), started)
+    eta.stage(5, 'evaluation with tools/test.py on the val split')
+    rows = [(task['names'][k], cfg, minutes, length, evaluate(k, cfg, ckpt, dirs[k]))
+            for k, cfg, ckpt, minutes, length in (
+                ('teacher', task['teacher'], t_ckpt, t_min, last_name(task['teacher'])[1]),
+                ('student', task['student'], s_ckpt, s_min, units),
+                ('matched', task['student'], m_ckpt, m_min, matched),
+                ('distilled', task['distill'], d_ckpt, d_min, units))]
+    report(rows, task['columns'], task['digits'], osp.join(args.work_dir, task['results']),
+           started)
 
 
-def segmentation(dirs, teacher_ckpt, eta, work_dir, started):
-    """Teacher, student and CWD student of the demo's segmentation task, with mmseg's mIoU."""
-    last = 'iter_800.pth'
-    eta.stage(2, 'teacher (PSPNet R18 at half width)')
-    t_ckpt = train('seg_teacher', SEG_TEACHER, dirs['seg_teacher'], reuse=True,
-                   last=osp.basename(teacher_ckpt), eta=eta)
-    eta.stage(3, 'student baseline and CWD student (same schedule and seed)')
-    s_ckpt = train('seg_student', SEG_STUDENT, dirs['seg_student'], last=last, eta=eta)
-    d_ckpt = train('seg_distilled', SEG_DISTILL, dirs['seg_distilled'],
-                   [f'model.teacher.checkpoint={t_ckpt}'], last=last, eta=eta)
-    eta.stage(4, 'evaluation with tools/test.py (mmseg IoUMetric on the val split)')
-    rows = [
-        ('teacher  PSPNet R18-w32', SEG_TEACHER,
-         evaluate('teacher', SEG_TEACHER, t_ckpt, dirs['seg_teacher'])),
-        ('student  PSPNet R18-w16', SEG_STUDENT,
-         evaluate('student', SEG_STUDENT, s_ckpt, dirs['seg_student'])),
-        ('CWD student (logits, T 4, weight 3)', SEG_STUDENT,
-         evaluate('distilled', SEG_DISTILL, d_ckpt, dirs['seg_distilled'])),
-    ]
-    report(rows, [('mIoU', 'mIoU'), ('mAcc', 'mAcc'), ('aAcc', 'aAcc')], 2,
-           osp.join(work_dir, 'seg_results.md'), started)
+def matched_config(student, units, student_minutes, distilled_minutes, work_dir):
+    """The student config trained for as many epochs / iterations as fit in the distilled run's
+    minutes, at the student run's measured pace (kd_benchmark's fit through zero); written to
+    ``work_dir/config.py``. Returns (its path, its length)."""
+    from mmengine.config import Config
+
+    from tools.analysis.kd_benchmark import fit_time, matched_units, scale_schedule
+    length = matched_units(distilled_minutes, fit_time([(units, student_minutes)]))
+    os.makedirs(work_dir, exist_ok=True)
+    path = osp.join(work_dir, 'config.py')
+    scale_schedule(Config.fromfile(student), length).dump(path)
+    return path, length
 
 
 def report(rows, columns, digits, out_path, started):
-    """Prints and writes the table of ``rows`` (name, config, metrics) with a column per
-    (header, metric key), and the distilled student's change over the student's (rows 2 and 1)
-    in the first metric."""
-    lines = ['| model | params | ' + ' | '.join(h for h, _ in columns) + ' |',
-             '|---' * (len(columns) + 2) + '|']
-    for name, config, m in rows:
-        lines.append(f'| {name} | {count_params(config) / 1e6:.2f} M | ' +
+    """Prints and writes the table of ``rows`` (name, config, train minutes, schedule length,
+    metrics) with a column per (header, metric key), and the distilled student's change (the
+    last row) over the same-schedule student (row 1) and the compute-matched one (row 2) in the
+    first metric."""
+    lines = ['| model | params | schedule | train min | ' + ' | '.join(h for h, _ in columns) +
+             ' |', '|---' * (len(columns) + 4) + '|']
+    for name, config, minutes, length, m in rows:
+        took = 'reused' if minutes is None else f'{minutes:.1f}'
+        lines.append(f'| {name} | {count_params(config) / 1e6:.2f} M | {length} | {took} | ' +
                      ' | '.join(f'{m[key]:.{digits}f}' for _, key in columns) + ' |')
     table = '\n'.join(lines)
     with open(out_path, 'w') as f:
         f.write(table + '\n')
     print('\n' + table + '\n')
     header, key = columns[0]
-    gain = rows[2][2][key] - rows[1][2][key]
-    print(f'[demo] distillation changed the student by {gain:+.{digits}f} {header}; done in '
-          f'{(time.time() - started) / 60:.1f} min; table in {osp.relpath(out_path, ROOT)}')
+    same, matched, distilled = (rows[i][4][key] for i in (1, 2, 3))
+    print(f'[demo] distillation changed the student by {distilled - same:+.{digits}f} {header} '
+          f'against the same schedule and by {distilled - matched:+.{digits}f} against the same '
+          f'wall time (one seed; tools/analysis/kd_benchmark.py measures 3 and the converged '
+          f'schedule); done in {(time.time() - started) / 60:.1f} min; table in '
+          f'{osp.relpath(out_path, ROOT)}')
 
 
 if __name__ == '__main__':

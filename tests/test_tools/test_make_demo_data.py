@@ -55,3 +55,33 @@ def test_progress_lines(tmp_path, capsys):
     assert lines[-1].endswith('ETA 0:00') and 'elapsed 0:0' in lines[-1]
     build(str(tmp_path / 'b'), num_train=3, num_val=2, progress=False)
     assert capsys.readouterr().out == ''
+
+
+def test_subsets_are_the_first_train_images(tmp_path):
+    """A subset of n train images: the first n images with exactly their annotations, and the
+    same n images through mmseg's ann_file (a split file), read by the demo's dataset config."""
+    from mmengine.config import Config
+    from mmseg.registry import DATASETS
+    from mmseg.utils import register_all_modules
+    out = str(tmp_path / 'd')
+    build(out, num_train=5, num_val=2, student_images=3, progress=False)
+    full = json.load(open(osp.join(out, 'annotations', 'instances_train.json')))
+    sub = json.load(open(osp.join(out, 'annotations', 'instances_train_student.json')))
+    assert sub['images'] == full['images'][:3]
+    assert sub['annotations'] == [a for a in full['annotations'] if a['image_id'] < 3]
+    assert sub['categories'] == full['categories']
+
+    register_all_modules()
+    cfg = Config.fromfile(osp.join(osp.dirname(osp.dirname(osp.dirname(__file__))), 'configs',
+                                   '_base_', 'datasets', 'mmkd_demo_segmentation.py'))
+    dataset_cfg = cfg.train_dataloader.dataset
+    dataset_cfg.update(data_root=out, ann_file='splits/train_student.txt')
+    dataset = DATASETS.build(dataset_cfg)
+    assert [osp.basename(d['img_path']) for d in dataset.load_data_list()] == [
+        osp.basename(im['file_name']) for im in full['images'][:3]]
+    try:
+        build(str(tmp_path / 'e'), num_train=2, num_val=1, student_images=3, progress=False)
+    except ValueError as err:
+        assert 'student_images=3: there are only 2 train images' in str(err)
+    else:
+        raise AssertionError('a student split larger than the train split was accepted')

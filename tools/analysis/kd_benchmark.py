@@ -313,10 +313,8 @@ def train_and_test(options=()):
     from tools.demo import evaluate, train
 
     def runner(config, work_dir, seed):
-        start = time.time()
-        train(osp.basename(config)[:-3] + f' seed {seed}', config, work_dir,
-              [f'randomness.seed={seed}', *options])
-        minutes = (time.time() - start) / 60
+        _, minutes = train(osp.basename(config)[:-3] + f' seed {seed}', config, work_dir,
+                           [f'randomness.seed={seed}', *options])
         metrics = evaluate(f'seed {seed}', config, last_checkpoint(work_dir), work_dir)
         return metrics, minutes
     return runner

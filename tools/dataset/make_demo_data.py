@@ -133,19 +133,23 @@ def _iou(a, b):
 # The scene settings of the demo data (``build``'s keyword arguments); version 2 of the data was
 # num_train=400, max_objects=3, min_side=None (size // 6), max_overlap=0.05, clutter=0, dim=0.5.
 DEFAULTS = dict(num_train=400, num_val=100, size=160, max_objects=3, seed=0, min_side=None,
-                max_overlap=0.05, clutter=0, dim=0.5)
+                max_overlap=0.05, clutter=0, dim=0.5, student_images=None)
 
 
 def build(out, num_train=DEFAULTS['num_train'], num_val=DEFAULTS['num_val'],
           size=DEFAULTS['size'], max_objects=DEFAULTS['max_objects'], seed=DEFAULTS['seed'],
           min_side=DEFAULTS['min_side'], max_overlap=DEFAULTS['max_overlap'],
-          clutter=DEFAULTS['clutter'], dim=DEFAULTS['dim'], progress=True):
+          clutter=DEFAULTS['clutter'], dim=DEFAULTS['dim'],
+          student_images=DEFAULTS['student_images'],
+          progress=True):
     """Writes the dataset under ``out``; returns {split: number of images}. ``progress`` prints
     the images written, the elapsed time and an ETA every few seconds. The scene settings are
-    ``make_scene``'s."""
+    ``make_scene``'s. ``student_images``: the first that many train images also make the split
+    of a student that sees fewer images than its teacher (``annotations/instances_train_student
+    .json`` and, for mmseg, ``splits/train_student.txt``)."""
     settings = dict(num_train=num_train, num_val=num_val, size=size, max_objects=max_objects,
                     seed=seed, min_side=min_side, max_overlap=max_overlap, clutter=clutter,
-                    dim=dim)
+                    dim=dim, student_images=student_images)
     sprites, labels, photos = load_sources()
     rng = np.random.RandomState(seed)
     counts = {}
@@ -177,9 +181,29 @@ def build(out, num_train=DEFAULTS['num_train'], num_val=DEFAULTS['num_val'],
         with open(osp.join(out, 'annotations', f'instances_{split}.json'), 'w') as f:
             json.dump(coco, f)
         counts[split] = num
+        if split == 'train' and student_images:
+            write_student_split(out, coco, student_images)
     with open(osp.join(out, 'VERSION'), 'w') as f:
         f.write(stamp_of(settings) + '\n')
     return counts
+
+
+def write_student_split(out, coco, n):
+    """The first ``n`` train images of ``coco`` as COCO annotations and as an mmseg split file."""
+    if n > len(coco['images']):
+        raise ValueError(f'student_images={n}: there are only {len(coco["images"])} train '
+                         'images; give at most num_train')
+    images = coco['images'][:n]
+    ids = {im['id'] for im in images}
+    sub = dict(coco, images=images,
+               annotations=[a for a in coco['annotations'] if a['image_id'] in ids])
+    with open(osp.join(out, 'annotations', 'instances_train_student.json'), 'w') as f:
+        json.dump(sub, f)
+    os.makedirs(osp.join(out, 'splits'), exist_ok=True)
+    with open(osp.join(out, 'splits', 'train_student.txt'), 'w') as f:
+        # mmseg's ann_file: one image per line, under img_path and without its img_suffix
+        f.writelines('demo/' + osp.basename(im['file_name'])[:-len('_leftImg8bit.png')] + '\n'
+                     for im in images)
 
 
 def stamp_of(settings):
