@@ -154,3 +154,14 @@ def test_schedules_must_match():
     with pytest.raises(ValueError, match='student config trains 12 epochs and the distill '
                                          'config 24 epochs'):
         benchmark(Config.fromfile(STUDENT_CFG), distill, Runs('unused', None, [0]))
+
+
+def test_demo_compute_matched_config(tmp_path):
+    """The demo's compute-matched student: 12 epochs took 2.0 min, the distilled run 3.0, so the
+    student gets 18 epochs (its lr step at round(9 * 18 / 12) = 14), in a config that loads."""
+    from tools.demo import matched_config
+    path, epochs = matched_config(STUDENT_CFG, 12, 2.0, 3.0, str(tmp_path))
+    cfg = Config.fromfile(path)
+    assert epochs == 18 and schedule_of(cfg) == ('epochs', 18)
+    assert cfg.param_scheduler[1].milestones == [14]
+    assert cfg.model.backbone.base_channels == 16  # the student's own model

@@ -37,28 +37,35 @@ def test_progress_disabled_is_quiet(capsys):
     assert capsys.readouterr().out == ''
 
 
-def test_demo_eta_scales_by_the_pace_so_far(capsys):
-    """Expected 6 + 2.5 + 4 min; the teacher took 12 min (twice its 6), so the two students'
-    6.5 expected minutes are 13."""
-    eta = demo.DemoEta(['teacher', 'student', 'distilled'])
-    assert eta.minutes() == pytest.approx(12.5)
+MINUTES = dict(teacher=6.0, student=2.5, distilled=4.0, matched=4.0, seg_student=2.7,
+               seg_distilled=4.7)
+
+
+def test_demo_eta_scales_by_the_pace_so_far(capsys, monkeypatch):
+    """Expected 6 + 2.5 + 4 + 4 min; the teacher took 12 min (twice its 6), so the three
+    students' 10.5 expected minutes are 21."""
+    monkeypatch.setattr(demo, 'EXPECTED_MINUTES', MINUTES)
+    eta = demo.DemoEta(['teacher', 'student', 'distilled', 'matched'])
+    assert eta.minutes() == pytest.approx(16.5)
     eta.stage(2, 'teacher')
     eta.trained('teacher', 12.0)
-    assert eta.minutes() == pytest.approx(13.0)
-    assert str(eta) == 'ETA of the whole demo ~13 min'
+    assert eta.minutes() == pytest.approx(21.0)
+    assert str(eta) == 'ETA of the whole demo ~21 min'
     eta.stage(3, 'students')
     eta.trained('student', 2.5)
     eta.trained('distilled', 4.0)
-    eta.stage(4, 'evaluation')
+    eta.trained('matched', 4.0)
+    eta.stage(5, 'evaluation')
     assert capsys.readouterr().out.splitlines() == [
-        '[demo] stage 2/4 teacher; ETA of the whole demo ~12 min',
-        '[demo] stage 3/4 students; ETA of the whole demo ~13 min',
-        '[demo] stage 4/4 evaluation; ETA of the whole demo under a minute']
+        '[demo] stage 2/5 teacher; ETA of the whole demo ~16 min',
+        '[demo] stage 3/5 students; ETA of the whole demo ~21 min',
+        '[demo] stage 5/5 evaluation; ETA of the whole demo under a minute']
 
 
-def test_demo_eta_without_the_teacher():
+def test_demo_eta_without_the_teacher(monkeypatch):
     """A reused teacher checkpoint: only the students' minutes, and a run not in the list (a
     reused teacher reported anyway) changes nothing."""
+    monkeypatch.setattr(demo, 'EXPECTED_MINUTES', MINUTES)
     eta = demo.DemoEta(['seg_student', 'seg_distilled'])
     eta.trained('seg_teacher', 30.0)
     assert eta.minutes() == pytest.approx(2.7 + 4.7)
