@@ -24,9 +24,9 @@ import warnings
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 CONFIGS = osp.join(ROOT, 'configs', 'demo')
-TEACHER = osp.join(CONFIGS, 'retinanet_r18_fpn_12e_mmkd-demo.py')
-STUDENT = osp.join(CONFIGS, 'retinanet_r18-narrow_fpn_12e_mmkd-demo.py')
-DISTILL = osp.join(CONFIGS, 'hint-poskd_retinanet-r18_retinanet-r18-narrow_12e_mmkd-demo.py')
+TEACHER = osp.join(CONFIGS, 'retinanet_r18_fpn_24e_mmkd-demo.py')
+STUDENT = osp.join(CONFIGS, 'retinanet_r18-narrow_fpn_48e_mmkd-demo-student.py')
+DISTILL = osp.join(CONFIGS, 'hint-poskd_retinanet-r18_retinanet-r18-narrow_48e_mmkd-demo-student.py')
 SEG_TEACHER = osp.join(CONFIGS, 'pspnet_r18-w32-d8_1.5k_mmkd-demo.py')
 SEG_STUDENT = osp.join(CONFIGS, 'pspnet_r18-w16-d8_0.8k_mmkd-demo.py')
 SEG_DISTILL = osp.join(ROOT, 'configs', 'cwd',
@@ -199,9 +199,9 @@ def main(argv=None):
     names = [pre + k for k in roles]
     eta = DemoEta(names[1:] if osp.isfile(teacher_ckpt) else names)
 
-    from tools.dataset.make_demo_data import ensure
+    from tools.dataset.make_demo_data import DEMO, ensure
     eta.stage(1, 'demo dataset')
-    ensure(DATA)
+    ensure(DATA, **DEMO)
     eta.stage(2, 'teacher')
     t_ckpt, t_min = train(pre + 'teacher', task['teacher'], dirs['teacher'], reuse=True,
                           last=t_last, eta=eta)

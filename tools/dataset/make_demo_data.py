@@ -134,6 +134,9 @@ def _iou(a, b):
 # num_train=400, max_objects=3, min_side=None (size // 6), max_overlap=0.05, clutter=0, dim=0.5.
 DEFAULTS = dict(num_train=400, num_val=100, size=160, max_objects=3, seed=0, min_side=None,
                 max_overlap=0.05, clutter=0, dim=0.5, student_images=None)
+# What the demo builds (tools/demo.py) and this script builds by default: the student split of
+# the demo's data-limited student, the first 200 train images.
+DEMO = dict(student_images=200)
 
 
 def build(out, num_train=DEFAULTS['num_train'], num_val=DEFAULTS['num_val'],
@@ -224,7 +227,7 @@ def ensure(out, **kwargs):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--out', default='data/mmkd_demo')
-    for key, value in DEFAULTS.items():
+    for key, value in {**DEFAULTS, **DEMO}.items():
         flag = '--' + ('train' if key == 'num_train' else 'val' if key == 'num_val' else
                        key.replace('_', '-'))
         kind = float if key in ('max_overlap', 'dim') else int
