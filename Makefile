@@ -2,7 +2,7 @@
 # idempotent: a second run only checks the stack).
 PY := .venv/bin/python
 
-.PHONY: setup demo demo-seg test
+.PHONY: setup demo demo-seg benchmark test
 setup:
 	bash tools/setup_env.sh
 
@@ -11,6 +11,14 @@ demo: setup
 
 demo-seg: setup
 	$(PY) tools/demo.py --task segmentation
+
+# The demo pair on 3 seeds with the benchmark protocol (about 75 minutes; needs the teacher of
+# `make demo`; stop and run again to resume).
+benchmark: setup
+	$(PY) tools/dataset/make_demo_data.py
+	$(PY) tools/analysis/kd_benchmark.py configs/demo/retinanet_r18-narrow_fpn_48e_mmkd-demo-student.py \
+		configs/demo/hint-poskd_retinanet-r18_retinanet-r18-narrow_48e_mmkd-demo-student.py \
+		--seeds 0 1 2 --max-factor 2 --work-dir work_dirs/kd_benchmark/demo
 
 test: setup
 	$(PY) -m pytest tests -q -p no:cacheprovider

@@ -165,3 +165,16 @@ def test_demo_compute_matched_config(tmp_path):
     assert epochs == 18 and schedule_of(cfg) == ('epochs', 18)
     assert cfg.param_scheduler[1].milestones == [14]
     assert cfg.model.backbone.base_channels == 16  # the student's own model
+
+
+def test_missing_teacher_checkpoint_is_named(tmp_path, capsys):
+    """Before anything is trained: the missing checkpoint, the config that names it, and how to
+    get one."""
+    from tools.analysis.kd_benchmark import main
+    with pytest.raises(SystemExit):
+        main([STUDENT_CFG, DISTILL_CFG, '--work-dir', str(tmp_path),
+              '--teacher-checkpoint', str(tmp_path / 'missing.pth')])
+    err = capsys.readouterr().err
+    assert f"the teacher checkpoint '{tmp_path / 'missing.pth'}'" in err
+    assert 'train the teacher first (python tools/train.py' in err
+    assert not os.listdir(tmp_path)  # nothing trained, nothing written

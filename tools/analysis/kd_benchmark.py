@@ -354,6 +354,12 @@ def main(argv=None):
         parser.error(f'{args.distill} has no model.teacher: give a distill config second')
     if args.teacher_checkpoint:
         distill_cfg.model.teacher.checkpoint = args.teacher_checkpoint
+    ckpt = distill_cfg.model.teacher.get('checkpoint')
+    if not ckpt or not osp.isfile(ckpt):
+        parser.error(f'the teacher checkpoint {ckpt!r} (model.teacher.checkpoint of '
+                     f'{args.distill}) does not exist: train the teacher first (python '
+                     f'tools/train.py {distill_cfg.model.teacher.get("config")} --work-dir DIR) '
+                     'or give --teacher-checkpoint')
     work_dir = args.work_dir or osp.join(
         ROOT, 'work_dirs', 'kd_benchmark', osp.splitext(osp.basename(args.distill))[0])
     os.makedirs(work_dir, exist_ok=True)
@@ -397,14 +403,10 @@ def main(argv=None):
 
 
 def evaluate_teacher(distill_cfg, work_dir):
-    """The teacher's metric with tools/test.py (once: kept in ``WORK_DIR/teacher``), or None
-    when its checkpoint does not exist yet."""
+    """The teacher's metric with tools/test.py (once: kept in ``WORK_DIR/teacher``)."""
     from tools.demo import evaluate
     teacher = distill_cfg.model.teacher
     ckpt, config = teacher.get('checkpoint'), teacher.get('config')
-    if not (ckpt and config and osp.isfile(ckpt)):
-        print(f'[kd-benchmark] teacher checkpoint {ckpt!r} not found: no teacher row')
-        return None
     out = osp.join(work_dir, 'teacher')
     saved = osp.join(out, 'test_metrics.json')
     if osp.isfile(saved):
