@@ -18,7 +18,7 @@ benchmark: setup
 	$(PY) tools/dataset/make_demo_data.py
 	$(PY) tools/analysis/kd_benchmark.py configs/demo/retinanet_r18-narrow_fpn_48e_mmkd-demo-student.py \
 		configs/demo/hint-poskd_retinanet-r18_retinanet-r18-narrow_48e_mmkd-demo-student.py \
-		--seeds 0 1 2 --max-factor 2 --work-dir work_dirs/kd_benchmark/demo
+		--seeds 0 1 2 --max-factor 2
 
 test: setup
 	$(PY) -m pytest tests -q -p no:cacheprovider
