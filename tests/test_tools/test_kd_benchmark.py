@@ -98,7 +98,12 @@ def test_benchmark_rows_stop_rule_and_resume(tmp_path):
     assert gains['same_schedule']['gain'] == pytest.approx(0.05)
     assert gains['compute_matched']['gain'] == pytest.approx(0.04)
     assert gains['same_schedule']['beyond_2std'] and gains['compute_matched']['beyond_2std']
-    assert len(updates) >= 15  # after every run: partial tables can be read while it runs
+    # after every run; a row being measured shows its seeds so far
+    running = [u['running'] for u in updates if u.get('running')]
+    assert [(r['row'], r['values']) for r in running[:2]] == [
+        ('student_12e', [pytest.approx(0.34)]),
+        ('student_12e', [pytest.approx(0.34), pytest.approx(0.35)])]
+    assert '| student_12e (1 of 3 seeds so far) | 12 | 0.340 | | |' in table(updates[0])
     md = table(summary)
     assert '| student 2x (converged) | 24 | 0.440 | 0.450 | 0.460 | 0.450 | 0.010 | 2.9 |' in md
     assert '| student, compute-matched | 53 |' in md and '+0.050' in md
@@ -112,18 +117,36 @@ def test_benchmark_rows_stop_rule_and_resume(tmp_path):
     os.remove(osp.join(tmp_path, 'runs', 'student_48e', 'seed1', 'run.json'))
     benchmark(student, distill, Runs(str(tmp_path), fake_runner(calls), [0, 1, 2]))
     assert calls == [('student_48e.py', 1)]
+    # a record cut short (a stop while it was written) is measured again
+    with open(osp.join(tmp_path, 'runs', 'distilled_24e', 'seed0', 'run.json'), 'w') as f:
+        f.write('{"row": "disti')
+    calls.clear()
+    benchmark(student, distill, Runs(str(tmp_path), fake_runner(calls), [0, 1, 2]))
+    assert calls == [('distilled_24e.py', 0)]
+    # another metric on resume: every record is read again with it
+    again = benchmark(student, distill, Runs(str(tmp_path), fake_runner(calls := []), [0, 1, 2],
+                                             metric='coco/bbox_mAP'))
+    assert calls == [] and again['ladder'][0]['values'] == pytest.approx([0.34, 0.35, 0.36])
+    with pytest.raises(KeyError, match='no metric coco/bbox_mAP_50'):
+        benchmark(student, distill, Runs(str(tmp_path), None, [0, 1, 2],
+                                         metric='coco/bbox_mAP_50'))
+    # a changed config: its records are not mixed in
+    changed = copy.deepcopy(distill)
+    changed.model.kd_terms.hint.loss.loss_weight = 1.0
+    with pytest.raises(ValueError, match='measured with another config than row distilled_24e'):
+        benchmark(student, changed, Runs(str(tmp_path), None, [0, 1, 2]))
 
 
 def test_cap_and_reused_ladder_row(tmp_path):
-    """At the cap the last schedule stands as 'not converged'; a compute-matched length that is
-    a ladder schedule reuses its runs."""
+    """At the cap the last schedule stands as 'not converged' and the matched 48-epoch student
+    is trained; a compute-matched length that is a ladder schedule reuses that row's runs."""
     student, distill = Config.fromfile(STUDENT_CFG), Config.fromfile(DISTILL_CFG)
 
     def runner(config, work_dir, seed):
         cfg = Config.fromfile(config)
         epochs, distilled = cfg.train_cfg.max_epochs, 'teacher' in cfg.model
-        # the student gains 0.1 per doubling; the distilled run takes 12 epochs' student time
-        # twice over: exactly the 24-epoch student's (no overhead)
+        # the student gains 0.1 per doubling; the distilled run takes twice the student's time
+        # at the same length, so at 24 epochs it matches a 48-epoch student (no overhead)
         metric = 0.7 if distilled else 0.1 * (epochs // 12).bit_length()
         return {'coco/bbox_mAP': metric + 0.001 * seed}, 0.1 * epochs * (2 if distilled else 1)
 
@@ -146,6 +169,45 @@ def test_cap_and_reused_ladder_row(tmp_path):
     assert summary['converged'] == dict(index=0, stopped=True, factor=1, units=12)
     assert summary['matched']['row'] == 'student_24e'  # 2 x 1.2 min: the ladder's 2x row
     assert calls == ['student_12e.py'] * 3 + ['student_24e.py'] * 3 + ['distilled_12e.py'] * 3
+
+
+def test_scale_schedule_begins_cosine_and_kd_weight_steps():
+    """A cosine over the second half (begin 6, T_max 6 of 12 epochs) becomes begin 12, T_max 12
+    of 24; the KD weight's decay and stop steps (epochs) scale with it; a decay counted in
+    iterations in an epoch loop, or a schedule that ends before a decay begins, is refused by
+    name."""
+    cfg = Config.fromfile(STUDENT_CFG)
+    cfg.param_scheduler = [
+        dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=100),
+        dict(type='CosineAnnealingLR', by_epoch=True, begin=6, end=12, T_max=6)]
+    cfg.custom_hooks = [dict(type='mmkd.KDWeightScheduleHook', schedules=dict(
+        hint=dict(warmup=50), cls=dict(decay_begin=3, decay_end=9, stop_at=10, by_epoch=True)))]
+    out = scale_schedule(copy.deepcopy(cfg), 24)
+    warmup, cosine = out.param_scheduler
+    assert (warmup.begin, warmup.end) == (0, 100)
+    assert (cosine.begin, cosine.end, cosine.T_max) == (12, 24, 12)
+    schedules = out.custom_hooks[0].schedules
+    assert schedules.hint == dict(warmup=50)
+    assert (schedules.cls.decay_begin, schedules.cls.decay_end, schedules.cls.stop_at) == \
+        (6, 18, 20)
+    seg = Config.fromfile(SEG_STUDENT)  # PolyLR from iteration 50, where the warm-up ends
+    with pytest.raises(ValueError, match='begins at 50: a schedule of 50 iters ends before it'):
+        scale_schedule(seg, 50)
+    iters = _with(cfg, 'param_scheduler', [dict(type='PolyLR', by_epoch=False, begin=0,
+                                                end=600)])
+    with pytest.raises(ValueError, match="counts iterations in an epoch-based loop"):
+        scale_schedule(iters, 24)
+    steps = _with(cfg, 'custom_hooks', [dict(type='mmkd.KDWeightScheduleHook', schedules=dict(
+        cls=dict(stop_at=300)))])
+    with pytest.raises(ValueError, match="schedule of 'cls'.*counts iterations in a loop of "
+                                         "epochs"):
+        scale_schedule(steps, 24)
+
+
+def _with(cfg, key, value):
+    out = copy.deepcopy(cfg)
+    out[key] = value
+    return out
 
 
 def test_schedules_must_match():

@@ -3,6 +3,7 @@ import json
 import os.path as osp
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from tools.dataset.make_demo_data import CLASSES, build, ensure
@@ -79,9 +80,56 @@ def test_subsets_are_the_first_train_images(tmp_path):
     dataset = DATASETS.build(dataset_cfg)
     assert [osp.basename(d['img_path']) for d in dataset.load_data_list()] == [
         osp.basename(im['file_name']) for im in full['images'][:3]]
-    try:
-        build(str(tmp_path / 'e'), num_train=2, num_val=1, student_images=3, progress=False)
-    except ValueError as err:
-        assert 'student_images=3: there are only 2 train images' in str(err)
-    else:
-        raise AssertionError('a student split larger than the train split was accepted')
+    with pytest.raises(ValueError, match='student_images=3: there are only 2 train images'):
+        build(out, num_train=2, num_val=1, student_images=3, progress=False)
+    # refused before anything was written: the data built before is still whole
+    assert ensure(out, num_train=5, num_val=2, student_images=3) is False
+    build(out, num_train=5, num_val=2, progress=False)  # without a student split: none left
+    assert not osp.exists(osp.join(out, 'splits', 'train_student.txt'))
+
+
+def test_default_scenes_are_version_2(tmp_path):
+    """The generator's defaults draw the scenes of the data's version 2 (the earlier tables'
+    data): annotations and pixels pinned from a build by the version-2 generator (3 train and 2
+    val images)."""
+    out = str(tmp_path / 'v2')
+    build(out, num_train=3, num_val=2, progress=False)
+    assert digest(osp.join(out, 'annotations', 'instances_train.json')) == \
+        '9bcb577e20238b40bfc90b52565b7ffa'
+    for rel, md5 in (('leftImg8bit/train/demo/train_00002_leftImg8bit.png',
+                      '373d08af560909cc793003f7ef498f2b'),
+                     ('gtFine/val/demo/val_00001_gtFine_labelTrainIds.png', 'e401e4a2f7579d883a26c98a70934a03')):
+        pixels = np.asarray(Image.open(osp.join(out, rel))).tobytes()
+        assert hashlib.md5(pixels).hexdigest() == md5, rel
+
+
+def test_scene_options():
+    """Clutter is never labelled: every label pixel lies in a digit's box, also with 4
+    distractors per scene. max_overlap=0.5 lets digits overlap, which the default (0.05)
+    nearly never does."""
+    from tools.dataset.make_demo_data import load_sources, make_scene
+    sprites, labels, photos = load_sources()
+
+    def overlaps(scenes):
+        count = 0
+        for _, b, _, _, _ in scenes:
+            for i in range(len(b)):
+                for j in range(i):
+                    w = min(b[i, 2], b[j, 2]) - max(b[i, 0], b[j, 0])
+                    h = min(b[i, 3], b[j, 3]) - max(b[i, 1], b[j, 1])
+                    count += bool(w > 2 and h > 2)
+        return count
+
+    rng = np.random.RandomState(0)
+    cluttered = [make_scene(rng, sprites, labels, photos, 160, 4, clutter=4) for _ in range(10)]
+    for _, boxes, _, _, semantic in cluttered:
+        inside = np.zeros_like(semantic, dtype=bool)
+        for x1, y1, x2, y2 in boxes.astype(int):
+            inside[y1:y2, x1:x2] = True
+        assert not (semantic[~inside] > 0).any()
+    rng = np.random.RandomState(0)
+    loose = overlaps(make_scene(rng, sprites, labels, photos, 160, 6, max_overlap=0.5)
+                     for _ in range(30))
+    rng = np.random.RandomState(0)
+    tight = overlaps(make_scene(rng, sprites, labels, photos, 160, 6) for _ in range(30))
+    assert loose > 3 * max(tight, 1)

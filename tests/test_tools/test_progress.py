@@ -37,18 +37,18 @@ def test_progress_disabled_is_quiet(capsys):
     assert capsys.readouterr().out == ''
 
 
-MINUTES = dict(teacher=6.0, student=2.5, distilled=4.0, matched=4.0, seg_student=2.7,
+MINUTES = dict(teacher=6.4, student=2.5, distilled=4.0, matched=4.0, seg_student=2.7,
                seg_distilled=4.7)
 
 
 def test_demo_eta_scales_by_the_pace_so_far(capsys, monkeypatch):
-    """Expected 6 + 2.5 + 4 + 4 min; the teacher took 12 min (twice its 6), so the three
+    """Expected 6.4 + 2.5 + 4 + 4 min; the teacher took 12.8 min (twice its 6.4), so the three
     students' 10.5 expected minutes are 21."""
     monkeypatch.setattr(demo, 'EXPECTED_MINUTES', MINUTES)
     eta = demo.DemoEta(['teacher', 'student', 'distilled', 'matched'])
-    assert eta.minutes() == pytest.approx(16.5)
+    assert eta.minutes() == pytest.approx(16.9)
     eta.stage(2, 'teacher')
-    eta.trained('teacher', 12.0)
+    eta.trained('teacher', 12.8)
     assert eta.minutes() == pytest.approx(21.0)
     assert str(eta) == 'ETA of the whole demo ~21 min'
     eta.stage(3, 'students')
@@ -57,7 +57,7 @@ def test_demo_eta_scales_by_the_pace_so_far(capsys, monkeypatch):
     eta.trained('matched', 4.0)
     eta.stage(5, 'evaluation')
     assert capsys.readouterr().out.splitlines() == [
-        '[demo] stage 2/5 teacher; ETA of the whole demo ~16 min',
+        '[demo] stage 2/5 teacher; ETA of the whole demo ~17 min',
         '[demo] stage 3/5 students; ETA of the whole demo ~21 min',
         '[demo] stage 5/5 evaluation; ETA of the whole demo under a minute']
 
@@ -69,3 +69,8 @@ def test_demo_eta_without_the_teacher(monkeypatch):
     eta = demo.DemoEta(['seg_student', 'seg_distilled'])
     eta.trained('seg_teacher', 30.0)
     assert eta.minutes() == pytest.approx(2.7 + 4.7)
+
+
+def test_demo_expected_minutes_cover_every_run():
+    assert {f'{pre}{k}' for pre in ('', 'seg_') for k in ('teacher', 'student', 'distilled',
+                                                           'matched')} <= set(demo.EXPECTED_MINUTES)

@@ -25,11 +25,14 @@ decay, the checkpoint and validation intervals; warm-ups stay as they are.
 Every run is trained with ``tools/train.py`` and evaluated with ``tools/test.py``. A finished run
 writes ``WORK_DIR/runs/<row>/seed<k>/run.json`` (metric and minutes) and is not repeated: stop the
 tool at any time and start it again with the same arguments. ``WORK_DIR/results.json`` and
-``WORK_DIR/table.md`` are rewritten after every run, so the rows measured so far can be read (and
-committed) while it runs. Progress lines give the run, its expected minutes and an ETA.
+``WORK_DIR/table.md`` are rewritten after every run (a row still being measured shows the seeds
+it has), so the rows measured so far can be read, and committed, while it runs. A record is
+reused only for the same config: a changed config, ``--cfg-options`` or teacher stops the tool
+with the folder to delete. Progress lines give the run, its expected minutes and an ETA.
 """
 import argparse
 import copy
+import hashlib
 import json
 import math
 import os
@@ -51,13 +54,14 @@ def mean_std(values):
 
 def converged_index(ladder):
     """The doubling stop rule. ``ladder``: [(factor, [metric per seed]), ...] in doubling order.
-    Returns ``(index, stopped)``: the index of the first schedule whose doubling gained less than
-    the seed spread (the larger standard deviation of the two), and True; or the last index and
-    False when every doubling measured so far gained (not converged, or not yet known)."""
+    Returns ``(index, stopped)``: the index of the first schedule whose doubling gained no more
+    than the seed spread (the larger standard deviation of the two; with one seed, no gain), and
+    True; or the last index and False when every doubling measured so far gained (not
+    converged, or not yet known)."""
     for i in range(len(ladder) - 1):
         mean0, std0 = mean_std(ladder[i][1])
         mean1, std1 = mean_std(ladder[i + 1][1])
-        if mean1 - mean0 < max(std0, std1):
+        if mean1 - mean0 <= max(std0, std1):
             return i, True
     return len(ladder) - 1, False
 
@@ -99,32 +103,74 @@ def schedule_of(cfg):
                      'benchmark scales an epoch- or iteration-based train loop')
 
 
+WARMUP_TYPES = ('LinearLR', 'ConstantLR', 'LinearMomentum', 'ConstantMomentum')
+
+
 def scale_schedule(cfg, units):
-    """Sets ``cfg``'s schedule (in place) to ``units`` epochs / iterations: the loop length, the
-    validation and checkpoint intervals that equalled the old length, every scheduler ``end`` /
-    ``T_max`` that equalled it, and step ``milestones`` in proportion (rounded, at least 1).
-    Schedulers that end before it (warm-ups) are left alone. Returns ``cfg``."""
+    """Sets ``cfg``'s schedule (in place) to ``units`` epochs / iterations. Scaled: the loop
+    length; the validation and checkpoint intervals that equalled the old length; for every
+    scheduler that runs to the old end (``end`` equal to it, or unset): ``end``, a ``begin``
+    after the start (unless it is where a warm-up ends), ``T_max`` (equal to its span) and step
+    ``milestones``, in proportion; the decay and stop steps of ``mmkd.KDWeightScheduleHook``.
+    Warm-ups (schedulers that end before the old end) are left alone. A schedule the scaling
+    cannot follow stops it with an error that names the entry. Returns ``cfg``."""
     kind, old = schedule_of(cfg)
-    key = 'max_epochs' if kind == 'epochs' else 'max_iters'
-    cfg.train_cfg[key] = units
+
+    def scaled(step):
+        return max(1, int(round(step * units / old)))
+
+    cfg.train_cfg['max_epochs' if kind == 'epochs' else 'max_iters'] = units
     if cfg.train_cfg.get('val_interval') == old:
         cfg.train_cfg['val_interval'] = units
     checkpoint = (cfg.get('default_hooks') or {}).get('checkpoint')
     if checkpoint is not None and checkpoint.get('interval') == old:
         checkpoint['interval'] = units
     schedulers = cfg.get('param_scheduler') or []
-    for sched in (schedulers if isinstance(schedulers, list) else [schedulers]):
-        # mmengine's schedulers count epochs unless by_epoch=False; in an iteration-based loop
-        # both count iterations.
-        same_unit = kind == 'iters' or sched.get('by_epoch', True)
-        if not same_unit:
-            continue
-        for name in ('end', 'T_max'):
-            if sched.get(name) == old:
-                sched[name] = units
+    schedulers = schedulers if isinstance(schedulers, list) else [schedulers]
+    same_unit = []
+    for sched in schedulers:
+        # mmengine's schedulers count epochs unless by_epoch=False. In an epoch-based loop an
+        # iteration-counted warm-up stays as it is, and an iteration-counted decay cannot be
+        # scaled without the epoch's length.
+        if kind == 'epochs' and not sched.get('by_epoch', True):
+            if sched.get('type') in WARMUP_TYPES:
+                continue
+            raise ValueError(f'param_scheduler {dict(sched)} counts iterations in an '
+                             'epoch-based loop: give it by_epoch=True (with convert_to_iter_'
+                             'based=True if it should step every iteration) so that the '
+                             'benchmark can scale it')
+        same_unit.append(sched)
+    warmup_ends = {sched['end'] for sched in same_unit
+                   if sched.get('end') is not None and sched['end'] < old}
+    for sched in same_unit:
+        end = sched.get('end')
+        if end is not None and end < old:
+            continue  # a warm-up
+        begin = sched.get('begin', 0)
+        new_begin = scaled(begin) if begin and begin not in warmup_ends else begin
+        if new_begin >= units:
+            raise ValueError(f'param_scheduler {dict(sched)} begins at {begin}: a schedule of '
+                             f'{units} {kind} ends before it; give a longer length')
+        if sched.get('T_max') == (end if end is not None else old) - begin:
+            sched['T_max'] = units - new_begin
+        if 'begin' in sched:
+            sched['begin'] = new_begin
+        if end is not None:
+            sched['end'] = units
         if 'milestones' in sched:
-            sched['milestones'] = [max(1, int(round(m * units / old)))
-                                   for m in sched['milestones']]
+            sched['milestones'] = [scaled(m) for m in sched['milestones']]
+    for hook in cfg.get('custom_hooks') or []:
+        if 'KDWeightScheduleHook' not in str(hook.get('type')):
+            continue
+        for term, spec in hook.get('schedules', {}).items():
+            steps = [k for k in ('decay_begin', 'decay_end', 'stop_at') if spec.get(k)]
+            if steps and (kind == 'epochs') != bool(spec.get('by_epoch', False)):
+                raise ValueError(f'KDWeightScheduleHook schedule of {term!r} ({dict(spec)}) '
+                                 f'counts {"epochs" if spec.get("by_epoch") else "iterations"} '
+                                 f'in a loop of {kind}: give its steps in {kind} (by_epoch='
+                                 f'{kind == "epochs"}) so that the benchmark can scale them')
+            for key in steps:
+                spec[key] = scaled(spec[key])
     return cfg
 
 
@@ -146,35 +192,64 @@ class Runs:
         return osp.join(self.work_dir, 'runs', row, f'seed{seed}', 'run.json')
 
     def run_row(self, row, cfg, units, on_done=None):
-        """Every seed of ``row`` (``cfg`` at ``units``); returns the records."""
+        """Every seed of ``row`` (``cfg`` at ``units``); returns the records, and gives
+        ``on_done`` the records so far after each seed. A record on disk
+        is reused only when it was measured with the same config (its text's SHA-1); its metric
+        is read again with this benchmark's ``metric``."""
+        text = cfg.pretty_text
+        sha = hashlib.sha1(text.encode()).hexdigest()
+        config = osp.join(self.work_dir, 'configs', f'{row}.py')
         records = []
         for seed in self.seeds:
             path = self.record_path(row, seed)
-            if osp.isfile(path):
-                with open(path) as f:
-                    record = json.load(f)
-            else:
+            record = read_record(path)
+            if record is not None and record.get('config_sha', sha) != sha:
+                raise ValueError(
+                    f'{path} was measured with another config than row {row} has now (the '
+                    'configs, --cfg-options or --teacher-checkpoint changed): delete '
+                    f'{osp.dirname(osp.dirname(path))} to measure it again, or give another '
+                    '--work-dir')
+            if record is None:
                 expected = self.eta(row)
                 print(f'[kd-benchmark] {row} seed {seed}: training'
                       + (f' (about {expected[0]:.1f} min; ETA of the rows planned so far '
                          f'~{expected[1]:.0f} min)' if expected else ''), flush=True)
-                config = osp.join(self.work_dir, 'configs', f'{row}.py')
                 os.makedirs(osp.dirname(config), exist_ok=True)
                 cfg.dump(config)
                 metrics, minutes = self.runner(config, osp.dirname(path), seed)
                 record = dict(row=row, seed=seed, units=units, minutes=minutes,
-                              metric=metric_of(metrics, self.metric), metrics=metrics)
-                os.makedirs(osp.dirname(path), exist_ok=True)
-                with open(path, 'w') as f:
-                    json.dump(record, f, indent=1)
+                              metric=metric_of(metrics, self.metric), config_sha=sha,
+                              metrics=metrics)
+                write_json(path, record)
                 self.trained += 1
                 print(f'[kd-benchmark] {row} seed {seed}: {record["metric"]:.4f} in '
                       f'{minutes:.1f} min', flush=True)
+            record['metric'] = metric_of(record['metrics'], self.metric)
             self.records[row, seed] = record
             records.append(record)
             if on_done is not None:
-                on_done()
+                on_done(records)
         return records
+
+
+def read_record(path):
+    """The run record at ``path``, or None when there is none or it is unreadable (a run
+    stopped while its record was written is measured again)."""
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def write_json(path, obj):
+    """Writes ``obj`` to ``path`` through a temporary file, so that a stop leaves either the
+    old file or the new one."""
+    os.makedirs(osp.dirname(path) or '.', exist_ok=True)
+    tmp = path + '.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(obj, f, indent=1)
+    os.replace(tmp, path)
 
 
 def metric_of(metrics, key=None):
@@ -203,7 +278,10 @@ def benchmark(student_cfg, distill_cfg, runs, max_factor=8, on_update=None, teac
     def row_name(prefix, units):
         return f'{prefix}_{units}{unit}'
 
-    def update():
+    def update(partial=None):
+        """``partial``: the records of the row being measured, shown as its own row."""
+        summary['running'] = row_summary(partial[0]['row'], partial[0]['units'], partial) \
+            if partial and len(partial) < len(runs.seeds) else None
         if on_update is not None:
             on_update(summary)
 
@@ -272,7 +350,7 @@ def table(summary, digits=3):
     lines = [f'| row | {kind} | ' + ' | '.join(f'seed {s}' for s in seeds) +
              ' | mean | std | train min |', '|---' * (len(seeds) + 5) + '|']
     if teacher is not None:
-        lines.append(f'| teacher | | {teacher:.{digits}f} |' + ' |' * (len(seeds) + 2))
+        lines.append('| teacher | |' + ' |' * len(seeds) + f' {teacher:.{digits}f} | | |')
     conv = summary.get('converged') or {}
 
     def line(label, row):
@@ -291,6 +369,10 @@ def table(summary, digits=3):
         lines.append(line(f'distilled {summary["distilled"]["factor"]}x', summary['distilled']))
     if summary.get('matched'):
         lines.append(line('student, compute-matched', summary['matched']))
+    running = summary.get('running')
+    if running:
+        lines.append(line(f'{running["row"]} ({len(running["values"])} of {len(seeds)} seeds '
+                          'so far)', running))
     out = '\n'.join(lines)
     if summary.get('gains'):
         words = dict(same_schedule='the same-schedule baseline',
@@ -353,9 +435,10 @@ def main(argv=None):
     if 'teacher' not in distill_cfg.model:
         parser.error(f'{args.distill} has no model.teacher: give a distill config second')
     if args.teacher_checkpoint:
-        distill_cfg.model.teacher.checkpoint = args.teacher_checkpoint
+        distill_cfg.model.teacher.checkpoint = osp.abspath(args.teacher_checkpoint)
     ckpt = distill_cfg.model.teacher.get('checkpoint')
-    if not ckpt or not osp.isfile(ckpt):
+    # the runs start in the repository's root: a config's relative path is read from there
+    if not ckpt or not osp.isfile(ckpt if osp.isabs(ckpt) else osp.join(ROOT, ckpt)):
         parser.error(f'the teacher checkpoint {ckpt!r} (model.teacher.checkpoint of '
                      f'{args.distill}) does not exist: train the teacher first (python '
                      f'tools/train.py {distill_cfg.model.teacher.get("config")} --work-dir DIR) '
@@ -366,7 +449,7 @@ def main(argv=None):
 
     started = time.time()
     runs = Runs(work_dir, train_and_test(), args.seeds, args.metric)
-    teacher = evaluate_teacher(distill_cfg, work_dir)
+    teacher = evaluate_teacher(distill_cfg, work_dir, args.metric)
 
     def eta(row):
         """(expected minutes of a run of ``row``, minutes of the rows planned so far)."""
@@ -389,8 +472,7 @@ def main(argv=None):
         out = dict(summary, student_config=osp.abspath(args.student),
                    distill_config=osp.abspath(args.distill),
                    torch_threads=_threads(), host=os.uname().nodename)
-        with open(osp.join(work_dir, 'results.json'), 'w') as f:
-            json.dump(out, f, indent=1)
+        write_json(osp.join(work_dir, 'results.json'), out)
         with open(osp.join(work_dir, 'table.md'), 'w') as f:
             f.write(table(summary, digits=_digits(summary)))
 
@@ -402,19 +484,21 @@ def main(argv=None):
           f'min; table in {osp.relpath(osp.join(work_dir, "table.md"), ROOT)}')
 
 
-def evaluate_teacher(distill_cfg, work_dir):
-    """The teacher's metric with tools/test.py (once: kept in ``WORK_DIR/teacher``)."""
+def evaluate_teacher(distill_cfg, work_dir, metric=None):
+    """The teacher's metric with tools/test.py on its own config, evaluated once per checkpoint
+    (kept in ``WORK_DIR/teacher/teacher.json``)."""
     from tools.demo import evaluate
     teacher = distill_cfg.model.teacher
     ckpt, config = teacher.get('checkpoint'), teacher.get('config')
     out = osp.join(work_dir, 'teacher')
-    saved = osp.join(out, 'test_metrics.json')
-    if osp.isfile(saved):
-        with open(saved) as f:
-            return metric_of(json.load(f))
-    os.makedirs(out, exist_ok=True)
-    return metric_of(evaluate('teacher', config if osp.isabs(config) else osp.join(ROOT, config),
-                              ckpt, out))
+    saved = read_record(osp.join(out, 'teacher.json'))
+    if saved is None or saved.get('checkpoint') != ckpt:
+        os.makedirs(out, exist_ok=True)
+        metrics = evaluate('teacher', config if osp.isabs(config) else osp.join(ROOT, config),
+                           ckpt, out)
+        saved = dict(checkpoint=ckpt, config=config, metrics=metrics)
+        write_json(osp.join(out, 'teacher.json'), saved)
+    return metric_of(saved['metrics'], metric)
 
 
 def _digits(summary):

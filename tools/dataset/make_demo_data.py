@@ -153,6 +153,14 @@ def build(out, num_train=DEFAULTS['num_train'], num_val=DEFAULTS['num_val'],
     settings = dict(num_train=num_train, num_val=num_val, size=size, max_objects=max_objects,
                     seed=seed, min_side=min_side, max_overlap=max_overlap, clutter=clutter,
                     dim=dim, student_images=student_images)
+    if student_images and student_images > num_train:
+        raise ValueError(f'student_images={student_images}: there are only {num_train} train '
+                         'images; give at most num_train')
+    if osp.isfile(osp.join(out, 'VERSION')):
+        os.remove(osp.join(out, 'VERSION'))  # written last: a stopped build is built again
+    for stale in ('annotations/instances_train_student.json', 'splits/train_student.txt'):
+        if osp.isfile(osp.join(out, stale)):
+            os.remove(osp.join(out, stale))
     sprites, labels, photos = load_sources()
     rng = np.random.RandomState(seed)
     counts = {}
@@ -193,9 +201,6 @@ def build(out, num_train=DEFAULTS['num_train'], num_val=DEFAULTS['num_val'],
 
 def write_student_split(out, coco, n):
     """The first ``n`` train images of ``coco`` as COCO annotations and as an mmseg split file."""
-    if n > len(coco['images']):
-        raise ValueError(f'student_images={n}: there are only {len(coco["images"])} train '
-                         'images; give at most num_train')
     images = coco['images'][:n]
     ids = {im['id'] for im in images}
     sub = dict(coco, images=images,
