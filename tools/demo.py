@@ -38,7 +38,8 @@ sys.path.insert(0, ROOT)
 CONFIGS = osp.join(ROOT, 'configs', 'demo')
 TEACHER = osp.join(CONFIGS, 'retinanet_r18_fpn_24e_mmkd-demo.py')
 STUDENT = osp.join(CONFIGS, 'retinanet_r18-narrow_fpn_48e_mmkd-demo-student.py')
-DISTILL = osp.join(CONFIGS, 'hint-poskd_retinanet-r18_retinanet-r18-narrow_48e_mmkd-demo-student.py')
+DISTILL = osp.join(CONFIGS,
+                   'hint-poskd_retinanet-r18_retinanet-r18-narrow_48e_mmkd-demo-student.py')
 SEG_TEACHER = osp.join(CONFIGS, 'pspnet_r18-w32-d8_1.5k_mmkd-demo.py')
 SEG_STUDENT = osp.join(CONFIGS, 'pspnet_r18-w16-d8_0.8k_mmkd-demo.py')
 SEG_DISTILL = osp.join(ROOT, 'configs', 'cwd',
@@ -206,7 +207,7 @@ def main(argv=None):
     pre = task['prefix']
     roles = ('teacher', 'student', 'distilled', 'matched')
     dirs = {k: osp.join(args.work_dir, pre + k) for k in roles}
-    t_last, _ = last_name(task['teacher'])
+    t_last, t_units = last_name(task['teacher'])
     s_last, units = last_name(task['student'])
     teacher_ckpt = osp.join(dirs['teacher'], t_last)
     names = [pre + k for k in roles]
@@ -226,16 +227,16 @@ def main(argv=None):
     matched_cfg, matched = matched_config(task['student'], units, s_min, d_min,
                                           dirs['matched'])
     eta.stage(4, f'the student for the distilled run\'s {d_min:.1f} min: {matched} instead of '
-                 f'{units} {"epochs" if s_last.startswith("epoch") else "iterations"}')
+                 f'{units} {task["unit"]}')
     m_ckpt, m_min = train(pre + 'matched', matched_cfg, dirs['matched'],
-                          last=s_last.split('_')[0] + f'_{matched}.pth', eta=eta)
+                          last=last_name(matched_cfg)[0], eta=eta)
 
     eta.stage(5, 'evaluation with tools/test.py on the val split')
     # the params column counts the student's own model for the distilled row
     rows = [(task['names'][k], task['teacher'] if k == 'teacher' else task['student'], minutes,
              length, evaluate(k, cfg, ckpt, dirs[k]))
             for k, cfg, ckpt, minutes, length in (
-                ('teacher', task['teacher'], t_ckpt, t_min, last_name(task['teacher'])[1]),
+                ('teacher', task['teacher'], t_ckpt, t_min, t_units),
                 ('student', task['student'], s_ckpt, s_min, units),
                 ('matched', task['student'], m_ckpt, m_min, matched),
                 ('distilled', task['distill'], d_ckpt, d_min, units))]

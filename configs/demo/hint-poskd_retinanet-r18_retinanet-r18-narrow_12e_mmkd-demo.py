@@ -5,17 +5,7 @@
 # - cls_pos: logit KD (per-class binary KL, T=2) on the anchors the student's assigner marks
 #   positive, normalised by their number like the student's focal loss.
 # Settings and measured results: configs/demo/README.md.
-_base_ = ['../_base_/distill_retinanet_mmkd-demo.py']
+_base_ = ['../_base_/distill_retinanet_mmkd-demo.py', '../_base_/hint_poskd_terms_mmkd-demo.py']
 
-model = dict(
-    kd_terms=dict(
-        hint=dict(
-            loss=dict(type='mmkd.FeatureImitationLoss', loss_weight=3.0),
-            inputs=['s_neck', 't_neck'],
-            levels=[0, 1]),
-        cls_pos=dict(
-            loss=dict(type='mmkd.LogitKDLoss', temperature=2.0, num_anchors=9, loss_weight=2.0),
-            inputs=['s_cls_scores', 't_cls_scores', 'pos_mask', 'num_pos'])))
-# The hint starts at 0 and reaches its full weight after the first epoch (50 iterations), while
-# the adapters are still random; the current weights are logged as kd_weight_<term>.
-custom_hooks = [dict(type='mmkd.KDWeightScheduleHook', schedules=dict(hint=dict(warmup=50)))]
+model = dict(kd_terms={{_base_.hint_poskd_terms}})
+custom_hooks = [{{_base_.hint_warmup}}]

@@ -4,7 +4,7 @@
 # takd-hint-poskd_retinanet-r18-half_retinanet-r18-narrow_12e_mmkd-demo.py; the chain
 # takd_retinanet-r18_retinanet-r18-half_retinanet-r18-narrow_chain_mmkd-demo.py runs both.
 # configs/takd/README.md.
-_base_ = ['./retinanet_r18-half_fpn_12e_mmkd-demo.py']
+_base_ = ['./retinanet_r18-half_fpn_12e_mmkd-demo.py', '../_base_/hint_poskd_terms_mmkd-demo.py']
 
 model = dict(
     _delete_=True,
@@ -12,12 +12,5 @@ model = dict(
     student={{_base_.model}},
     teacher=dict(config='{{ fileDirname }}/../demo/retinanet_r18_fpn_12e_mmkd-demo.py',
                  checkpoint='work_dirs/demo/teacher/epoch_12.pth'),
-    kd_terms=dict(
-        hint=dict(
-            loss=dict(type='mmkd.FeatureImitationLoss', loss_weight=3.0),
-            inputs=['s_neck', 't_neck'],
-            levels=[0, 1]),
-        cls_pos=dict(
-            loss=dict(type='mmkd.LogitKDLoss', temperature=2.0, num_anchors=9, loss_weight=2.0),
-            inputs=['s_cls_scores', 't_cls_scores', 'pos_mask', 'num_pos'])))
-custom_hooks = [dict(type='mmkd.KDWeightScheduleHook', schedules=dict(hint=dict(warmup=50)))]
+    kd_terms={{_base_.hint_poskd_terms}})
+custom_hooks = [{{_base_.hint_warmup}}]

@@ -96,9 +96,11 @@ def test_default_scenes_are_version_2(tmp_path):
     build(out, num_train=3, num_val=2, progress=False)
     assert digest(osp.join(out, 'annotations', 'instances_train.json')) == \
         '9bcb577e20238b40bfc90b52565b7ffa'
-    for rel, md5 in (('leftImg8bit/train/demo/train_00002_leftImg8bit.png',
-                      '373d08af560909cc793003f7ef498f2b'),
-                     ('gtFine/val/demo/val_00001_gtFine_labelTrainIds.png', 'e401e4a2f7579d883a26c98a70934a03')):
+    for rel, md5 in (
+            ('leftImg8bit/train/demo/train_00002_leftImg8bit.png',
+             '373d08af560909cc793003f7ef498f2b'),
+            ('gtFine/val/demo/val_00001_gtFine_labelTrainIds.png',
+             'e401e4a2f7579d883a26c98a70934a03')):
         pixels = np.asarray(Image.open(osp.join(out, rel))).tobytes()
         assert hashlib.md5(pixels).hexdigest() == md5, rel
 

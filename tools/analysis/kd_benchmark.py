@@ -44,6 +44,9 @@ import time
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
+from tools.analysis.seed_table import last_checkpoint, metric_of  # noqa: E402
+from tools.demo import evaluate, train  # noqa: E402
+
 
 # ------------------------------------------------------------------------- the protocol's logic
 def mean_std(values):
@@ -177,7 +180,8 @@ def scale_schedule(cfg, units):
 # --------------------------------------------------------------------------------- the runs
 class Runs:
     """The runs of one benchmark under ``work_dir``: their records on disk, and training and
-    evaluating the missing ones with ``runner(config_path, work_dir, seed) -> (metrics, minutes)``."""
+    evaluating the missing ones with
+    ``runner(config_path, work_dir, seed) -> (metrics, minutes)``."""
 
     def __init__(self, work_dir, runner, seeds, metric=None, eta=None):
         self.work_dir = work_dir
@@ -252,14 +256,6 @@ def write_json(path, obj):
     os.replace(tmp, path)
 
 
-def metric_of(metrics, key=None):
-    """``metrics[key]``, or by default COCO bbox mAP (detection) or mIoU (segmentation)."""
-    for name in ([key] if key else ['coco/bbox_mAP', 'mIoU']):
-        if name in metrics:
-            return metrics[name]
-    raise KeyError(f'no metric {key or "coco/bbox_mAP or mIoU"} among {sorted(metrics)}')
-
-
 def benchmark(student_cfg, distill_cfg, runs, max_factor=8, on_update=None, teacher=None):
     """The protocol (see the module docstring) on two loaded configs with ``runs`` (a Runs).
     Returns the summary dict ``results.json`` holds; ``on_update(summary)`` is called after every
@@ -298,7 +294,8 @@ def benchmark(student_cfg, distill_cfg, runs, max_factor=8, on_update=None, teac
     while True:
         units = base * factor
         name = row_name('student', units)
-        records = runs.run_row(name, scale_schedule(copy.deepcopy(student_cfg), units), units, update)
+        records = runs.run_row(name, scale_schedule(copy.deepcopy(student_cfg), units), units,
+                               update)
         summary['ladder'].append(row_summary(name, units, records, factor))
         index, stopped = converged_index([(r['factor'], r['values'])
                                           for r in summary['ladder']])
@@ -326,7 +323,8 @@ def benchmark(student_cfg, distill_cfg, runs, max_factor=8, on_update=None, teac
     if ladder_row is not None:
         matched = dict(ladder_row)
     else:
-        records = runs.run_row(name, scale_schedule(copy.deepcopy(student_cfg), units), units, update)
+        records = runs.run_row(name, scale_schedule(copy.deepcopy(student_cfg), units), units,
+                               update)
         matched = row_summary(name, units, records)
     matched.update(fit_overhead=fit[0], fit_per_unit=fit[1])
     summary['matched'] = matched
@@ -391,8 +389,6 @@ def table(summary, digits=3):
 def train_and_test(options=()):
     """The runner of real runs: tools/train.py then tools/test.py on the last checkpoint;
     returns (metrics, train minutes of the tools/train.py command)."""
-    from tools.analysis.seed_table import last_checkpoint
-    from tools.demo import evaluate, train
 
     def runner(config, work_dir, seed):
         _, minutes = train(osp.basename(config)[:-3] + f' seed {seed}', config, work_dir,
@@ -487,7 +483,6 @@ def main(argv=None):
 def evaluate_teacher(distill_cfg, work_dir, metric=None):
     """The teacher's metric with tools/test.py on its own config, evaluated once per checkpoint
     (kept in ``WORK_DIR/teacher/teacher.json``)."""
-    from tools.demo import evaluate
     teacher = distill_cfg.model.teacher
     ckpt, config = teacher.get('checkpoint'), teacher.get('config')
     out = osp.join(work_dir, 'teacher')
