@@ -137,6 +137,29 @@ def test_benchmark_rows_stop_rule_and_resume(tmp_path):
         benchmark(student, changed, Runs(str(tmp_path), None, [0, 1, 2]))
 
 
+def test_shared_baseline_dir(tmp_path):
+    """Two distill configs of one student: the second benchmark trains only its distilled rows,
+    the student's ladder (and the matched row, at the same length) is read from the baseline dir,
+    and a student config that changed is refused there."""
+    student, distill = Config.fromfile(STUDENT_CFG), Config.fromfile(DISTILL_CFG)
+    other = copy.deepcopy(distill)
+    other.model.kd_terms.hint.loss.loss_weight = 1.0
+    base = str(tmp_path / 'students')
+    first, second = [], []
+    one = benchmark(student, distill, Runs(str(tmp_path / 'a'), fake_runner(first), [0, 1, 2],
+                                           baseline_dir=base))
+    two = benchmark(student, other, Runs(str(tmp_path / 'b'), fake_runner(second), [0, 1, 2],
+                                         baseline_dir=base))
+    assert len(first) == 15 and second == [('distilled_24e.py', s) for s in (0, 1, 2)]
+    assert two['ladder'] == one['ladder'] and two['matched']['units'] == 53
+    assert osp.isfile(osp.join(base, 'runs', 'student_53e', 'seed2', 'run.json'))
+    assert not osp.exists(tmp_path / 'b' / 'runs' / 'student_12e')
+    wider = copy.deepcopy(student)
+    wider.model.neck.out_channels = 48
+    with pytest.raises(ValueError, match='row student_12e.*--baseline-dir'):
+        benchmark(wider, other, Runs(str(tmp_path / 'b'), None, [0, 1, 2], baseline_dir=base))
+
+
 def test_cap_and_reused_ladder_row(tmp_path):
     """At the cap the last schedule stands as 'not converged' and the matched 48-epoch student
     is trained; a compute-matched length that is a ladder schedule reuses that row's runs."""

@@ -2,6 +2,7 @@
 
     python tools/analysis/kd_benchmark.py STUDENT_CONFIG DISTILL_CONFIG [--seeds 0 1 2]
         [--max-factor 8] [--work-dir work_dirs/kd_benchmark/<distill config name>]
+        [--baseline-dir work_dirs/kd_benchmark/students/<student config name>]
         [--teacher-checkpoint PATH] [--metric KEY] [--cfg-options KEY=VALUE ...]
 
 It answers the two questions a gain must survive, each with its cost in train minutes:
@@ -24,7 +25,9 @@ decay, the checkpoint and validation intervals; warm-ups stay as they are.
 
 Every run is trained with ``tools/train.py`` and evaluated with ``tools/test.py``. A finished run
 writes ``WORK_DIR/runs/<row>/seed<k>/run.json`` (metric and minutes) and is not repeated: stop the
-tool at any time and start it again with the same arguments. ``WORK_DIR/results.json`` and
+tool at any time and start it again with the same arguments. The student's rows are kept in
+``BASELINE_DIR`` instead, so that the benchmarks of several distill configs of one student train
+its ladder once. ``WORK_DIR/results.json`` and
 ``WORK_DIR/table.md`` are rewritten after every run (a row still being measured shows the seeds
 it has), so the rows measured so far can be read, and committed, while it runs. A record is
 reused only for the same config: a changed config, ``--cfg-options`` or teacher stops the tool
@@ -183,8 +186,11 @@ class Runs:
     evaluating the missing ones with
     ``runner(config_path, work_dir, seed) -> (metrics, minutes)``."""
 
-    def __init__(self, work_dir, runner, seeds, metric=None, eta=None):
+    def __init__(self, work_dir, runner, seeds, metric=None, eta=None, baseline_dir=None):
         self.work_dir = work_dir
+        # the student rows (the ladder and the compute-matched row) of every benchmark of one
+        # student: trained once, whatever distill config they are compared with
+        self.baseline_dir = baseline_dir or work_dir
         self.runner = runner
         self.seeds = list(seeds)
         self.metric = metric
@@ -192,8 +198,11 @@ class Runs:
         self.records = {}
         self.trained = 0
 
+    def dir_of(self, row):
+        return self.baseline_dir if row.startswith('student') else self.work_dir
+
     def record_path(self, row, seed):
-        return osp.join(self.work_dir, 'runs', row, f'seed{seed}', 'run.json')
+        return osp.join(self.dir_of(row), 'runs', row, f'seed{seed}', 'run.json')
 
     def run_row(self, row, cfg, units, on_done=None):
         """Every seed of ``row`` (``cfg`` at ``units``); returns the records, and gives
@@ -202,17 +211,18 @@ class Runs:
         is read again with this benchmark's ``metric``."""
         text = cfg.pretty_text
         sha = hashlib.sha1(text.encode()).hexdigest()
-        config = osp.join(self.work_dir, 'configs', f'{row}.py')
+        config = osp.join(self.dir_of(row), 'configs', f'{row}.py')
         records = []
         for seed in self.seeds:
             path = self.record_path(row, seed)
             record = read_record(path)
             if record is not None and record.get('config_sha', sha) != sha:
+                flag = '--baseline-dir' if row.startswith('student') else '--work-dir'
                 raise ValueError(
                     f'{path} was measured with another config than row {row} has now (the '
                     'configs, --cfg-options or --teacher-checkpoint changed): delete '
                     f'{osp.dirname(osp.dirname(path))} to measure it again, or give another '
-                    '--work-dir')
+                    f'{flag}')
             if record is None:
                 expected = self.eta(row)
                 print(f'[kd-benchmark] {row} seed {seed}: training'
@@ -406,6 +416,10 @@ def main(argv=None):
     parser.add_argument('--max-factor', type=int, default=8,
                         help='the longest baseline schedule, as a multiple of the config\'s')
     parser.add_argument('--work-dir')
+    parser.add_argument('--baseline-dir',
+                        help='where the student rows are kept (default: work_dirs/kd_benchmark/'
+                        'students/<student config name>), shared by the benchmarks of every '
+                        'distill config of that student')
     parser.add_argument('--teacher-checkpoint',
                         help="overrides the distill config's model.teacher.checkpoint")
     parser.add_argument('--metric', help='the metric key (default: coco/bbox_mAP or mIoU)')
@@ -442,9 +456,11 @@ def main(argv=None):
     work_dir = args.work_dir or osp.join(
         ROOT, 'work_dirs', 'kd_benchmark', osp.splitext(osp.basename(args.distill))[0])
     os.makedirs(work_dir, exist_ok=True)
+    baseline_dir = args.baseline_dir or osp.join(
+        ROOT, 'work_dirs', 'kd_benchmark', 'students', osp.splitext(osp.basename(args.student))[0])
 
     started = time.time()
-    runs = Runs(work_dir, train_and_test(), args.seeds, args.metric)
+    runs = Runs(work_dir, train_and_test(), args.seeds, args.metric, baseline_dir=baseline_dir)
     teacher = evaluate_teacher(distill_cfg, work_dir, args.metric)
 
     def eta(row):
