@@ -4,6 +4,7 @@
         [--max-factor 8] [--work-dir work_dirs/kd_benchmark/<distill config name>]
         [--baseline-dir work_dirs/kd_benchmark/students/<student config name>]
         [--teacher-checkpoint PATH] [--metric KEY] [--cfg-options KEY=VALUE ...]
+        [--distill-options KEY=VALUE ...]
 
 It answers the two questions a gain must survive, each with its cost in train minutes:
 
@@ -220,7 +221,7 @@ class Runs:
                 flag = '--baseline-dir' if row.startswith('student') else '--work-dir'
                 raise ValueError(
                     f'{path} was measured with another config than row {row} has now (the '
-                    'configs, --cfg-options or --teacher-checkpoint changed): delete '
+                    'configs, their options or --teacher-checkpoint changed): delete '
                     f'{osp.dirname(osp.dirname(path))} to measure it again, or give another '
                     f'{flag}')
             if record is None:
@@ -428,6 +429,10 @@ def main(argv=None):
     from mmengine.config import Config, DictAction
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='KEY=VALUE overrides applied to both configs')
+    parser.add_argument('--distill-options', nargs='+', action=DictAction, default={},
+                        help='KEY=VALUE overrides of the distill config only (a KD weight to '
+                        'tune: model.kd_terms.NAME.loss.loss_weight=0.5); give each setting '
+                        'its own --work-dir')
     args = parser.parse_args(argv)
     for path in (args.student, args.distill):
         if not osp.isfile(path):
@@ -442,6 +447,7 @@ def main(argv=None):
     distill_cfg = Config.fromfile(args.distill)
     for cfg in (student_cfg, distill_cfg):
         cfg.merge_from_dict(args.cfg_options)
+    distill_cfg.merge_from_dict(args.distill_options)
     if 'teacher' not in distill_cfg.model:
         parser.error(f'{args.distill} has no model.teacher: give a distill config second')
     if args.teacher_checkpoint:

@@ -3,7 +3,7 @@
 # P3 and P4, where the demo's digits are assigned. The channels differ (32 / 128): the sum over
 # channels removes them, no adapter. loss_weight 0.25 puts the term's gradient at about twice the
 # task loss's over the first iterations (KDLossScaleHook). Results: configs/at/README.md.
-_base_ = ['../_base_/distill_retinanet_mmkd-demo.py']
+_base_ = ['../_base_/distill_retinanet_mmkd-demo-student.py']
 
 model = dict(
     kd_terms=dict(

@@ -1,6 +1,6 @@
 # FGFI (imitation on the locations whose anchors overlap GT boxes) on all five FPN levels of the
 # demo RetinaNet. Settings and measured results: configs/fgfi/README.md.
-_base_ = ['../_base_/distill_retinanet_mmkd-demo.py']
+_base_ = ['../_base_/distill_retinanet_mmkd-demo-student.py']
 
 model = dict(
     kd_terms=dict(

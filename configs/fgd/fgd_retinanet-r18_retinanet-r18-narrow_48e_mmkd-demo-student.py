@@ -4,7 +4,7 @@
 # the term to about 10 at the start (the demo teacher's features are larger than a COCO FPN's).
 # The demo runs mark only the cells a box overlaps (cells='covered'); the COCO configs use the
 # reference code's rule. Settings and measured results: configs/fgd/README.md.
-_base_ = ['../_base_/distill_retinanet_mmkd-demo.py']
+_base_ = ['../_base_/distill_retinanet_mmkd-demo-student.py']
 
 model = dict(
     kd_terms=dict(

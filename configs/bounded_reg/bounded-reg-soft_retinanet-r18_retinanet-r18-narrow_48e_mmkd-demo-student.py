@@ -1,7 +1,7 @@
 # Bounded regression + class-weighted soft labels (background weight 1.5 on the negative part of
 # each class's binary distribution, T = 1) on every anchor the student's focal loss counts,
 # divided like it by the number of positives. Results: configs/bounded_reg/README.md.
-_base_ = ['./bounded-reg_retinanet-r18_retinanet-r18-narrow_12e_mmkd-demo.py']
+_base_ = ['./bounded-reg_retinanet-r18_retinanet-r18-narrow_48e_mmkd-demo-student.py']
 
 model = dict(kd_terms=dict(
     soft=dict(

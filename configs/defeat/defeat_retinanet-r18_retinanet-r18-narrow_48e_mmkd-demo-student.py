@@ -6,7 +6,7 @@
 # the runs in configs/defeat/README.md before the loss took the reference code's 2 C N divisors
 # and mean over levels. The adaptation conv keeps PyTorch's initialisation here (the COCO config
 # uses the paper's N(0, 1e-4^2)).
-_base_ = ['../_base_/distill_retinanet_mmkd-demo.py']
+_base_ = ['../_base_/distill_retinanet_mmkd-demo-student.py']
 
 model = dict(
     kd_terms=dict(

@@ -4,7 +4,7 @@
 # distances (weight 25) and angles (weight 50) among the teacher's. loss_weight 0.02 puts the
 # term's gradient at about 2.5x the task loss's over the first iterations (KDLossScaleHook).
 # Results: configs/rkd/README.md.
-_base_ = ['../_base_/distill_retinanet_mmkd-demo.py']
+_base_ = ['../_base_/distill_retinanet_mmkd-demo-student.py']
 
 model = dict(
     kd_terms=dict(

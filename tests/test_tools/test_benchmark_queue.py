@@ -1,0 +1,118 @@
+"""The benchmark queue (tools/analysis/benchmark_queue.py): parsing the queue file, the work and
+baseline dirs it gives each benchmark, and its summary from the benchmarks' results.json. The
+benchmarks themselves (kd_benchmark.py) are tested in test_kd_benchmark.py; here a run is the
+results.json it would leave."""
+import json
+import os.path as osp
+
+import pytest
+
+from tests.conftest import DISTILL_CFG, STUDENT_CFG
+from tools.analysis import benchmark_queue as bq
+
+ROOT = bq.ROOT
+STUDENT = osp.relpath(STUDENT_CFG, ROOT)
+DISTILL = osp.relpath(DISTILL_CFG, ROOT)
+
+
+def write_queue(tmp_path, text):
+    path = tmp_path / 'queue.txt'
+    path.write_text(text)
+    return str(path)
+
+
+def test_parse_queue_students_options_and_errors(tmp_path):
+    queue = write_queue(tmp_path, f'# a comment\nstudent: {STUDENT}\n{DISTILL}\n'
+                        f'{DISTILL} model.kd_terms.hint.loss.loss_weight=1.5  # tuned\n')
+    one, two = bq.parse_queue(queue)
+    assert (one['student'], one['distill'], one['options']) == (STUDENT, DISTILL, [])
+    assert two['options'] == ['model.kd_terms.hint.loss.loss_weight=1.5'] and two['line'] == 4
+    name = osp.splitext(osp.basename(DISTILL))[0]
+    assert bq.label_of(one) == name and bq.label_of(two) == name + '+hint.loss.loss_weight=1.5'
+    assert bq.short_label(two) == 'hint-poskd (hint.loss.loss_weight=1.5)'
+    cmd = bq.command(two, '/out', [0, 1, 2], 2)
+    assert cmd[cmd.index('--work-dir') + 1] == osp.join('/out', bq.label_of(two))
+    assert cmd[cmd.index('--baseline-dir') + 1] == osp.join(
+        '/out', 'students', osp.splitext(osp.basename(STUDENT))[0])
+    assert cmd[-2:] == ['--distill-options', 'model.kd_terms.hint.loss.loss_weight=1.5']
+    assert '--distill-options' not in bq.command(one, '/out', [0], 2)
+
+    for text, message in [
+            (f'{DISTILL}\n', r'queue.txt:1: .* comes before any "student: CONFIG"'),
+            (f'student: {STUDENT}\nconfigs/no/such.py\n', r":2: config 'configs/no/such.py' "
+                                                          'does not exist'),
+            (f'student: {STUDENT}\n{DISTILL} loss_weight\n', r":2: 'loss_weight' is not "
+                                                             'KEY=VALUE'),
+            (f'student: {STUDENT}\n', 'names no distill config')]:
+        with pytest.raises(ValueError, match=message):
+            bq.parse_queue(write_queue(tmp_path, text))
+
+
+def results(ladder, distilled=None, matched=None, stopped=True):
+    """A results.json as kd_benchmark writes it: ``ladder`` (units, values) rows, the converged
+    row the last one before the top (or the top when not stopped)."""
+    def row(units, values, minutes):
+        mean = sum(values) / len(values)
+        std = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+        return dict(row=f'r{units}', units=units, values=values, mean=mean, std=std,
+                    mean_minutes=minutes)
+    out = dict(kind='epochs', teacher=0.7,
+               ladder=[row(u, v, u / 20) for u, v in ladder])
+    index = len(ladder) - 2 if stopped else len(ladder) - 1
+    out['converged'] = dict(index=index, stopped=stopped)
+    if distilled:
+        out['distilled'] = row(ladder[index][0], distilled, 4.6)
+    if matched:
+        out['matched'] = row(matched[0], matched[1], 4.1)
+        base, ref = out['ladder'][index], out['matched']
+        out['gains'] = {k: dict(gain=out['distilled']['mean'] - r['mean'], baseline_std=r['std'],
+                                beyond_2std=out['distilled']['mean'] - r['mean'] > 2 * r['std'])
+                        for k, r in (('same_schedule', base), ('compute_matched', ref))}
+    return out
+
+
+def test_summary_rows_states_and_verdicts(tmp_path):
+    queue = write_queue(tmp_path, f'student: {STUDENT}\n{DISTILL}\n'
+                        f'{DISTILL} model.kd_terms.hint.loss.loss_weight=1.5\n'
+                        f'{DISTILL} model.kd_terms.hint.loss.loss_weight=0.5\n'
+                        f'{DISTILL} model.kd_terms.hint.loss.loss_weight=9\n')
+    entries = bq.parse_queue(queue)
+    out = tmp_path / 'out'
+    ladder = [(48, [0.35, 0.40, 0.38]), (96, [0.37, 0.40, 0.38])]
+    done = {
+        # +0.19 / +0.18 against stds 0.025 / 0.02: pays
+        0: results(ladder, [0.56, 0.57, 0.57], (83, [0.37, 0.41, 0.39])),
+        # +0.01 against both: positive but within the spread
+        1: results(ladder, [0.37, 0.39, 0.41], (83, [0.37, 0.38, 0.39])),
+        # a row being measured: no gains yet
+        2: results(ladder),
+    }
+    for i, res in done.items():
+        path = out / bq.label_of(entries[i]) / 'results.json'
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps(res))
+    rows = bq.write_summary(entries, str(out), failed=[bq.label_of(entries[3])])
+    assert [r['state'] for r in rows] == ['done', 'done', 'partial', 'failed']
+    assert rows[0]['converged'] == dict(units=48, mean=pytest.approx(0.3767, abs=1e-4),
+                                        std=pytest.approx(0.0252, abs=1e-4), minutes=2.4,
+                                        seeds=3)
+    assert [bq.verdict(r['gains']) for r in rows[:2]] == ['pays', 'within noise']
+    md = (out / 'summary.md').read_text()
+    assert ('| hint-poskd | 0.377 ± 0.025 (48e) | 0.567 ± 0.006 (48e) | 4.6 | 0.390 ± 0.020 '
+            '(83e) | +0.190 | +0.177 | pays |') in md
+    assert '| hint-poskd (hint.loss.loss_weight=9) |  |  |  |  |  |  | failed |' in md
+    assert json.loads((out / 'summary.json').read_text())[2]['state'] == 'partial'
+    # a loss against the compute-matched baseline does not gain, whatever the other gain
+    gains = dict(same_schedule=dict(gain=0.05, beyond_2std=True),
+                 compute_matched=dict(gain=-0.01, beyond_2std=False))
+    assert bq.verdict(gains) == 'does not gain'
+
+
+def test_list_trains_nothing_and_only_must_match(tmp_path, monkeypatch, capsys):
+    queue = write_queue(tmp_path, f'student: {STUDENT}\n{DISTILL}\n')
+    monkeypatch.setattr(bq.subprocess, 'run', lambda *a, **k: pytest.fail('trained'))
+    bq.main([queue, '--list', '--out', str(tmp_path / 'out')])
+    assert '| hint-poskd |' in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        bq.main([queue, '--only', 'fgd', '--out', str(tmp_path / 'out')])
+    assert "--only 'fgd' matches none of the 1 benchmarks" in capsys.readouterr().err

@@ -1,0 +1,225 @@
+"""Benchmark many distill configs one after another with the protocol of kd_benchmark.py, and
+keep one table of them all.
+
+    python tools/analysis/benchmark_queue.py QUEUE [--seeds 0 1 2] [--max-factor 2]
+        [--only TEXT] [--list] [--out work_dirs/kd_benchmark]
+
+QUEUE is a text file. ``student: CONFIG`` names the student config of the lines after it; every
+other line is one benchmark, ``DISTILL_CONFIG [KEY=VALUE ...]``, the options overriding the
+distill config only (a KD weight being tuned). ``#`` starts a comment. Each benchmark is
+``tools/analysis/kd_benchmark.py STUDENT DISTILL`` in its own process, with its own work dir
+(``OUT/<distill config name>`` and, with options, ``+<options>``), and the students' rows shared
+under ``OUT/students/``: the ladder and the compute-matched runs of one student are trained once
+for all its methods. Every run is resumable as kd_benchmark's are: stop the queue at any time and
+start it again with the same arguments. A benchmark that fails is reported and the queue goes on.
+
+``OUT/summary.md`` and ``OUT/summary.json`` are rewritten after every benchmark, from the
+``results.json`` of every line: the converged baseline, the distilled student, the compute-
+matched baseline, the gains against both and whether each is more than twice that baseline's
+std, with train minutes. ``--list`` writes them from what is on disk and trains nothing.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, ROOT)
+
+from tools.analysis.kd_benchmark import write_json  # noqa: E402
+
+
+def parse_queue(path):
+    """The benchmarks of the queue file at ``path``: a list of dicts with ``student``,
+    ``distill``, ``options`` (KEY=VALUE strings) and ``line`` (its number, for errors)."""
+    entries, student = [], None
+    with open(path) as f:
+        for number, raw in enumerate(f, 1):
+            text = raw.split('#', 1)[0].strip()
+            if not text:
+                continue
+            where = f'{path}:{number}'
+            if text.startswith('student:'):
+                student = text[len('student:'):].strip()
+                _require_file(student, where)
+                continue
+            if student is None:
+                raise ValueError(f'{where}: {text.split()[0]} comes before any "student: '
+                                 'CONFIG" line; name the student config it is compared with')
+            distill, *options = text.split()
+            _require_file(distill, where)
+            for option in options:
+                if '=' not in option:
+                    raise ValueError(f'{where}: {option!r} is not KEY=VALUE')
+            entries.append(dict(student=student, distill=distill, options=options,
+                                line=number))
+    if not entries:
+        raise ValueError(f'{path} names no distill config')
+    return entries
+
+
+def _require_file(config, where):
+    if not osp.isfile(config if osp.isabs(config) else osp.join(ROOT, config)):
+        raise ValueError(f'{where}: config {config!r} does not exist')
+
+
+def label_of(entry):
+    """The work dir name of a benchmark: the distill config's name, and its options (the
+    common ``model.kd_terms.`` prefix left out)."""
+    name = osp.splitext(osp.basename(entry['distill']))[0]
+    if not entry['options']:
+        return name
+    options = [o.replace('model.kd_terms.', '').replace('/', '_') for o in entry['options']]
+    return name + '+' + ','.join(options)
+
+
+def short_label(entry):
+    """The table's name of a benchmark: the method part of the config name (before its first
+    ``_``) and the options."""
+    name = osp.basename(entry['distill']).split('_', 1)[0]
+    options = [o.replace('model.kd_terms.', '') for o in entry['options']]
+    return name + (f' ({", ".join(options)})' if options else '')
+
+
+def student_dir(out, entry):
+    return osp.join(out, 'students', osp.splitext(osp.basename(entry['student']))[0])
+
+
+def command(entry, out, seeds, max_factor):
+    cmd = [sys.executable, osp.join(ROOT, 'tools', 'analysis', 'kd_benchmark.py'),
+           entry['student'], entry['distill'], '--seeds', *map(str, seeds),
+           '--max-factor', str(max_factor), '--work-dir', osp.join(out, label_of(entry)),
+           '--baseline-dir', student_dir(out, entry)]
+    if entry['options']:
+        cmd += ['--distill-options', *entry['options']]
+    return cmd
+
+
+# ------------------------------------------------------------------------------ the summary
+def summary_rows(entries, out, failed=()):
+    """One row per benchmark from its ``results.json`` (None fields where it has not run)."""
+    rows = []
+    for entry in entries:
+        label = label_of(entry)
+        row = dict(label=label, name=short_label(entry), distill=entry['distill'], options=entry['options'],
+                   student=entry['student'], state='not run')
+        try:
+            with open(osp.join(out, label, 'results.json')) as f:
+                results = json.load(f)
+        except (OSError, ValueError):
+            results = None
+        if label in failed:
+            row['state'] = 'failed'
+        if results is not None:
+            conv = results['ladder'][results['converged']['index']] \
+                if results.get('converged') else None
+            row.update(kind=results['kind'], teacher=results.get('teacher'),
+                       converged=_brief(conv), converged_stopped=bool(
+                           results.get('converged') and results['converged']['stopped']),
+                       distilled=_brief(results.get('distilled')),
+                       matched=_brief(results.get('matched')), gains=results.get('gains'))
+            if row['state'] != 'failed':
+                row['state'] = 'done' if results.get('gains') else 'partial'
+        rows.append(row)
+    return rows
+
+
+def _brief(row):
+    if not row:
+        return None
+    return dict(units=row['units'], mean=row['mean'], std=row['std'],
+                minutes=row['mean_minutes'], seeds=len(row['values']))
+
+
+def verdict(gains):
+    """'pays' when the gain beats both baselines by more than twice their std, 'within noise'
+    when it is positive against both but not beyond that, 'does not gain' otherwise."""
+    same, matched = gains['same_schedule'], gains['compute_matched']
+    if same['beyond_2std'] and matched['beyond_2std']:
+        return 'pays'
+    if same['gain'] > 0 and matched['gain'] > 0:
+        return 'within noise'
+    return 'does not gain'
+
+
+def summary_table(rows):
+    """Markdown, one line per benchmark; mIoU (in percent) with 2 decimals, mAP with 3."""
+    lines = ['| benchmark | converged student | distilled | train min | compute-matched '
+             'student | gain (same schedule) | gain (compute-matched) | verdict |',
+             '|---|---|---|---|---|---|---|---|']
+
+    def cell(brief, unit, digits):
+        if brief is None:
+            return ''
+        return (f'{brief["mean"]:.{digits}f} ± {brief["std"]:.{digits}f} ({brief["units"]}'
+                f'{unit})')
+
+    for row in rows:
+        unit = 'e' if row.get('kind') == 'epochs' else 'i'
+        ref = row.get('converged')
+        digits = 2 if ref and ref['mean'] > 1.5 else 3
+        conv = cell(ref, unit, digits)
+        if row.get('converged') and not row['converged_stopped']:
+            conv += ', not converged'
+        dist, gains = row.get('distilled'), row.get('gains')
+        cells = [row['name'], conv, cell(dist, unit, digits),
+                 f'{dist["minutes"]:.1f}' if dist else '',
+                 cell(row.get('matched'), unit, digits)]
+        if gains and row['state'] == 'done':
+            cells += [f'{gains[k]["gain"]:+.{digits}f}'
+                      for k in ('same_schedule', 'compute_matched')] + [verdict(gains)]
+        else:
+            cells += ['', '', row['state']]
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines) + '\n'
+
+
+def write_summary(entries, out, failed=()):
+    rows = summary_rows(entries, out, failed)
+    write_json(osp.join(out, 'summary.json'), rows)
+    with open(osp.join(out, 'summary.md'), 'w') as f:
+        f.write(summary_table(rows))
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('queue', help='the queue file (see the module docstring)')
+    parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
+    parser.add_argument('--max-factor', type=int, default=2)
+    parser.add_argument('--only', help='run only the benchmarks whose label contains this')
+    parser.add_argument('--list', action='store_true',
+                        help='write the summary from what is on disk; train nothing')
+    parser.add_argument('--out', default=osp.join(ROOT, 'work_dirs', 'kd_benchmark'))
+    args = parser.parse_args(argv)
+    try:
+        entries = parse_queue(args.queue)
+    except ValueError as e:
+        parser.error(str(e))
+    os.makedirs(args.out, exist_ok=True)
+    chosen = [e for e in entries if not args.only or args.only in label_of(e)]
+    if not chosen:
+        parser.error(f'--only {args.only!r} matches none of the {len(entries)} benchmarks')
+    failed = []
+    if not args.list:
+        for i, entry in enumerate(chosen, 1):
+            print(f'[benchmark-queue] {i} of {len(chosen)}: {label_of(entry)}', flush=True)
+            done = subprocess.run(command(entry, args.out, args.seeds, args.max_factor),
+                                  cwd=ROOT).returncode
+            if done != 0:
+                failed.append(label_of(entry))
+                print(f'[benchmark-queue] {label_of(entry)} failed (exit {done}); going on',
+                      flush=True)
+            write_summary(entries, args.out, failed)
+    write_summary(entries, args.out, failed)
+    with open(osp.join(args.out, 'summary.md')) as f:
+        print(f.read())
+    if failed:
+        print('[benchmark-queue] failed: ' + ', '.join(failed))
+        sys.exit(1)
+
+
+if __name__ == '__main__':
+    main()
