@@ -35,6 +35,7 @@ def test_parse_queue_students_options_and_errors(tmp_path):
     assert cmd[cmd.index('--baseline-dir') + 1] == osp.join(
         '/out', 'students', osp.splitext(osp.basename(STUDENT))[0])
     assert cmd[-2:] == ['--distill-options', 'model.kd_terms.hint.loss.loss_weight=1.5']
+    assert cmd[cmd.index('--match-step') + 1] == '1/8'
     assert '--distill-options' not in bq.command(one, '/out', [0], 2)
 
     for text, message in [

@@ -11,8 +11,8 @@ from mmengine.config import Config
 
 from tests.conftest import DISTILL_CFG, STUDENT_CFG
 from tools.analysis.kd_benchmark import (Runs, benchmark, converged_index, fit_time,
-                                         matched_units, mean_std, scale_schedule, schedule_of,
-                                         table)
+                                         matched_units, mean_std, parse_step, scale_schedule,
+                                         schedule_of, table)
 
 SEG_STUDENT = osp.join(osp.dirname(STUDENT_CFG), 'pspnet_r18-w16-d8_0.8k_mmkd-demo.py')
 
@@ -46,6 +46,16 @@ def test_fit_time_and_matched_length():
     # (10 * 1 + 20 * 3) / (10^2 + 20^2) = 0.14 min per unit
     assert fit_time([(10, 1.0), (20, 3.0)]) == (0.0, pytest.approx(0.14))
     assert matched_units(0.1, (0.5, 0.25)) == 1
+    # rounded up to a step: 24 exactly stays 24 at step 6 and 8; 24.4 becomes 30 at step 6
+    assert matched_units(6.5, (0.5, 0.25), step=6) == 24
+    assert matched_units(6.5, (0.5, 0.25), step=8) == 24
+    assert matched_units(6.6, (0.5, 0.25), step=6) == 30
+    assert matched_units(0.1, (0.5, 0.25), step=6) == 6
+    assert parse_step('1/8', 48) == 6 and parse_step('1/8', 1600) == 200
+    assert parse_step('5', 48) == 5 and parse_step('1/100', 48) == 1
+    for bad in ('0', '1/0', 'x', '-2'):
+        with pytest.raises(ValueError, match='--match-step'):
+            parse_step(bad, 48)
 
 
 def test_scale_schedule_epochs_and_iterations():
@@ -154,6 +164,12 @@ def test_shared_baseline_dir(tmp_path):
     assert two['ladder'] == one['ladder'] and two['matched']['units'] == 53
     assert osp.isfile(osp.join(base, 'runs', 'student_53e', 'seed2', 'run.json'))
     assert not osp.exists(tmp_path / 'b' / 'runs' / 'student_12e')
+    # the matched length rounded up to a step of 6 epochs: 53 -> 54, one more student row
+    third = []
+    three = benchmark(student, other, Runs(str(tmp_path / 'b'), fake_runner(third), [0, 1, 2],
+                                           baseline_dir=base), match_step=6)
+    assert third == [('student_54e.py', s) for s in (0, 1, 2)]
+    assert three['matched']['units'] == 54 and three['match_step'] == 6
     wider = copy.deepcopy(student)
     wider.model.neck.out_channels = 48
     with pytest.raises(ValueError, match='row student_12e.*--baseline-dir'):

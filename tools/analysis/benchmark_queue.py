@@ -2,7 +2,7 @@
 keep one table of them all.
 
     python tools/analysis/benchmark_queue.py QUEUE [--seeds 0 1 2] [--max-factor 2]
-        [--only TEXT] [--list] [--out work_dirs/kd_benchmark]
+        [--match-step 1/8] [--only TEXT] [--list] [--out work_dirs/kd_benchmark]
 
 QUEUE is a text file. ``student: CONFIG`` names the student config of the lines after it; every
 other line is one benchmark, ``DISTILL_CONFIG [KEY=VALUE ...]``, the options overriding the
@@ -10,7 +10,8 @@ distill config only (a KD weight being tuned). ``#`` starts a comment. Each benc
 ``tools/analysis/kd_benchmark.py STUDENT DISTILL`` in its own process, with its own work dir
 (``OUT/<distill config name>`` and, with options, ``+<options>``), and the students' rows shared
 under ``OUT/students/``: the ladder and the compute-matched runs of one student are trained once
-for all its methods. Every run is resumable as kd_benchmark's are: stop the queue at any time and
+for all its methods. The compute-matched length is rounded up to a multiple of ``--match-step``
+(default an eighth of the student's schedule), so that methods of about the same cost share it. Every run is resumable as kd_benchmark's are: stop the queue at any time and
 start it again with the same arguments. A benchmark that fails is reported and the queue goes on.
 
 ``OUT/summary.md`` and ``OUT/summary.json`` are rewritten after every benchmark, from the
@@ -87,10 +88,10 @@ def student_dir(out, entry):
     return osp.join(out, 'students', osp.splitext(osp.basename(entry['student']))[0])
 
 
-def command(entry, out, seeds, max_factor):
+def command(entry, out, seeds, max_factor, match_step='1/8'):
     cmd = [sys.executable, osp.join(ROOT, 'tools', 'analysis', 'kd_benchmark.py'),
            entry['student'], entry['distill'], '--seeds', *map(str, seeds),
-           '--max-factor', str(max_factor), '--work-dir', osp.join(out, label_of(entry)),
+           '--max-factor', str(max_factor), '--match-step', match_step, '--work-dir', osp.join(out, label_of(entry)),
            '--baseline-dir', student_dir(out, entry)]
     if entry['options']:
         cmd += ['--distill-options', *entry['options']]
@@ -189,6 +190,8 @@ def main(argv=None):
     parser.add_argument('queue', help='the queue file (see the module docstring)')
     parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
     parser.add_argument('--max-factor', type=int, default=2)
+    parser.add_argument('--match-step', default='1/8',
+                        help="kd_benchmark's --match-step (N units or 1/K of the schedule)")
     parser.add_argument('--only', help='run only the benchmarks whose label contains this')
     parser.add_argument('--list', action='store_true',
                         help='write the summary from what is on disk; train nothing')
@@ -206,7 +209,8 @@ def main(argv=None):
     if not args.list:
         for i, entry in enumerate(chosen, 1):
             print(f'[benchmark-queue] {i} of {len(chosen)}: {label_of(entry)}', flush=True)
-            done = subprocess.run(command(entry, args.out, args.seeds, args.max_factor),
+            done = subprocess.run(command(entry, args.out, args.seeds, args.max_factor,
+                                          args.match_step),
                                   cwd=ROOT).returncode
             if done != 0:
                 failed.append(label_of(entry))

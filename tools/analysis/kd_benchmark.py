@@ -4,7 +4,7 @@
         [--max-factor 8] [--work-dir work_dirs/kd_benchmark/<distill config name>]
         [--baseline-dir work_dirs/kd_benchmark/students/<student config name>]
         [--teacher-checkpoint PATH] [--metric KEY] [--cfg-options KEY=VALUE ...]
-        [--distill-options KEY=VALUE ...]
+        [--distill-options KEY=VALUE ...] [--match-step N | 1/K]
 
 It answers the two questions a gain must survive, each with its cost in train minutes:
 
@@ -16,7 +16,9 @@ It answers the two questions a gain must survive, each with its cost in train mi
 2. **Compute-matched baseline.** The student is trained for as many epochs / iterations as fit in
    the distilled run's measured wall time. The time of a student run is fitted as
    ``overhead + per_unit * units`` on the ladder's runs (same machine, same threads, one run at a
-   time), and the matched length is the nearest whole number of units.
+   time), and the matched length is the nearest whole number of units (with ``--match-step``,
+   rounded up to a multiple of that step instead: never less time than the distilled run, and
+   methods of about the same cost share one compute-matched row).
 
 Each row has every seed, the mean, the standard deviation and the train minutes; the table gives
 the distilled student's gain against the same-schedule and the compute-matched baselines, and
@@ -91,11 +93,30 @@ def fit_time(points):
     return 0.0, sum(x * y for x, y in zip(xs, ys)) / sum(x * x for x in xs)
 
 
-def matched_units(minutes, fit):
+def matched_units(minutes, fit, step=1):
     """The number of units a student run fills in ``minutes`` of wall time by the fitted line
-    ``fit`` (overhead, per_unit): the nearest whole number, at least 1."""
+    ``fit`` (overhead, per_unit): the nearest whole number, at least 1. With ``step`` > 1, the
+    length rounded up to a multiple of ``step`` instead (never less time than the distilled run),
+    so that methods of about the same cost share one compute-matched row."""
     overhead, per_unit = fit
-    return max(1, int(math.floor((minutes - overhead) / per_unit + 0.5)))
+    exact = (minutes - overhead) / per_unit
+    if step > 1:
+        return max(step, step * math.ceil(exact / step - 1e-9))
+    return max(1, int(math.floor(exact + 0.5)))
+
+
+def parse_step(text, base):
+    """``--match-step``: ``'N'`` units, or ``'1/K'`` of the ``base`` schedule (at least 1)."""
+    try:
+        if text.startswith('1/'):
+            return max(1, int(base) // int(text[2:]))
+        step = int(text)
+    except (ValueError, ZeroDivisionError):
+        step = 0
+    if step < 1:
+        raise ValueError(f'--match-step {text!r}: give a whole number of epochs / iterations '
+                         '(1 or more) or a fraction of the schedule such as 1/8')
+    return step
 
 
 # ------------------------------------------------------------------------------- schedules
@@ -267,7 +288,8 @@ def write_json(path, obj):
     os.replace(tmp, path)
 
 
-def benchmark(student_cfg, distill_cfg, runs, max_factor=8, on_update=None, teacher=None):
+def benchmark(student_cfg, distill_cfg, runs, max_factor=8, on_update=None, teacher=None,
+              match_step=1):
     """The protocol (see the module docstring) on two loaded configs with ``runs`` (a Runs).
     Returns the summary dict ``results.json`` holds; ``on_update(summary)`` is called after every
     run with the summary so far. ``teacher``: the teacher's metric, for the table's first row."""
@@ -279,6 +301,7 @@ def benchmark(student_cfg, distill_cfg, runs, max_factor=8, on_update=None, teac
                          "config built on this student's schedule")
     unit = 'e' if kind == 'epochs' else 'i'
     summary = dict(kind=kind, base_units=base, seeds=runs.seeds, max_factor=max_factor,
+                   match_step=match_step,
                    ladder=[], converged=None, distilled=None, matched=None,
                    teacher=teacher)
 
@@ -328,7 +351,7 @@ def benchmark(student_cfg, distill_cfg, runs, max_factor=8, on_update=None, teac
 
     # 3. the compute-matched baseline
     fit = fit_time([(r['units'], m) for r in summary['ladder'] for m in r['minutes']])
-    units = matched_units(summary['distilled']['mean_minutes'], fit)
+    units = matched_units(summary['distilled']['mean_minutes'], fit, match_step)
     name = row_name('student', units)
     ladder_row = next((r for r in summary['ladder'] if r['units'] == units), None)
     if ladder_row is not None:
@@ -416,6 +439,10 @@ def main(argv=None):
     parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
     parser.add_argument('--max-factor', type=int, default=8,
                         help='the longest baseline schedule, as a multiple of the config\'s')
+    parser.add_argument('--match-step', default='1',
+                        help='round the compute-matched length up to a multiple of this many '
+                        'epochs / iterations, or of 1/K of the schedule (1/8); default 1: the '
+                        'nearest whole number')
     parser.add_argument('--work-dir')
     parser.add_argument('--baseline-dir',
                         help='where the student rows are kept (default: work_dirs/kd_benchmark/'
@@ -494,8 +521,12 @@ def main(argv=None):
         with open(osp.join(work_dir, 'table.md'), 'w') as f:
             f.write(table(summary, digits=_digits(summary)))
 
+    try:
+        match_step = parse_step(args.match_step, schedule_of(student_cfg)[1])
+    except ValueError as e:
+        parser.error(str(e))
     summary = benchmark(student_cfg, distill_cfg, runs, args.max_factor, on_update=write,
-                        teacher=teacher)
+                        teacher=teacher, match_step=match_step)
     write(summary)
     print('\n' + table(summary, digits=_digits(summary)))
     print(f'[kd-benchmark] {runs.trained} runs trained in {(time.time() - started) / 60:.1f} '
