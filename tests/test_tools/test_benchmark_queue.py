@@ -117,3 +117,24 @@ def test_list_trains_nothing_and_only_must_match(tmp_path, monkeypatch, capsys):
     with pytest.raises(SystemExit):
         bq.main([queue, '--only', 'fgd', '--out', str(tmp_path / 'out')])
     assert "--only 'fgd' matches none of the 1 benchmarks" in capsys.readouterr().err
+
+
+def test_teacher_lines_name_the_run_that_writes_a_missing_checkpoint(tmp_path):
+    """A benchmark whose teacher checkpoint is missing is matched to the ``teacher:`` line whose
+    config's last checkpoint in its work dir is that file; once it exists nothing is trained."""
+    from tests.conftest import TEACHER_CFG
+    teacher = osp.relpath(TEACHER_CFG, ROOT)
+    work = tmp_path / 'teacher'
+    ckpt = work / 'epoch_12.pth'  # the 12-epoch teacher config's last checkpoint
+    queue = write_queue(tmp_path, f'student: {STUDENT}\n{DISTILL} '
+                        f'model.teacher.checkpoint={ckpt}\nteacher: {teacher} {work}\n'
+                        f'{DISTILL} model.teacher.checkpoint={ckpt}\n')
+    before, after = bq.parse_queue(queue)
+    assert before['teachers'] == [] and after['teachers'] == [(teacher, str(work))]
+    assert bq.missing_teacher(before) is None  # no teacher line says how to train it
+    assert bq.missing_teacher(after) == (teacher, str(work))
+    work.mkdir()
+    ckpt.write_bytes(b'')
+    assert bq.missing_teacher(after) is None
+    with pytest.raises(ValueError, match=r':1: write "teacher: CONFIG WORK_DIR"'):
+        bq.parse_queue(write_queue(tmp_path, f'teacher: {teacher}\n'))

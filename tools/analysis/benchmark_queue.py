@@ -4,8 +4,10 @@ keep one table of them all.
     python tools/analysis/benchmark_queue.py QUEUE [--seeds 0 1 2] [--max-factor 2]
         [--match-step 1/8] [--only TEXT] [--list] [--out work_dirs/kd_benchmark]
 
-QUEUE is a text file. ``student: CONFIG`` names the student config of the lines after it; every
-other line is one benchmark, ``DISTILL_CONFIG [KEY=VALUE ...]``, the options overriding the
+QUEUE is a text file. ``student: CONFIG`` names the student config of the lines after it;
+``teacher: CONFIG WORK_DIR`` says how to train a teacher the distill configs load (its last
+checkpoint in WORK_DIR): a benchmark whose teacher checkpoint is missing has it trained first
+with ``tools/train.py``. Every other line is one benchmark, ``DISTILL_CONFIG [KEY=VALUE ...]``, the options overriding the
 distill config only (a KD weight being tuned). ``#`` starts a comment. Each benchmark is
 ``tools/analysis/kd_benchmark.py STUDENT DISTILL`` in its own process, with its own work dir
 (``OUT/<distill config name>`` and, with options, ``+<options>``), and the students' rows shared
@@ -34,8 +36,9 @@ from tools.analysis.kd_benchmark import write_json  # noqa: E402
 
 def parse_queue(path):
     """The benchmarks of the queue file at ``path``: a list of dicts with ``student``,
-    ``distill``, ``options`` (KEY=VALUE strings) and ``line`` (its number, for errors)."""
-    entries, student = [], None
+    ``distill``, ``options`` (KEY=VALUE strings), ``line`` (its number, for errors) and
+    ``teachers`` (the ``teacher:`` lines so far, as (config, work dir))."""
+    entries, student, teachers = [], None, []
     with open(path) as f:
         for number, raw in enumerate(f, 1):
             text = raw.split('#', 1)[0].strip()
@@ -46,6 +49,14 @@ def parse_queue(path):
                 student = text[len('student:'):].strip()
                 _require_file(student, where)
                 continue
+            if text.startswith('teacher:'):
+                words = text[len('teacher:'):].split()
+                if len(words) != 2:
+                    raise ValueError(f'{where}: write "teacher: CONFIG WORK_DIR" (the teacher '
+                                     'config and the folder its checkpoints go to)')
+                _require_file(words[0], where)
+                teachers.append(tuple(words))
+                continue
             if student is None:
                 raise ValueError(f'{where}: {text.split()[0]} comes before any "student: '
                                  'CONFIG" line; name the student config it is compared with')
@@ -55,7 +66,7 @@ def parse_queue(path):
                 if '=' not in option:
                     raise ValueError(f'{where}: {option!r} is not KEY=VALUE')
             entries.append(dict(student=student, distill=distill, options=options,
-                                line=number))
+                                line=number, teachers=list(teachers)))
     if not entries:
         raise ValueError(f'{path} names no distill config')
     return entries
@@ -64,6 +75,43 @@ def parse_queue(path):
 def _require_file(config, where):
     if not osp.isfile(config if osp.isabs(config) else osp.join(ROOT, config)):
         raise ValueError(f'{where}: config {config!r} does not exist')
+
+
+def _abs(path):
+    return osp.normpath(path if osp.isabs(path) else osp.join(ROOT, path))
+
+
+def missing_teacher(entry):
+    """The (config, work dir) of a ``teacher:`` line that writes the missing teacher checkpoint
+    of ``entry``'s distill config; None when the checkpoint exists. A missing checkpoint no
+    ``teacher:`` line writes is left to kd_benchmark's own error."""
+    from mmengine.config import Config
+
+    from tools.demo import last_name
+    cfg = Config.fromfile(_abs(entry['distill']))
+    cfg.merge_from_dict(_options_dict(entry['options']))
+    ckpt = cfg.model.get('teacher', {}).get('checkpoint')
+    if not ckpt or osp.isfile(_abs(ckpt)):
+        return None
+    for config, work_dir in entry['teachers']:
+        if osp.join(_abs(work_dir), last_name(_abs(config))[0]) == _abs(ckpt):
+            return config, work_dir
+    return None
+
+
+def _options_dict(options):
+    from mmengine.config import DictAction
+    out = {}
+    for option in options:
+        key, value = option.split('=', 1)
+        out[key] = DictAction._parse_iterable(value)
+    return out
+
+
+def train_teacher(config, work_dir):
+    from tools.demo import train
+    print(f'[benchmark-queue] training the teacher {config} into {work_dir}', flush=True)
+    train(osp.splitext(osp.basename(config))[0], _abs(config), _abs(work_dir))
 
 
 def label_of(entry):
@@ -209,6 +257,15 @@ def main(argv=None):
     if not args.list:
         for i, entry in enumerate(chosen, 1):
             print(f'[benchmark-queue] {i} of {len(chosen)}: {label_of(entry)}', flush=True)
+            teacher = missing_teacher(entry)
+            if teacher is not None:
+                try:
+                    train_teacher(*teacher)
+                except SystemExit as e:  # tools/demo.run's failure, naming the command and log
+                    print(e, flush=True)
+                    failed.append(label_of(entry))
+                    write_summary(entries, args.out, failed)
+                    continue
             done = subprocess.run(command(entry, args.out, args.seeds, args.max_factor,
                                           args.match_step),
                                   cwd=ROOT).returncode
