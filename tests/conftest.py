@@ -32,11 +32,11 @@ def _restore_default_scope():
 
 @pytest.fixture(scope='session')
 def demo_data(tmp_path_factory):
-    """A tiny copy of the demo dataset: 16 train and 8 val images; the student split is the first
-    8 train images."""
+    """A tiny copy of the demo dataset: 16 train and 8 val images; the student splits are the
+    first 8 train images (detection) and the first 4 (segmentation)."""
     from tools.dataset.make_demo_data import build
     out = str(tmp_path_factory.mktemp('mmkd_demo'))
-    build(out, num_train=16, num_val=8, student_images=8, progress=False)
+    build(out, num_train=16, num_val=8, student_images=8, seg_student_images=4, progress=False)
     return out
 
 

@@ -65,7 +65,7 @@ def test_subsets_are_the_first_train_images(tmp_path):
     from mmseg.registry import DATASETS
     from mmseg.utils import register_all_modules
     out = str(tmp_path / 'd')
-    build(out, num_train=5, num_val=2, student_images=3, progress=False)
+    build(out, num_train=5, num_val=2, student_images=3, seg_student_images=2, progress=False)
     full = json.load(open(osp.join(out, 'annotations', 'instances_train.json')))
     sub = json.load(open(osp.join(out, 'annotations', 'instances_train_student.json')))
     assert sub['images'] == full['images'][:3]
@@ -80,12 +80,18 @@ def test_subsets_are_the_first_train_images(tmp_path):
     dataset = DATASETS.build(dataset_cfg)
     assert [osp.basename(d['img_path']) for d in dataset.load_data_list()] == [
         osp.basename(im['file_name']) for im in full['images'][:3]]
+    dataset_cfg.update(ann_file='splits/train_seg_student.txt')
+    assert [osp.basename(d['img_path']) for d in DATASETS.build(dataset_cfg).load_data_list()] \
+        == [osp.basename(im['file_name']) for im in full['images'][:2]]
+    with pytest.raises(ValueError, match='seg_student_images=9: there are only 5 train images'):
+        build(out, num_train=5, num_val=2, seg_student_images=9, progress=False)
     with pytest.raises(ValueError, match='student_images=3: there are only 2 train images'):
         build(out, num_train=2, num_val=1, student_images=3, progress=False)
     # refused before anything was written: the data built before is still whole
-    assert ensure(out, num_train=5, num_val=2, student_images=3) is False
+    assert ensure(out, num_train=5, num_val=2, student_images=3, seg_student_images=2) is False
     build(out, num_train=5, num_val=2, progress=False)  # without a student split: none left
     assert not osp.exists(osp.join(out, 'splits', 'train_student.txt'))
+    assert not osp.exists(osp.join(out, 'splits', 'train_seg_student.txt'))
 
 
 def test_default_scenes_are_version_2(tmp_path):

@@ -133,10 +133,11 @@ def _iou(a, b):
 # The scene settings of the demo data (``build``'s keyword arguments); version 2 of the data was
 # num_train=400, max_objects=3, min_side=None (size // 6), max_overlap=0.05, clutter=0, dim=0.5.
 DEFAULTS = dict(num_train=400, num_val=100, size=160, max_objects=3, seed=0, min_side=None,
-                max_overlap=0.05, clutter=0, dim=0.5, student_images=None)
-# What the demo builds (tools/demo.py) and this script builds by default: the student split of
-# the demo's data-limited student, the first 200 train images.
-DEMO = dict(student_images=200)
+                max_overlap=0.05, clutter=0, dim=0.5, student_images=None, seg_student_images=None)
+# What the demo builds (tools/demo.py) and this script builds by default: the splits of the
+# demos' data-limited students, the first 200 train images (detection) and the first 50
+# (segmentation, where 200 images leave a student within a few mIoU of its teacher).
+DEMO = dict(student_images=200, seg_student_images=50)
 
 
 def build(out, num_train=DEFAULTS['num_train'], num_val=DEFAULTS['num_val'],
@@ -144,21 +145,25 @@ def build(out, num_train=DEFAULTS['num_train'], num_val=DEFAULTS['num_val'],
           min_side=DEFAULTS['min_side'], max_overlap=DEFAULTS['max_overlap'],
           clutter=DEFAULTS['clutter'], dim=DEFAULTS['dim'],
           student_images=DEFAULTS['student_images'],
-          progress=True):
+          seg_student_images=DEFAULTS['seg_student_images'], progress=True):
     """Writes the dataset under ``out``; returns {split: number of images}. ``progress`` prints
     the images written, the elapsed time and an ETA every few seconds. The scene settings are
     ``make_scene``'s. ``student_images``: the first that many train images also make the split
     of a student that sees fewer images than its teacher (``annotations/instances_train_student
-    .json`` and, for mmseg, ``splits/train_student.txt``)."""
+    .json`` and, for mmseg, ``splits/train_student.txt``); ``seg_student_images``: the mmseg
+    split ``splits/train_seg_student.txt`` of the first that many."""
     settings = dict(num_train=num_train, num_val=num_val, size=size, max_objects=max_objects,
                     seed=seed, min_side=min_side, max_overlap=max_overlap, clutter=clutter,
-                    dim=dim, student_images=student_images)
-    if student_images and student_images > num_train:
-        raise ValueError(f'student_images={student_images}: there are only {num_train} train '
-                         'images; give at most num_train')
+                    dim=dim, student_images=student_images,
+                    seg_student_images=seg_student_images)
+    for key in ('student_images', 'seg_student_images'):
+        if settings[key] and settings[key] > num_train:
+            raise ValueError(f'{key}={settings[key]}: there are only {num_train} train '
+                             'images; give at most num_train')
     if osp.isfile(osp.join(out, 'VERSION')):
         os.remove(osp.join(out, 'VERSION'))  # written last: a stopped build is built again
-    for stale in ('annotations/instances_train_student.json', 'splits/train_student.txt'):
+    for stale in ('annotations/instances_train_student.json', 'splits/train_student.txt',
+                  'splits/train_seg_student.txt'):
         if osp.isfile(osp.join(out, stale)):
             os.remove(osp.join(out, stale))
     sprites, labels, photos = load_sources()
@@ -194,6 +199,8 @@ def build(out, num_train=DEFAULTS['num_train'], num_val=DEFAULTS['num_val'],
         counts[split] = num
         if split == 'train' and student_images:
             write_student_split(out, coco, student_images)
+        if split == 'train' and seg_student_images:
+            write_seg_split(out, coco['images'][:seg_student_images], 'train_seg_student.txt')
     with open(osp.join(out, 'VERSION'), 'w') as f:
         f.write(stamp_of(settings) + '\n')
     return counts
@@ -207,8 +214,13 @@ def write_student_split(out, coco, n):
                annotations=[a for a in coco['annotations'] if a['image_id'] in ids])
     with open(osp.join(out, 'annotations', 'instances_train_student.json'), 'w') as f:
         json.dump(sub, f)
+    write_seg_split(out, images, 'train_student.txt')
+
+
+def write_seg_split(out, images, name):
+    """``images`` (COCO image dicts) as the mmseg split file ``splits/<name>``."""
     os.makedirs(osp.join(out, 'splits'), exist_ok=True)
-    with open(osp.join(out, 'splits', 'train_student.txt'), 'w') as f:
+    with open(osp.join(out, 'splits', name), 'w') as f:
         # mmseg's ann_file: one image per line, under img_path and without its img_suffix
         f.writelines('demo/' + osp.basename(im['file_name'])[:-len('_leftImg8bit.png')] + '\n'
                      for im in images)
