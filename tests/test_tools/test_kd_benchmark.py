@@ -15,6 +15,8 @@ from tools.analysis.kd_benchmark import (Runs, benchmark, converged_index, fit_t
                                          schedule_of, table)
 
 SEG_STUDENT = osp.join(osp.dirname(STUDENT_CFG), 'pspnet_r18-w16-d8_0.8k_mmkd-demo.py')
+SKD_HOLISTIC = osp.join(osp.dirname(osp.dirname(STUDENT_CFG)), 'skd',
+                        'skd-holistic_pspnet-r18-w32_pspnet-r18-w16_0.8k_mmkd-demo.py')
 
 
 def test_mean_std():
@@ -69,6 +71,11 @@ def test_scale_schedule_epochs_and_iterations():
     assert schedule_of(seg) == ('iters', 1600) and seg.default_hooks.checkpoint.interval == 1600
     warmup, poly = seg.param_scheduler
     assert (warmup.begin, warmup.end) == (0, 50) and (poly.begin, poly.end) == (50, 1600)
+    # one scheduler list per optimizer (SKD's student and discriminator): the student's scaled
+    skd = scale_schedule(Config.fromfile(SKD_HOLISTIC), 1600)
+    warmup, poly = skd.param_scheduler.student
+    assert (warmup.end, poly.begin, poly.end) == (50, 50, 1600)
+    assert skd.param_scheduler.discriminator == []
 
 
 def fake_runner(calls):

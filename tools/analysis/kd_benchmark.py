@@ -154,6 +154,10 @@ def scale_schedule(cfg, units):
     if checkpoint is not None and checkpoint.get('interval') == old:
         checkpoint['interval'] = units
     schedulers = cfg.get('param_scheduler') or []
+    if isinstance(schedulers, dict) and 'type' not in schedulers:
+        # one list per optimizer (mmkd.MultiOptimWrapperConstructor: student, discriminator)
+        schedulers = [sched for group in schedulers.values()
+                      for sched in (group if isinstance(group, list) else [group])]
     schedulers = schedulers if isinstance(schedulers, list) else [schedulers]
     same_unit = []
     for sched in schedulers:
