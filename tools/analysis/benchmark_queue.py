@@ -7,14 +7,16 @@ keep one table of them all.
 QUEUE is a text file. ``student: CONFIG`` names the student config of the lines after it;
 ``teacher: CONFIG WORK_DIR`` says how to train a teacher the distill configs load (its last
 checkpoint in WORK_DIR): a benchmark whose teacher checkpoint is missing has it trained first
-with ``tools/train.py``. Every other line is one benchmark, ``DISTILL_CONFIG [KEY=VALUE ...]``, the options overriding the
-distill config only (a KD weight being tuned). ``#`` starts a comment. Each benchmark is
-``tools/analysis/kd_benchmark.py STUDENT DISTILL`` in its own process, with its own work dir
-(``OUT/<distill config name>`` and, with options, ``+<options>``), and the students' rows shared
-under ``OUT/students/``: the ladder and the compute-matched runs of one student are trained once
-for all its methods. The compute-matched length is rounded up to a multiple of ``--match-step``
-(default an eighth of the student's schedule), so that methods of about the same cost share it. Every run is resumable as kd_benchmark's are: stop the queue at any time and
-start it again with the same arguments. A benchmark that fails is reported and the queue goes on.
+with ``tools/train.py``. Every other line is one benchmark, ``DISTILL_CONFIG [KEY=VALUE ...]``,
+the options overriding the distill config only (a KD weight being tuned). ``#`` starts a
+comment. Each benchmark is ``tools/analysis/kd_benchmark.py STUDENT DISTILL`` in its own
+process, with its own work dir (``OUT/<distill config name>`` and, with options,
+``+<options>``), and the students' rows shared under ``OUT/students/``: the ladder and the
+compute-matched runs of one student are trained once for all its methods. The compute-matched
+length is rounded up to a multiple of ``--match-step`` (default an eighth of the student's
+schedule), so that methods of about the same cost share it. Every run is resumable as
+kd_benchmark's are: stop the queue at any time and start it again with the same arguments. A
+benchmark that fails is reported and the queue goes on.
 
 ``OUT/summary.md`` and ``OUT/summary.json`` are rewritten after every benchmark, from the
 ``results.json`` of every line: the converged baseline, the distilled student, the compute-
@@ -139,7 +141,8 @@ def student_dir(out, entry):
 def command(entry, out, seeds, max_factor, match_step='1/8'):
     cmd = [sys.executable, osp.join(ROOT, 'tools', 'analysis', 'kd_benchmark.py'),
            entry['student'], entry['distill'], '--seeds', *map(str, seeds),
-           '--max-factor', str(max_factor), '--match-step', match_step, '--work-dir', osp.join(out, label_of(entry)),
+           '--max-factor', str(max_factor), '--match-step', match_step,
+           '--work-dir', osp.join(out, label_of(entry)),
            '--baseline-dir', student_dir(out, entry)]
     if entry['options']:
         cmd += ['--distill-options', *entry['options']]
@@ -152,7 +155,8 @@ def summary_rows(entries, out, failed=()):
     rows = []
     for entry in entries:
         label = label_of(entry)
-        row = dict(label=label, name=short_label(entry), distill=entry['distill'], options=entry['options'],
+        row = dict(label=label, name=short_label(entry), distill=entry['distill'],
+                   options=entry['options'],
                    student=entry['student'], state='not run')
         try:
             with open(osp.join(out, label, 'results.json')) as f:
