@@ -33,7 +33,7 @@ import sys
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
-from tools.analysis.kd_benchmark import write_json  # noqa: E402
+from tools.analysis.kd_benchmark import student_dir, write_json  # noqa: E402
 
 
 def parse_queue(path):
@@ -134,16 +134,12 @@ def short_label(entry):
     return name + (f' ({", ".join(options)})' if options else '')
 
 
-def student_dir(out, entry):
-    return osp.join(out, 'students', osp.splitext(osp.basename(entry['student']))[0])
-
-
 def command(entry, out, seeds, max_factor, match_step='1/8'):
     cmd = [sys.executable, osp.join(ROOT, 'tools', 'analysis', 'kd_benchmark.py'),
            entry['student'], entry['distill'], '--seeds', *map(str, seeds),
            '--max-factor', str(max_factor), '--match-step', match_step,
            '--work-dir', osp.join(out, label_of(entry)),
-           '--baseline-dir', student_dir(out, entry)]
+           '--baseline-dir', student_dir(out, entry['student'])]
     if entry['options']:
         cmd += ['--distill-options', *entry['options']]
     return cmd

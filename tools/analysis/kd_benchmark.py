@@ -272,6 +272,11 @@ class Runs:
         return records
 
 
+def student_dir(out, student):
+    """Where the benchmarks under ``out`` keep the rows of the student config ``student``."""
+    return osp.join(out, 'students', osp.splitext(osp.basename(student))[0])
+
+
 def read_record(path):
     """The run record at ``path``, or None when there is none or it is unreadable (a run
     stopped while its record was written is measured again)."""
@@ -493,8 +498,8 @@ def main(argv=None):
     work_dir = args.work_dir or osp.join(
         ROOT, 'work_dirs', 'kd_benchmark', osp.splitext(osp.basename(args.distill))[0])
     os.makedirs(work_dir, exist_ok=True)
-    baseline_dir = args.baseline_dir or osp.join(
-        ROOT, 'work_dirs', 'kd_benchmark', 'students', osp.splitext(osp.basename(args.student))[0])
+    baseline_dir = args.baseline_dir or student_dir(
+        osp.join(ROOT, 'work_dirs', 'kd_benchmark'), args.student)
 
     started = time.time()
     runs = Runs(work_dir, train_and_test(), args.seeds, args.metric, baseline_dir=baseline_dir)
