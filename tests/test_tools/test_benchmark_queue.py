@@ -7,7 +7,7 @@ import os.path as osp
 
 import pytest
 
-from tests.conftest import DISTILL_CFG, STUDENT_CFG
+from tests.conftest import DISTILL_CFG, STUDENT_CFG, TEACHER_CFG
 from tools.analysis import benchmark_queue as bq
 
 ROOT = bq.ROOT
@@ -99,9 +99,10 @@ def test_summary_rows_states_and_verdicts(tmp_path):
                                         seeds=3)
     assert [bq.verdict(r['gains']) for r in rows[:2]] == ['pays', 'within noise']
     md = (out / 'summary.md').read_text()
-    assert ('| hint-poskd | 0.377 ± 0.025 (48e) | 0.567 ± 0.006 (48e) | 4.6 | 0.390 ± 0.020 '
-            '(83e) | +0.190 | +0.177 | pays |') in md
-    assert '| hint-poskd (hint.loss.loss_weight=9) |  |  |  |  |  |  | failed |' in md
+    assert ('| hint-poskd | retinanet_r18-narrow | 0.377 ± 0.025 (48e) | 0.567 ± 0.006 (48e) '
+            '| 4.6 | 0.390 ± 0.020 (83e) | +0.190 | +0.177 | pays |') in md
+    assert ('| hint-poskd (hint.loss.loss_weight=9) | retinanet_r18-narrow |  |  |  |  |  |  | '
+            'failed |') in md
     assert json.loads((out / 'summary.json').read_text())[2]['state'] == 'partial'
     # a loss against the compute-matched baseline does not gain, whatever the other gain
     gains = dict(same_schedule=dict(gain=0.05, beyond_2std=True),
@@ -122,7 +123,6 @@ def test_list_trains_nothing_and_only_must_match(tmp_path, monkeypatch, capsys):
 def test_teacher_lines_name_the_run_that_writes_a_missing_checkpoint(tmp_path):
     """A benchmark whose teacher checkpoint is missing is matched to the ``teacher:`` line whose
     config's last checkpoint in its work dir is that file; once it exists nothing is trained."""
-    from tests.conftest import TEACHER_CFG
     teacher = osp.relpath(TEACHER_CFG, ROOT)
     work = tmp_path / 'teacher'
     ckpt = work / 'epoch_12.pth'  # the 12-epoch teacher config's last checkpoint
@@ -138,3 +138,28 @@ def test_teacher_lines_name_the_run_that_writes_a_missing_checkpoint(tmp_path):
     assert bq.missing_teacher(after) is None
     with pytest.raises(ValueError, match=r':1: write "teacher: CONFIG WORK_DIR"'):
         bq.parse_queue(write_queue(tmp_path, f'teacher: {teacher}\n'))
+
+
+def test_teacher_line_of_a_distill_config_writes_its_exported_student(tmp_path):
+    """A teacher assistant (TAKD): a ``teacher:`` line whose config is a distill config writes
+    the export of its student, WORK_DIR/export/student.pth, and is matched by that file."""
+    assistant = 'configs/takd/takd-hint-poskd_retinanet-r18_retinanet-r18-half_24e_mmkd-demo.py'
+    teacher = osp.relpath(TEACHER_CFG, ROOT)
+    work = tmp_path / 'assistant'
+    assert bq.teacher_checkpoint(assistant, str(work)) == str(work / 'export' / 'student.pth')
+    assert bq.teacher_checkpoint(teacher, str(work)) == str(work / 'epoch_12.pth')
+    ckpt = work / 'export' / 'student.pth'
+    queue = write_queue(tmp_path, f'teacher: {assistant} {work}\nstudent: {STUDENT}\n'
+                        f'{DISTILL} model.teacher.checkpoint={ckpt}\n')
+    entry, = bq.parse_queue(queue)
+    assert bq.missing_teacher(entry) == (assistant, str(work))
+    ckpt.parent.mkdir(parents=True)
+    ckpt.write_bytes(b'')
+    assert bq.missing_teacher(entry) is None
+
+
+def test_summary_names_the_student_of_each_pair():
+    assert bq.student_label('configs/demo/retinanet_r18-narrow_fpn_48e_mmkd-demo-student.py') \
+        == 'retinanet_r18-narrow'
+    assert bq.student_label('configs/demo/pspnet_r18-w8-d8_1.6k_mmkd-demo-student.py') == \
+        'pspnet_r18-w8-d8'

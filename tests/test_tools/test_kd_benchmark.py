@@ -286,3 +286,37 @@ def test_missing_teacher_checkpoint_is_named(tmp_path, capsys):
     assert f"the teacher checkpoint '{tmp_path / 'missing.pth'}'" in err
     assert 'train the teacher first (python tools/train.py' in err
     assert not os.listdir(tmp_path)  # nothing trained, nothing written
+
+
+def test_run_metric_of_mutual_learning_is_the_members_mean():
+    """A mutual-learning run (mmkd.MutualTestLoop: ``<member>/<metric>`` and the first member's
+    unprefixed) counts as the mean of its members, not the first nor the better one."""
+    from tools.analysis.kd_benchmark import run_metric
+    mutual = {'coco/bbox_mAP': 0.30, 'student1/coco/bbox_mAP': 0.30,
+              'student2/coco/bbox_mAP': 0.36, 'student1/coco/bbox_mAP_50': 0.5,
+              'student2/coco/bbox_mAP_50': 0.7}
+    assert run_metric(mutual) == pytest.approx(0.33)
+    assert run_metric(mutual, 'coco/bbox_mAP_50') == pytest.approx(0.6)
+    seg = {'mIoU': 40.0, 'student1/mIoU': 40.0, 'student2/mIoU': 44.0, 'student1/aAcc': 90.0}
+    assert run_metric(seg) == pytest.approx(42.0)
+    # one model: its own metric, whatever prefixed keys of other names it has
+    assert run_metric({'coco/bbox_mAP': 0.41, 'coco/bbox_mAP_50': 0.6}) == 0.41
+    with pytest.raises(KeyError, match='no metric mIoU'):
+        run_metric({'student1/aAcc': 90.0, 'student2/aAcc': 91.0}, 'mIoU')
+
+
+def test_mutual_learning_config_needs_no_teacher(tmp_path, capsys):
+    """A mutual-learning distill config is benchmarked without a teacher (a --teacher-checkpoint
+    for it is refused by name); a config with neither a teacher nor students is refused."""
+    from tools.analysis.kd_benchmark import main
+    dml = osp.join(osp.dirname(osp.dirname(STUDENT_CFG)), 'dml',
+                   'dml_retinanet-r18-narrow_retinanet-r18-narrow_12e_mmkd-demo.py')
+    with pytest.raises(SystemExit):
+        main([STUDENT_CFG, dml, '--work-dir', str(tmp_path), '--teacher-checkpoint', 'x.pth'])
+    assert 'trains its students together and has no teacher: drop --teacher-checkpoint' in \
+        capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([STUDENT_CFG, STUDENT_CFG, '--work-dir', str(tmp_path)])
+    assert 'has no model.teacher (nor model.students of a mutual-learning distiller)' in \
+        capsys.readouterr().err
+    assert not os.listdir(tmp_path)

@@ -7,9 +7,12 @@ keep one table of them all.
 QUEUE is a text file. ``student: CONFIG`` names the student config of the lines after it;
 ``teacher: CONFIG WORK_DIR`` says how to train a teacher the distill configs load (its last
 checkpoint in WORK_DIR): a benchmark whose teacher checkpoint is missing has it trained first
-with ``tools/train.py``. Every other line is one benchmark, ``DISTILL_CONFIG [KEY=VALUE ...]``,
-the options overriding the distill config only (a KD weight being tuned). ``#`` starts a
-comment. Each benchmark is ``tools/analysis/kd_benchmark.py STUDENT DISTILL`` in its own
+with ``tools/train.py``. When CONFIG is itself a distill config (a teacher assistant, TAKD),
+its student is exported with ``tools/export_student.py`` to ``WORK_DIR/export/student.pth``
+(and ``student_config.py``), the checkpoint the next distill config names as its teacher's.
+Every other line is one benchmark, ``DISTILL_CONFIG [KEY=VALUE ...]``, the options overriding
+the distill config only (a KD weight being tuned). ``#`` starts a comment. A mutual-learning
+config (no teacher) is one benchmark too: its row is the mean of its students' metrics. Each benchmark is ``tools/analysis/kd_benchmark.py STUDENT DISTILL`` in its own
 process, with its own work dir (``OUT/<distill config name>`` and, with options,
 ``+<options>``), and the students' rows shared under ``OUT/students/``: the ladder and the
 compute-matched runs of one student are trained once for all its methods. The compute-matched
@@ -88,17 +91,30 @@ def missing_teacher(entry):
     of ``entry``'s distill config; None when the checkpoint exists. A missing checkpoint no
     ``teacher:`` line writes is left to kd_benchmark's own error."""
     from mmengine.config import Config
-
-    from tools.demo import last_name
     cfg = Config.fromfile(_abs(entry['distill']))
     cfg.merge_from_dict(_options_dict(entry['options']))
     ckpt = cfg.model.get('teacher', {}).get('checkpoint')
     if not ckpt or osp.isfile(_abs(ckpt)):
         return None
     for config, work_dir in entry['teachers']:
-        if osp.join(_abs(work_dir), last_name(_abs(config))[0]) == _abs(ckpt):
+        if teacher_checkpoint(config, work_dir) == _abs(ckpt):
             return config, work_dir
     return None
+
+
+def is_distill_config(config):
+    from mmengine.config import Config
+    model = Config.fromfile(_abs(config)).model
+    return 'teacher' in model or 'students' in model
+
+
+def teacher_checkpoint(config, work_dir):
+    """The checkpoint the ``teacher: CONFIG WORK_DIR`` line writes: the last one of the run, or
+    for a distill config the export of its student."""
+    from tools.demo import last_name
+    if is_distill_config(config):
+        return osp.join(_abs(work_dir), 'export', 'student.pth')
+    return osp.join(_abs(work_dir), last_name(_abs(config))[0])
 
 
 def _options_dict(options):
@@ -111,9 +127,17 @@ def _options_dict(options):
 
 
 def train_teacher(config, work_dir):
-    from tools.demo import train
+    """Trains the ``teacher:`` line's config into ``work_dir`` (and exports its student when it
+    is a distill config); a trained checkpoint is not trained again."""
+    from tools.demo import last_name, run, train
     print(f'[benchmark-queue] training the teacher {config} into {work_dir}', flush=True)
-    train(osp.splitext(osp.basename(config))[0], _abs(config), _abs(work_dir))
+    ckpt, _ = train(osp.splitext(osp.basename(config))[0], _abs(config), _abs(work_dir),
+                    reuse=True, last=last_name(_abs(config))[0])
+    if is_distill_config(config):
+        export = osp.join(_abs(work_dir), 'export')
+        print(f'[benchmark-queue] exporting its student to {export}', flush=True)
+        run([sys.executable, osp.join(ROOT, 'tools', 'export_student.py'), _abs(config), ckpt,
+             export], osp.join(_abs(work_dir), 'export.log'))
 
 
 def label_of(entry):
@@ -132,6 +156,12 @@ def short_label(entry):
     name = osp.basename(entry['distill']).split('_', 1)[0]
     options = [o.replace('model.kd_terms.', '') for o in entry['options']]
     return name + (f' ({", ".join(options)})' if options else '')
+
+
+def student_label(student):
+    """The table's name of a student config: its model part (``retinanet_r18-narrow``,
+    ``pspnet_r18-w8-d8``), which tells the pairs apart."""
+    return '_'.join(osp.basename(student).split('_')[:2])
 
 
 def command(entry, out, seeds, max_factor, match_step='1/8'):
@@ -195,9 +225,10 @@ def verdict(gains):
 
 def summary_table(rows):
     """Markdown, one line per benchmark; mIoU (in percent) with 2 decimals, mAP with 3."""
-    lines = ['| benchmark | converged student | distilled | train min | compute-matched '
-             'student | gain (same schedule) | gain (compute-matched) | verdict |',
-             '|---|---|---|---|---|---|---|---|']
+    lines = ['| benchmark | student | converged student | distilled | train min | '
+             'compute-matched student | gain (same schedule) | gain (compute-matched) | '
+             'verdict |',
+             '|---|---|---|---|---|---|---|---|---|']
 
     def cell(brief, unit, digits):
         if brief is None:
@@ -213,7 +244,7 @@ def summary_table(rows):
         if row.get('converged') and not row['converged_stopped']:
             conv += ', not converged'
         dist, gains = row.get('distilled'), row.get('gains')
-        cells = [row['name'], conv, cell(dist, unit, digits),
+        cells = [row['name'], student_label(row['student']), conv, cell(dist, unit, digits),
                  f'{dist["minutes"]:.1f}' if dist else '',
                  cell(row.get('matched'), unit, digits)]
         if gains and row['state'] == 'done':

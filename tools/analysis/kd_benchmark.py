@@ -258,18 +258,32 @@ class Runs:
                 cfg.dump(config)
                 metrics, minutes = self.runner(config, osp.dirname(path), seed)
                 record = dict(row=row, seed=seed, units=units, minutes=minutes,
-                              metric=metric_of(metrics, self.metric), config_sha=sha,
+                              metric=run_metric(metrics, self.metric), config_sha=sha,
                               metrics=metrics)
                 write_json(path, record)
                 self.trained += 1
                 print(f'[kd-benchmark] {row} seed {seed}: {record["metric"]:.4f} in '
                       f'{minutes:.1f} min', flush=True)
-            record['metric'] = metric_of(record['metrics'], self.metric)
+            record['metric'] = run_metric(record['metrics'], self.metric)
             self.records[row, seed] = record
             records.append(record)
             if on_done is not None:
                 on_done(records)
         return records
+
+
+def run_metric(metrics, key=None):
+    """The metric of one run: ``metric_of(metrics, key)``, or for a mutual-learning run (the
+    ``<member>/<metric>`` keys of mmkd.MutualTestLoop, e.g. ``student2/coco/bbox_mAP``) the mean
+    over its members. Each member is a student a user could deploy; taking the better one after
+    the run would favour the distilled row by the spread between them."""
+    names = [key] if key else ['coco/bbox_mAP', 'mIoU']
+    for name in names:
+        members = [value for k, value in metrics.items()
+                   if k.endswith('/' + name) and '/' not in k[:-len(name) - 1]]
+        if len(members) > 1:
+            return statistics.mean(members)
+    return metric_of(metrics, key)
 
 
 def student_dir(out, student):
@@ -484,13 +498,20 @@ def main(argv=None):
     for cfg in (student_cfg, distill_cfg):
         cfg.merge_from_dict(args.cfg_options)
     distill_cfg.merge_from_dict(args.distill_options)
-    if 'teacher' not in distill_cfg.model:
-        parser.error(f'{args.distill} has no model.teacher: give a distill config second')
+    # mutual learning (mmkd.MutualLearningDistiller) trains its students together, no teacher
+    mutual = 'teacher' not in distill_cfg.model and 'students' in distill_cfg.model
+    if 'teacher' not in distill_cfg.model and not mutual:
+        parser.error(f'{args.distill} has no model.teacher (nor model.students of a mutual-'
+                     'learning distiller): give a distill config second')
+    if mutual and args.teacher_checkpoint:
+        parser.error(f'{args.distill} trains its students together and has no teacher: '
+                     'drop --teacher-checkpoint')
     if args.teacher_checkpoint:
         distill_cfg.model.teacher.checkpoint = osp.abspath(args.teacher_checkpoint)
-    ckpt = distill_cfg.model.teacher.get('checkpoint')
+    ckpt = None if mutual else distill_cfg.model.teacher.get('checkpoint')
     # the runs start in the repository's root: a config's relative path is read from there
-    if not ckpt or not osp.isfile(ckpt if osp.isabs(ckpt) else osp.join(ROOT, ckpt)):
+    if not mutual and (not ckpt or
+                       not osp.isfile(ckpt if osp.isabs(ckpt) else osp.join(ROOT, ckpt))):
         parser.error(f'the teacher checkpoint {ckpt!r} (model.teacher.checkpoint of '
                      f'{args.distill}) does not exist: train the teacher first (python '
                      f'tools/train.py {distill_cfg.model.teacher.get("config")} --work-dir DIR) '
@@ -503,7 +524,7 @@ def main(argv=None):
 
     started = time.time()
     runs = Runs(work_dir, train_and_test(), args.seeds, args.metric, baseline_dir=baseline_dir)
-    teacher = evaluate_teacher(distill_cfg, work_dir, args.metric)
+    teacher = None if mutual else evaluate_teacher(distill_cfg, work_dir, args.metric)
 
     def eta(row):
         """(expected minutes of a run of ``row``, minutes of the rows planned so far)."""
