@@ -142,10 +142,11 @@ def train(name, config, work_dir, options=(), reuse=False, last='epoch_12.pth', 
     return ckpt, minutes
 
 
-def evaluate(name, config, checkpoint, work_dir):
+def evaluate(name, config, checkpoint, work_dir, args=()):
+    """tools/test.py on ``checkpoint`` (with the extra ``args``); returns its metrics."""
     out = osp.join(work_dir, 'test_metrics.json')
     cmd = [sys.executable, 'tools/test.py', config, checkpoint, '--work-dir',
-           osp.join(work_dir, 'test'), '--metrics-json', out]
+           osp.join(work_dir, 'test'), '--metrics-json', out, *args]
     run(cmd, osp.join(work_dir, 'demo_test.log'), show=lambda line: None)
     with open(out) as f:
         metrics = json.load(f)

@@ -163,3 +163,43 @@ def test_summary_names_the_student_of_each_pair():
         == 'retinanet_r18-narrow'
     assert bq.student_label('configs/demo/pspnet_r18-w8-d8_1.6k_mmkd-demo-student.py') == \
         'pspnet_r18-w8-d8'
+
+
+def test_a_missing_assistant_and_its_missing_teacher_are_trained_in_order(tmp_path,
+                                                                            monkeypatch):
+    """TAKD from a fresh tree: the assistant's own teacher is trained first, then the assistant,
+    which is exported where the student's config loads it."""
+    import tools.demo
+    teacher = 'configs/demo/retinanet_r18_fpn_24e_mmkd-demo.py'
+    assistant = 'configs/takd/takd-hint-poskd_retinanet-r18_retinanet-r18-half_24e_mmkd-demo.py'
+    step2 = ('configs/takd/takd-hint-poskd_retinanet-r18-half_retinanet-r18-narrow_48e_'
+             'mmkd-demo-student.py')
+    t_work, a_work = tmp_path / 'teacher', tmp_path / 'assistant'
+    queue = write_queue(tmp_path, f'teacher: {teacher} {t_work}\nteacher: {assistant} {a_work}\n'
+                        f'student: {STUDENT}\n{step2} model.teacher.checkpoint='
+                        f'{a_work}/export/student.pth\n')
+    entry, = bq.parse_queue(queue)
+    # the assistant's config loads work_dirs/demo/teacher/epoch_24.pth: point it at t_work
+    monkeypatch.setattr(bq, 'missing_teacher', _missing_with(bq.missing_teacher, t_work))
+    assert bq.teachers_to_train(entry) == [(teacher, str(t_work)), (assistant, str(a_work))]
+    trained, ran = [], []
+    monkeypatch.setattr(tools.demo, 'train', lambda name, config, work_dir, reuse, last:
+                        trained.append((osp.relpath(config, ROOT), last, reuse)) or
+                        (osp.join(work_dir, last), 9.0))
+    monkeypatch.setattr(tools.demo, 'run', lambda cmd, log: ran.append(cmd))
+    bq.train_teacher(assistant, str(a_work))
+    assert trained == [(assistant, 'epoch_24.pth', True)]
+    assert ran == [[bq.sys.executable, osp.join(ROOT, 'tools', 'export_student.py'),
+                    osp.join(ROOT, assistant), str(a_work / 'epoch_24.pth'),
+                    str(a_work / 'export')]]
+    bq.train_teacher(teacher, str(t_work))  # a plain config: trained, not exported
+    assert trained[-1] == (teacher, 'epoch_24.pth', True) and len(ran) == 1
+
+
+def _missing_with(missing_teacher, t_work):
+    """missing_teacher, with the 24-epoch teacher's checkpoint looked for in ``t_work``."""
+    def wrapped(entry):
+        if 'takd-hint-poskd_retinanet-r18_retinanet-r18-half_24e' in entry['distill']:
+            entry = dict(entry, options=[f'model.teacher.checkpoint={t_work}/epoch_24.pth'])
+        return missing_teacher(entry)
+    return wrapped

@@ -320,3 +320,30 @@ def test_mutual_learning_config_needs_no_teacher(tmp_path, capsys):
     assert 'has no model.teacher (nor model.students of a mutual-learning distiller)' in \
         capsys.readouterr().err
     assert not os.listdir(tmp_path)
+
+
+def test_a_mutual_learning_run_is_evaluated_once_per_member(tmp_path, monkeypatch):
+    """The runner of real runs on a mutual-learning config: tools/test.py once per student
+    (``--member``, each in its own folder), the metrics kept as ``<member>/<metric>``, so the
+    run counts as their mean; a one-model config is evaluated once, as it is."""
+    import tools.analysis.kd_benchmark as kb
+    dml = osp.join(osp.dirname(osp.dirname(STUDENT_CFG)), 'dml',
+                   'dml_retinanet-r18-narrow_retinanet-r18-narrow_12e_mmkd-demo.py')
+    calls = []
+
+    def fake_evaluate(name, config, checkpoint, work_dir, args=()):
+        calls.append((osp.relpath(work_dir, tmp_path), list(args)))
+        return {'coco/bbox_mAP': 0.30 if '--member' not in args or 'student1' in args else 0.36}
+
+    monkeypatch.setattr(kb, 'train', lambda *a, **k: (None, 2.5))
+    monkeypatch.setattr(kb, 'evaluate', fake_evaluate)
+    monkeypatch.setattr(kb, 'last_checkpoint', lambda work_dir: 'epoch_12.pth')
+    metrics, minutes = kb.train_and_test()(dml, str(tmp_path / 'run'), 0)
+    assert calls == [(osp.join('run', 'student1'), ['--member', 'student1']),
+                     (osp.join('run', 'student2'), ['--member', 'student2'])]
+    assert metrics == {'student1/coco/bbox_mAP': 0.30, 'student2/coco/bbox_mAP': 0.36}
+    assert kb.run_metric(metrics) == pytest.approx(0.33) and minutes == 2.5
+    calls.clear()
+    assert kb.train_and_test()(STUDENT_CFG, str(tmp_path / 'run'), 0)[0] == \
+        {'coco/bbox_mAP': 0.30}
+    assert calls == [('run', [])]

@@ -12,9 +12,9 @@ its student is exported with ``tools/export_student.py`` to ``WORK_DIR/export/st
 (and ``student_config.py``), the checkpoint the next distill config names as its teacher's.
 Every other line is one benchmark, ``DISTILL_CONFIG [KEY=VALUE ...]``, the options overriding
 the distill config only (a KD weight being tuned). ``#`` starts a comment. A mutual-learning
-config (no teacher) is one benchmark too: its row is the mean of its students' metrics. Each benchmark is ``tools/analysis/kd_benchmark.py STUDENT DISTILL`` in its own
-process, with its own work dir (``OUT/<distill config name>`` and, with options,
-``+<options>``), and the students' rows shared under ``OUT/students/``: the ladder and the
+config (no teacher) is one benchmark too: its row is the mean of its students' metrics. Each
+benchmark is ``tools/analysis/kd_benchmark.py STUDENT DISTILL`` in its own process, with its own
+work dir (``OUT/<distill config name>`` and, with options, ``+<options>``), and the students' rows shared under ``OUT/students/``: the ladder and the
 compute-matched runs of one student are trained once for all its methods. The compute-matched
 length is rounded up to a multiple of ``--match-step`` (default an eighth of the student's
 schedule), so that methods of about the same cost share it. Every run is resumable as
@@ -84,6 +84,21 @@ def _require_file(config, where):
 
 def _abs(path):
     return osp.normpath(path if osp.isabs(path) else osp.join(ROOT, path))
+
+
+def teachers_to_train(entry):
+    """The ``teacher:`` lines (config, work dir) to train before ``entry``, in order: its
+    missing teacher, and before it that teacher's own when it is a distill config (a teacher
+    assistant learns from a teacher that may be missing too)."""
+    chain = []
+    while True:
+        teacher = missing_teacher(entry)
+        if teacher is None or teacher in chain:
+            return chain[::-1]
+        chain.append(teacher)
+        if not is_distill_config(teacher[0]):
+            return chain[::-1]
+        entry = dict(entry, distill=teacher[0], options=[])
 
 
 def missing_teacher(entry):
@@ -288,15 +303,14 @@ def main(argv=None):
     if not args.list:
         for i, entry in enumerate(chosen, 1):
             print(f'[benchmark-queue] {i} of {len(chosen)}: {label_of(entry)}', flush=True)
-            teacher = missing_teacher(entry)
-            if teacher is not None:
-                try:
+            try:
+                for teacher in teachers_to_train(entry):
                     train_teacher(*teacher)
-                except SystemExit as e:  # tools/demo.run's failure, naming the command and log
-                    print(e, flush=True)
-                    failed.append(label_of(entry))
-                    write_summary(entries, args.out, failed)
-                    continue
+            except SystemExit as e:  # tools/demo.run's failure, naming the command and log
+                print(e, flush=True)
+                failed.append(label_of(entry))
+                write_summary(entries, args.out, failed)
+                continue
             done = subprocess.run(command(entry, args.out, args.seeds, args.max_factor,
                                           args.match_step),
                                   cwd=ROOT).returncode

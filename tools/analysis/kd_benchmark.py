@@ -26,6 +26,11 @@ whether each gain is more than twice that baseline's standard deviation. A longe
 the config's own: ``max_epochs`` / ``max_iters``, the step milestones in proportion, the end of the
 decay, the checkpoint and validation intervals; warm-ups stay as they are.
 
+A mutual-learning distill config (``mmkd.MutualLearningDistiller``: students trained together,
+no teacher) is benchmarked the same way, without a teacher row: each of its students is
+evaluated (``tools/test.py --member``) and the run counts as their mean, since each is a student
+a user could deploy and taking the better one afterwards would favour the row.
+
 Every run is trained with ``tools/train.py`` and evaluated with ``tools/test.py``. A finished run
 writes ``WORK_DIR/runs/<row>/seed<k>/run.json`` (metric and minutes) and is not repeated: stop the
 tool at any time and start it again with the same arguments. The student's rows are kept in
@@ -450,9 +455,24 @@ def train_and_test(options=()):
     def runner(config, work_dir, seed):
         _, minutes = train(osp.basename(config)[:-3] + f' seed {seed}', config, work_dir,
                            [f'randomness.seed={seed}', *options])
-        metrics = evaluate(f'seed {seed}', config, last_checkpoint(work_dir), work_dir)
+        metrics = evaluate_run(f'seed {seed}', config, last_checkpoint(work_dir), work_dir)
         return metrics, minutes
     return runner
+
+
+def evaluate_run(name, config, checkpoint, work_dir):
+    """tools/test.py on a run's checkpoint; a mutual-learning run's students each (``--member``,
+    in ``work_dir/<member>``), their metrics returned as ``<member>/<metric>``."""
+    from mmengine.config import Config
+    members = Config.fromfile(config).model.get('students')
+    if not members:
+        return evaluate(name, config, checkpoint, work_dir)
+    metrics = {}
+    for member in members:
+        found = evaluate(f'{name} {member}', config, checkpoint, osp.join(work_dir, member),
+                         ['--member', member])
+        metrics.update({f'{member}/{key}': value for key, value in found.items()})
+    return metrics
 
 
 def main(argv=None):
