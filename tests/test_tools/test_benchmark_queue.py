@@ -64,7 +64,7 @@ def results(ladder, distilled=None, matched=None, stopped=True):
     if distilled:
         out['distilled'] = row(ladder[index][0], distilled, 4.6)
     if matched:
-        out['matched'] = row(matched[0], matched[1], 4.1)
+        out['matched'] = dict(row(matched[0], matched[1], 4.1), time_ratio=4.1 / 4.6)
         base, ref = out['ladder'][index], out['matched']
         out['gains'] = {k: dict(gain=out['distilled']['mean'] - r['mean'], baseline_std=r['std'],
                                 beyond_2std=out['distilled']['mean'] - r['mean'] > 2 * r['std'])
@@ -100,7 +100,7 @@ def test_summary_rows_states_and_verdicts(tmp_path):
     assert [bq.verdict(r['gains']) for r in rows[:2]] == ['pays', 'within noise']
     md = (out / 'summary.md').read_text()
     assert ('| hint-poskd | retinanet_r18-narrow | 0.377 ± 0.025 (48e) | 0.567 ± 0.006 (48e) '
-            '| 4.6 | 0.390 ± 0.020 (83e) | +0.190 | +0.177 | pays |') in md
+            '| 4.6 | 0.390 ± 0.020 (83e, 89% of its time) | +0.190 | +0.177 | pays |') in md
     assert ('| hint-poskd (hint.loss.loss_weight=9) | retinanet_r18-narrow |  |  |  |  |  |  | '
             'failed |') in md
     assert json.loads((out / 'summary.json').read_text())[2]['state'] == 'partial'

@@ -12,7 +12,7 @@ from mmengine.config import Config
 from tests.conftest import DISTILL_CFG, STUDENT_CFG
 from tools.analysis.kd_benchmark import (Runs, benchmark, converged_index, fit_time,
                                          matched_units, mean_std, parse_step, scale_schedule,
-                                         schedule_of, table)
+                                         schedule_of, table, top_up_units)
 
 SEG_STUDENT = osp.join(osp.dirname(STUDENT_CFG), 'pspnet_r18-w16-d8_0.8k_mmkd-demo.py')
 SKD_HOLISTIC = osp.join(osp.dirname(osp.dirname(STUDENT_CFG)), 'skd',
@@ -347,3 +347,38 @@ def test_a_mutual_learning_run_is_evaluated_once_per_member(tmp_path, monkeypatc
     assert kb.train_and_test()(STUDENT_CFG, str(tmp_path / 'run'), 0)[0] == \
         {'coco/bbox_mAP': 0.30}
     assert calls == [('run', [])]
+
+
+def test_compute_matched_row_that_got_less_time_is_trained_longer(tmp_path):
+    """The ladder's runs (12, 24, 48 epochs) were slow, and the machine was faster by the time
+    the matched row ran: 53 epochs then take 0.8 * 5.8 = 4.64 min, 80% of the distilled 5.8. The
+    row is trained again at 53 / 0.8 = 66.25 -> 67 epochs (0.8 * 7.2 = 5.76 min, 99%), and that
+    row is the compute-matched one."""
+    student, distill = Config.fromfile(STUDENT_CFG), Config.fromfile(DISTILL_CFG)
+    calls = []
+    slow = fake_runner(calls)
+
+    def runner(config, work_dir, seed):
+        metrics, minutes = slow(config, work_dir, seed)
+        epochs = Config.fromfile(config).train_cfg.max_epochs
+        return metrics, minutes * (0.8 if epochs not in (12, 24, 48) else 1)
+
+    summary = benchmark(student, distill, Runs(str(tmp_path), runner, [0, 1, 2]), max_factor=8)
+    matched = summary['matched']
+    assert [t['units'] for t in matched['tries']] == [53, 67]
+    assert matched['tries'][0]['time_ratio'] == pytest.approx(0.8)
+    assert matched['units'] == 67 and matched['row'] == 'student_67e'
+    assert matched['time_ratio'] == pytest.approx(0.8 * (0.5 + 6.7) / 5.8)
+    assert [n for n, _ in calls][-6:] == ['student_53e.py'] * 3 + ['student_67e.py'] * 3
+    assert 'took 99% of the distilled runs\' mean time (first tried: 53 at 80%)' in \
+        table(summary)
+    # with a step, each try is rounded up to it; a row that never catches up stops after two
+    assert [top_up_units(53, 0.8, 6), top_up_units(48, 0.99, 6), top_up_units(10, 0.5)] == \
+        [72, 54, 20]
+    never = Runs(str(tmp_path / 'never'),
+                 lambda c, w, s: (slow(c, w, s)[0], 0.1 if 'teacher' not in
+                                  Config.fromfile(c).model and Config.fromfile(c)
+                                  .train_cfg.max_epochs > 48 else slow(c, w, s)[1]), [0, 1, 2])
+    summary = benchmark(student, distill, never, max_factor=8)
+    assert len(summary['matched']['tries']) == 3
+    assert 'less than 95% after 2 longer tries' in table(summary)

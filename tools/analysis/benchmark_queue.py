@@ -223,8 +223,11 @@ def summary_rows(entries, out, failed=()):
 def _brief(row):
     if not row:
         return None
-    return dict(units=row['units'], mean=row['mean'], std=row['std'],
-                minutes=row['mean_minutes'], seeds=len(row['values']))
+    brief = dict(units=row['units'], mean=row['mean'], std=row['std'],
+                 minutes=row['mean_minutes'], seeds=len(row['values']))
+    if 'time_ratio' in row:  # the compute-matched row: its share of the distilled run's time
+        brief['time_ratio'] = row['time_ratio']
+    return brief
 
 
 def verdict(gains):
@@ -248,8 +251,10 @@ def summary_table(rows):
     def cell(brief, unit, digits):
         if brief is None:
             return ''
+        share = f', {100 * brief["time_ratio"]:.0f}% of its time' if 'time_ratio' in brief \
+            else ''
         return (f'{brief["mean"]:.{digits}f} ± {brief["std"]:.{digits}f} ({brief["units"]}'
-                f'{unit})')
+                f'{unit}{share})')
 
     for row in rows:
         unit = 'e' if row.get('kind') == 'epochs' else 'i'

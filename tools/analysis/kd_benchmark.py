@@ -17,8 +17,11 @@ It answers the two questions a gain must survive, each with its cost in train mi
    the distilled run's measured wall time. The time of a student run is fitted as
    ``overhead + per_unit * units`` on the ladder's runs (same machine, same threads, one run at a
    time), and the matched length is the nearest whole number of units (with ``--match-step``,
-   rounded up to a multiple of that step instead: never less time than the distilled run, and
-   methods of about the same cost share one compute-matched row).
+   rounded up to a multiple of that step instead, so that methods of about the same cost share
+   one compute-matched row). The fit is a prediction: when the matched runs take less than 95%
+   of the distilled runs' mean time (the fit missed, or the machine ran faster than when the
+   ladder was measured), the row is trained again longer, in proportion to the time it lacked
+   and rounded up (at most twice more). The table gives the matched row's share of that time.
 
 Each row has every seed, the mean, the standard deviation and the train minutes; the table gives
 the distilled student's gain against the same-schedule and the compute-matched baselines, and
@@ -101,13 +104,27 @@ def fit_time(points):
 def matched_units(minutes, fit, step=1):
     """The number of units a student run fills in ``minutes`` of wall time by the fitted line
     ``fit`` (overhead, per_unit): the nearest whole number, at least 1. With ``step`` > 1, the
-    length rounded up to a multiple of ``step`` instead (never less time than the distilled run),
-    so that methods of about the same cost share one compute-matched row."""
+    length rounded up to a multiple of ``step`` instead, so that methods of about the same cost
+    share one compute-matched row."""
     overhead, per_unit = fit
     exact = (minutes - overhead) / per_unit
     if step > 1:
         return max(step, step * math.ceil(exact / step - 1e-9))
     return max(1, int(math.floor(exact + 0.5)))
+
+
+# A compute-matched row whose runs took less than this share of the distilled runs' mean time is
+# trained again longer, at most MAX_TOP_UPS times.
+MATCH_TOLERANCE = 0.95
+MAX_TOP_UPS = 2
+
+
+def top_up_units(units, time_ratio, step=1):
+    """The next compute-matched length after a row of ``units`` took ``time_ratio`` of the
+    distilled run's time: ``units / time_ratio`` (in proportion, which with a fixed overhead per
+    run errs long), rounded up to ``step``, and at least one step longer."""
+    step = max(1, step)
+    return max(units + step, step * math.ceil(units / time_ratio / step - 1e-9))
 
 
 def parse_step(text, base):
@@ -377,18 +394,27 @@ def benchmark(student_cfg, distill_cfg, runs, max_factor=8, on_update=None, teac
     summary['distilled'] = row_summary(name, units, records, conv['factor'])
     update()
 
-    # 3. the compute-matched baseline
+    # 3. the compute-matched baseline: the length the ladder's times give, then longer while
+    # its runs take less than MATCH_TOLERANCE of the distilled runs' time (the fit misses, or
+    # the machine ran faster than when the ladder was measured)
     fit = fit_time([(r['units'], m) for r in summary['ladder'] for m in r['minutes']])
-    units = matched_units(summary['distilled']['mean_minutes'], fit, match_step)
-    name = row_name('student', units)
-    ladder_row = next((r for r in summary['ladder'] if r['units'] == units), None)
-    if ladder_row is not None:
-        matched = dict(ladder_row)
-    else:
-        records = runs.run_row(name, scale_schedule(copy.deepcopy(student_cfg), units), units,
-                               update)
-        matched = row_summary(name, units, records)
-    matched.update(fit_overhead=fit[0], fit_per_unit=fit[1])
+    dist_minutes = summary['distilled']['mean_minutes']
+    units, tries = matched_units(dist_minutes, fit, match_step), []
+    while True:
+        name = row_name('student', units)
+        ladder_row = next((r for r in summary['ladder'] if r['units'] == units), None)
+        if ladder_row is not None:
+            matched = dict(ladder_row)
+        else:
+            records = runs.run_row(name, scale_schedule(copy.deepcopy(student_cfg), units),
+                                   units, update)
+            matched = row_summary(name, units, records)
+        ratio = matched['mean_minutes'] / dist_minutes
+        tries.append(dict(units=units, mean_minutes=matched['mean_minutes'], time_ratio=ratio))
+        if ratio >= MATCH_TOLERANCE or len(tries) > MAX_TOP_UPS:
+            break
+        units = top_up_units(units, ratio, match_step)
+    matched.update(fit_overhead=fit[0], fit_per_unit=fit[1], time_ratio=ratio, tries=tries)
     summary['matched'] = matched
 
     base_row = summary['ladder'][conv['index']]
@@ -441,6 +467,16 @@ def table(summary, digits=3):
             f'- against {words[k]}: {g["gain"]:+.{digits}f} '
             f'({"more" if g["beyond_2std"] else "not more"} than twice its std, '
             f'{2 * g["baseline_std"]:.{digits}f})' for k, g in summary['gains'].items())
+        matched = summary['matched']
+        if 'time_ratio' in matched:
+            out += (f'\n- the compute-matched runs took {100 * matched["time_ratio"]:.0f}% of the '
+                    'distilled runs\' mean time')
+            earlier = matched['tries'][:-1]
+            if earlier:
+                out += ' (first tried: ' + ', '.join(
+                    f'{t["units"]} at {100 * t["time_ratio"]:.0f}%' for t in earlier) + ')'
+            if matched['time_ratio'] < MATCH_TOLERANCE:
+                out += f', less than {100 * MATCH_TOLERANCE:.0f}% after {MAX_TOP_UPS} longer tries'
         if not conv.get('stopped'):
             out += (f'\n- the baseline gained at every doubling up to the cap '
                     f'({summary["max_factor"]}x): it may not have converged')
