@@ -31,7 +31,8 @@ benchmark-seg: setup
 # (configs/demo/benchmark_queue.txt; several hours; resumable; needs the teachers of `make demo`).
 benchmark-methods: setup
 	$(PY) tools/dataset/make_demo_data.py
-	$(PY) tools/analysis/benchmark_queue.py configs/demo/benchmark_queue.txt
+	$(PY) tools/analysis/benchmark_queue.py configs/demo/benchmark_queue.txt \
+		--record configs/demo/benchmark_queue_results.json
 
 test: setup
 	$(PY) -m pytest tests -q -p no:cacheprovider

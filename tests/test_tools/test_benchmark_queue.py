@@ -203,3 +203,21 @@ def _missing_with(missing_teacher, t_work):
             entry = dict(entry, options=[f'model.teacher.checkpoint={t_work}/epoch_24.pth'])
         return missing_teacher(entry)
     return wrapped
+
+
+def test_record_keeps_every_measured_benchmark(tmp_path):
+    """--record: the results.json of each benchmark that has one, under its label, with its
+    options; benchmarks not run are left out."""
+    queue = write_queue(tmp_path, f'student: {STUDENT}\n{DISTILL}\n'
+                        f'{DISTILL} model.kd_terms.hint.loss.loss_weight=1.5\n')
+    one, two = bq.parse_queue(queue)
+    out = tmp_path / 'out'
+    res = results([(48, [0.35, 0.40, 0.38]), (96, [0.37, 0.40, 0.38])], [0.56, 0.57, 0.57],
+                  (84, [0.37, 0.41, 0.39]))
+    (out / bq.label_of(two)).mkdir(parents=True)
+    (out / bq.label_of(two) / 'results.json').write_text(json.dumps(res))
+    bq.main([queue, '--list', '--out', str(out), '--record', str(tmp_path / 'record.json')])
+    record = json.loads((tmp_path / 'record.json').read_text())
+    assert list(record) == [bq.label_of(two)]
+    assert record[bq.label_of(two)]['distilled']['values'] == [0.56, 0.57, 0.57]
+    assert record[bq.label_of(two)]['options'] == ['model.kd_terms.hint.loss.loss_weight=1.5']

@@ -3,6 +3,7 @@ keep one table of them all.
 
     python tools/analysis/benchmark_queue.py QUEUE [--seeds 0 1 2] [--max-factor 2]
         [--match-step 1/8] [--only TEXT] [--list] [--out work_dirs/kd_benchmark]
+        [--record FILE]
 
 QUEUE is a text file. ``student: CONFIG`` names the student config of the lines after it;
 ``teacher: CONFIG WORK_DIR`` says how to train a teacher the distill configs load (its last
@@ -284,6 +285,22 @@ def write_summary(entries, out, failed=()):
     return rows
 
 
+def write_record(entries, out, path):
+    """Every benchmark's ``results.json`` with at least one row (each seed's metric and
+    minutes), keyed by its label, in one file at ``path``: the record to commit beside the tables
+    quoted from it."""
+    record = {}
+    for entry in entries:
+        try:
+            with open(osp.join(out, label_of(entry), 'results.json')) as f:
+                results = json.load(f)
+        except (OSError, ValueError):
+            continue
+        record[label_of(entry)] = dict(results, options=entry['options'])
+    write_json(path, record)
+    return record
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('queue', help='the queue file (see the module docstring)')
@@ -295,6 +312,8 @@ def main(argv=None):
     parser.add_argument('--list', action='store_true',
                         help='write the summary from what is on disk; train nothing')
     parser.add_argument('--out', default=osp.join(ROOT, 'work_dirs', 'kd_benchmark'))
+    parser.add_argument('--record', help="also write every benchmark's results.json into this "
+                        'one JSON file (e.g. configs/demo/benchmark_queue_results.json)')
     args = parser.parse_args(argv)
     try:
         entries = parse_queue(args.queue)
@@ -325,6 +344,8 @@ def main(argv=None):
                       flush=True)
             write_summary(entries, args.out, failed)
     write_summary(entries, args.out, failed)
+    if args.record:
+        write_record(entries, args.out, args.record)
     with open(osp.join(args.out, 'summary.md')) as f:
         print(f.read())
     if failed:
