@@ -15,8 +15,9 @@ Every other line is one benchmark, ``DISTILL_CONFIG [KEY=VALUE ...]``, the optio
 the distill config only (a KD weight being tuned). ``#`` starts a comment. A mutual-learning
 config (no teacher) is one benchmark too: its row is the mean of its students' metrics. Each
 benchmark is ``tools/analysis/kd_benchmark.py STUDENT DISTILL`` in its own process, with its own
-work dir (``OUT/<distill config name>`` and, with options, ``+<options>``), and the students' rows shared under ``OUT/students/``: the ladder and the
-compute-matched runs of one student are trained once for all its methods. The compute-matched
+work dir (``OUT/<distill config name>`` and, with options, ``+<options>``), and the students'
+rows shared under ``OUT/students/``: the ladder and the compute-matched runs of one student are
+trained once for all its methods. The compute-matched
 length is rounded up to a multiple of ``--match-step`` (default an eighth of the student's
 schedule), so that methods of about the same cost share it. Every run is resumable as
 kd_benchmark's are: stop the queue at any time and start it again with the same arguments. A
@@ -28,6 +29,7 @@ matched baseline, the gains against both and whether each is more than twice tha
 std, with train minutes. ``--list`` writes them from what is on disk and trains nothing.
 """
 import argparse
+import functools
 import json
 import os
 import os.path as osp
@@ -118,7 +120,10 @@ def missing_teacher(entry):
     return None
 
 
+@functools.lru_cache(maxsize=None)
 def is_distill_config(config):
+    """Whether ``config`` is a distill config (a teacher, or the students of mutual learning);
+    read once per path, as every benchmark asks it of every ``teacher:`` line."""
     from mmengine.config import Config
     model = Config.fromfile(_abs(config)).model
     return 'teacher' in model or 'students' in model
