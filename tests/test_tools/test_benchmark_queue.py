@@ -221,3 +221,105 @@ def test_record_keeps_every_measured_benchmark(tmp_path):
     assert list(record) == [bq.label_of(two)]
     assert record[bq.label_of(two)]['distilled']['values'] == [0.56, 0.57, 0.57]
     assert record[bq.label_of(two)]['options'] == ['model.kd_terms.hint.loss.loss_weight=1.5']
+
+
+def measured(student_units=(48, 96), matched=84, ratio=1.0, tries=True):
+    """A results.json as kd_benchmark writes it, with each row's seeds and minutes: the ladder at
+    ``student_units`` (converged at the first), the distilled row, and the compute-matched row at
+    ``matched`` that took ``ratio`` of the distilled time (after a first try at 66e)."""
+    def row(name, units, values, minutes):
+        return dict(row=name, units=units, seeds=[0, 1, 2], values=values,
+                    minutes=[minutes] * 3, mean=sum(values) / 3, std=0.01, mean_minutes=minutes)
+    res = dict(kind='epochs', seeds=[0, 1, 2], teacher=0.7,
+               converged=dict(index=0, stopped=True, units=student_units[0]),
+               ladder=[row(f'student_{u}e', u, [0.3 + u / 1000] * 3, u / 20)
+                       for u in student_units],
+               distilled=row(f'distilled_{student_units[0]}e', student_units[0], [0.5] * 3, 4.0))
+    res['matched'] = dict(row(f'student_{matched}e', matched, [0.39] * 3, 4.0 * ratio),
+                          time_ratio=ratio)
+    if tries:
+        res['matched']['tries'] = [dict(units=66, time_ratio=0.8),
+                                   dict(units=matched, time_ratio=ratio)]
+    res['gains'] = dict(same_schedule=dict(gain=0.15, beyond_2std=True),
+                        compute_matched=dict(gain=0.11, beyond_2std=True))
+    return res
+
+
+def test_record_keeps_runs_and_restores_them_where_the_work_dirs_are_gone(tmp_path,
+                                                                          monkeypatch):
+    """--record holds every run a benchmark's rows were made of (its ladder, distilled row and
+    each compute-matched try), adds to an existing file without dropping what is not on disk,
+    and on an empty out dir writes them all back: a complete benchmark is then not run again,
+    an incomplete one is, on top of its restored runs."""
+    queue = write_queue(tmp_path, f'student: {STUDENT}\n{DISTILL}\n'
+                        f'{DISTILL} model.kd_terms.hint.loss.loss_weight=1.5\n')
+    one, two = bq.parse_queue(queue)
+    first, record = tmp_path / 'first', str(tmp_path / 'record.json')
+    res = measured()
+    (first / bq.label_of(one)).mkdir(parents=True)
+    (first / bq.label_of(one) / 'results.json').write_text(json.dumps(res))
+    paths = bq.run_paths(one, res)
+    # 3 seeds of 2 ladder rows, the distilled row and 2 matched tries (66e and 84e)
+    assert len(paths) == 15 and len(set(paths)) == 15
+    student = osp.join('students', osp.splitext(osp.basename(STUDENT))[0], 'runs')
+    assert osp.join(student, 'student_66e', 'seed2', 'run.json') in paths
+    assert osp.join(bq.label_of(one), 'runs', 'distilled_48e', 'seed0', 'run.json') in paths
+    for i, rel in enumerate(paths):
+        (first / rel).parent.mkdir(parents=True, exist_ok=True)
+        (first / rel).write_text(json.dumps(dict(metric=i / 100, config_sha=f'sha{i}')))
+    bq.write_record([one, two], str(first), record)
+    # a second machine measures only the other benchmark: the first stays in the record
+    second = tmp_path / 'second'
+    (second / bq.label_of(two)).mkdir(parents=True)
+    (second / bq.label_of(two) / 'results.json').write_text(
+        json.dumps(measured(ratio=0.9, tries=False)))
+    saved = bq.write_record([one, two], str(second), record)
+    assert list(saved) == [bq.label_of(one), bq.label_of(two)]
+    assert len(saved[bq.label_of(one)]['runs']) == 15 and saved[bq.label_of(two)]['runs'] == {}
+
+    third = tmp_path / 'third'
+    assert bq.restore_record([one, two], str(third), record) == [bq.label_of(one),
+                                                                 bq.label_of(two)]
+    for i, rel in enumerate(paths):
+        assert json.loads((third / rel).read_text()) == dict(
+            metric=i / 100, config_sha=f'sha{i}', restored_from=osp.relpath(record, ROOT))
+    back = json.loads((third / bq.label_of(one) / 'results.json').read_text())
+    assert back['distilled'] == res['distilled'] and 'runs' not in back
+    # the first got its share of the time (100%): settled; the second (90%, one try) is not
+    assert bq.settled(back)
+    assert not bq.settled(json.loads((third / bq.label_of(two) / 'results.json').read_text()))
+    ran = []
+    monkeypatch.setattr(bq.subprocess, 'run', lambda cmd, cwd: ran.append(cmd) or
+                        type('Done', (), dict(returncode=0))())
+    bq.main([queue, '--out', str(third), '--record', record])
+    assert len(ran) == 1 and ran[0][ran[0].index('--work-dir') + 1] == str(
+        third / bq.label_of(two))
+    # a restored benchmark is not restored again over what is on disk
+    assert bq.restore_record([one, two], str(third), record) == []
+
+
+def test_an_older_record_without_runs_restores_rows_kd_benchmark_reuses(tmp_path):
+    """A record written before runs were kept has each row's per-seed metric and minutes: they
+    come back as run.json records that kd_benchmark's Runs reuses instead of training."""
+    from mmengine.config import Config
+
+    from tools.analysis.kd_benchmark import Runs, scale_schedule
+    queue = write_queue(tmp_path, f'student: {STUDENT}\n{DISTILL}\n')
+    entry, = bq.parse_queue(queue)
+    record = tmp_path / 'record.json'
+    res = measured(tries=False)
+    res['ladder'][1]['values'] = [0.36, 0.40, 0.39]
+    res['ladder'][1]['minutes'] = [5.6, 5.7, 5.0]
+    record.write_text(json.dumps({bq.label_of(entry): res}))
+    out = tmp_path / 'out'
+    bq.restore_record([entry], str(out), str(record))
+    base = osp.join(str(out), 'students', osp.splitext(osp.basename(STUDENT))[0])
+    runs = Runs(str(out / bq.label_of(entry)), lambda *a: pytest.fail('trained'), [0, 1, 2],
+                baseline_dir=base)
+    cfg = scale_schedule(Config.fromfile(STUDENT_CFG), 96)
+    records = runs.run_row('student_96e', cfg, 96)
+    assert [(r['metric'], r['minutes'], r['units']) for r in records] == [
+        (0.36, 5.6, 96), (0.40, 5.7, 96), (0.39, 5.0, 96)]
+    assert records[0]['metrics'] == {'coco/bbox_mAP': 0.36}
+    assert osp.isfile(osp.join(str(out), bq.label_of(entry), 'runs', 'distilled_48e', 'seed2',
+                               'run.json'))

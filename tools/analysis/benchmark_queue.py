@@ -27,6 +27,8 @@ benchmark that fails is reported and the queue goes on.
 ``results.json`` of every line: the converged baseline, the distilled student, the compute-
 matched baseline, the gains against both and whether each is more than twice that baseline's
 std, with train minutes. ``--list`` writes them from what is on disk and trains nothing.
+``--record FILE`` keeps every benchmark's results and runs in one file to commit; on a machine
+whose ``OUT`` is empty the queue restores them from it first and goes on where it stopped.
 """
 import argparse
 import functools
@@ -205,11 +207,7 @@ def summary_rows(entries, out, failed=()):
         row = dict(label=label, name=short_label(entry), distill=entry['distill'],
                    options=entry['options'],
                    student=entry['student'], state='not run')
-        try:
-            with open(osp.join(out, label, 'results.json')) as f:
-                results = json.load(f)
-        except (OSError, ValueError):
-            results = None
+        results = read_json(osp.join(out, label, 'results.json'))
         if label in failed:
             row['state'] = 'failed'
         if results is not None:
@@ -291,19 +289,107 @@ def write_summary(entries, out, failed=()):
 
 
 def write_record(entries, out, path):
-    """Every benchmark's ``results.json`` with at least one row (each seed's metric and
-    minutes), keyed by its label, in one file at ``path``: the record to commit beside the tables
-    quoted from it."""
-    record = {}
+    """Every benchmark's ``results.json`` with at least one row, keyed by its label, with its
+    options and ``runs``: the record (``run.json``) of every run its rows were made of, its own
+    and its student's, by their path under ``out``. The record to commit beside the tables quoted
+    from it, and enough to measure on from it where the work dirs are gone (``restore_record``).
+    Benchmarks already in the file at ``path`` and not on disk here are kept: a queue run on a
+    new machine adds to the record, it does not drop what was measured before."""
+    record = read_json(path) or {}
     for entry in entries:
-        try:
-            with open(osp.join(out, label_of(entry), 'results.json')) as f:
-                results = json.load(f)
-        except (OSError, ValueError):
+        results = read_json(osp.join(out, label_of(entry), 'results.json'))
+        if results is None:
             continue
-        record[label_of(entry)] = dict(results, options=entry['options'])
+        runs = dict(record.get(label_of(entry), {}).get('runs', {}))
+        for rel in run_paths(entry, results):
+            run = read_json(osp.join(out, rel))
+            if run is not None:
+                runs[rel] = run
+        results.pop('restored_from', None)  # it is this record's own entry
+        record[label_of(entry)] = dict(results, options=entry['options'], runs=runs)
     write_json(path, record)
     return record
+
+
+def read_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def run_paths(entry, results):
+    """The ``run.json`` paths (under the queue's out dir) of the runs ``results`` was made of:
+    each seed of its ladder, its distilled row and every length its compute-matched row tried."""
+    unit = 'e' if results['kind'] == 'epochs' else 'i'
+    student = student_dir('', entry['student'])
+    rows = [(student, r['row'], r.get('seeds', [])) for r in results.get('ladder', [])]
+    if results.get('distilled'):
+        dist = results['distilled']
+        rows.append((label_of(entry), dist['row'], dist.get('seeds', [])))
+    matched = results.get('matched') or {}
+    tries = [t['units'] for t in matched.get('tries', [])] or \
+        ([matched['units']] if matched else [])
+    rows += [(student, f'student_{units}{unit}', matched.get('seeds', [])) for units in tries]
+    return [osp.join(where, 'runs', row, f'seed{seed}', 'run.json')
+            for where, row, seeds in rows for seed in seeds]
+
+
+def restore_record(entries, out, path):
+    """Writes back what the record at ``path`` holds and ``out`` lacks: each benchmark's
+    ``results.json`` and the ``run.json`` of its runs, so that the queue goes on from the record
+    on a machine whose work dirs are gone, retraining nothing measured before. A results.json
+    restored this way is marked ``restored_from``; the queue leaves a restored benchmark alone
+    when it is complete (``settled``). Records written before runs were kept have only each
+    row's per-seed metric and minutes: those rows are rebuilt from that. Returns the labels
+    restored."""
+    record = read_json(path) or {}
+    restored = []
+    for entry in entries:
+        label = label_of(entry)
+        if label not in record or osp.isfile(osp.join(out, label, 'results.json')):
+            continue
+        saved = dict(record[label])
+        runs = saved.pop('runs', None) or _runs_of_rows(entry, saved)
+        saved.pop('options', None)
+        for rel, run in runs.items():
+            target = osp.join(out, rel)
+            if not osp.isfile(target):
+                write_json(target, dict(run, restored_from=osp.relpath(path, ROOT)))
+        write_json(osp.join(out, label, 'results.json'),
+                   dict(saved, restored_from=osp.relpath(path, ROOT)))
+        restored.append(label)
+    return restored
+
+
+def _runs_of_rows(entry, results):
+    """``run.json`` records rebuilt from the rows of an older record (each seed's metric and
+    minutes, no config hash): under the metric key kd_benchmark reads by default."""
+    key = 'coco/bbox_mAP' if results['kind'] == 'epochs' else 'mIoU'
+    runs = {}
+    student = student_dir('', entry['student'])
+    rows = [(student, r) for r in results.get('ladder', [])]
+    rows += [(label_of(entry), results['distilled'])] if results.get('distilled') else []
+    rows += [(student, results['matched'])] if results.get('matched') else []
+    for where, row in rows:
+        for seed, value, minutes in zip(row['seeds'], row['values'], row['minutes']):
+            runs[osp.join(where, 'runs', row['row'], f'seed{seed}', 'run.json')] = dict(
+                row=row['row'], seed=seed, units=row['units'], minutes=minutes, metric=value,
+                metrics={key: value})
+    return runs
+
+
+def settled(results):
+    """Whether a benchmark restored from the record is complete: its gains are in and its
+    compute-matched row got its share of the time (or all its tries). One that is not (measured
+    before the top-up rule, or stopped part way) is run again, on top of what was restored."""
+    from tools.analysis.kd_benchmark import MATCH_TOLERANCE, MAX_TOP_UPS
+    matched = (results or {}).get('matched') or {}
+    if not results or not results.get('gains') or 'time_ratio' not in matched:
+        return False
+    return matched['time_ratio'] >= MATCH_TOLERANCE or \
+        len(matched.get('tries', [])) > MAX_TOP_UPS
 
 
 def main(argv=None):
@@ -317,8 +403,10 @@ def main(argv=None):
     parser.add_argument('--list', action='store_true',
                         help='write the summary from what is on disk; train nothing')
     parser.add_argument('--out', default=osp.join(ROOT, 'work_dirs', 'kd_benchmark'))
-    parser.add_argument('--record', help="also write every benchmark's results.json into this "
-                        'one JSON file (e.g. configs/demo/benchmark_queue_results.json)')
+    parser.add_argument('--record', help="also write every benchmark's results.json and runs "
+                        'into this one JSON file (e.g. configs/demo/benchmark_queue_results.json'
+                        '), adding to what it holds; what it holds and OUT lacks is restored '
+                        'first, so that a queue on a new machine goes on from it')
     args = parser.parse_args(argv)
     try:
         entries = parse_queue(args.queue)
@@ -328,10 +416,21 @@ def main(argv=None):
     chosen = [e for e in entries if not args.only or args.only in label_of(e)]
     if not chosen:
         parser.error(f'--only {args.only!r} matches none of the {len(entries)} benchmarks')
+    if args.record:
+        restored = restore_record(entries, args.out, args.record)
+        if restored:
+            print(f'[benchmark-queue] restored {len(restored)} benchmarks and their runs from '
+                  f'{args.record}', flush=True)
     failed = []
     if not args.list:
         for i, entry in enumerate(chosen, 1):
             print(f'[benchmark-queue] {i} of {len(chosen)}: {label_of(entry)}', flush=True)
+            results = read_json(osp.join(args.out, label_of(entry), 'results.json'))
+            if results and results.get('restored_from') and settled(results):
+                print(f'[benchmark-queue] measured already ({results["restored_from"]}); '
+                      f'delete {osp.join(args.out, label_of(entry))} to measure it again',
+                      flush=True)
+                continue
             try:
                 for teacher in teachers_to_train(entry):
                     train_teacher(*teacher)
