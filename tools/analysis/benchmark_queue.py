@@ -447,6 +447,8 @@ def main(argv=None):
                 print(f'[benchmark-queue] {label_of(entry)} failed (exit {done}); going on',
                       flush=True)
             write_summary(entries, args.out, failed)
+            if args.record:  # after each benchmark: a queue stopped later loses none of it
+                write_record(entries, args.out, args.record)
     write_summary(entries, args.out, failed)
     if args.record:
         write_record(entries, args.out, args.record)
