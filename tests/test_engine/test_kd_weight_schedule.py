@@ -21,3 +21,16 @@ def test_kd_weight_at(step, kwargs, expected):
 def test_unknown_schedule_key_is_named():
     with pytest.raises(ValueError, match="'warmpu'"):
         KDWeightScheduleHook(schedules=dict(hint=dict(warmpu=10)))
+
+
+def test_schedule_of_a_misspelt_term_says_which_was_meant():
+    """A schedule for a term the model does not have names it, the closest term and the terms,
+    in a message printed as written (not KeyError's quoted repr)."""
+    from types import SimpleNamespace
+    hook = KDWeightScheduleHook(schedules=dict(hitn=dict(warmup=10)))
+    runner = SimpleNamespace(model=SimpleNamespace(kd_weights=dict(hint=1.0, poskd=0.5)))
+    with pytest.raises(KeyError) as err:
+        hook.before_run(runner)
+    assert str(err.value) == ("KDWeightScheduleHook schedules ['hitn'], which are not KD terms "
+                              "of the model. Did you mean 'hint'? Its terms are "
+                              "['hint', 'poskd'].")

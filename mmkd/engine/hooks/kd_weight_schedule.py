@@ -5,6 +5,7 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
 from mmkd.registry import HOOKS
+from mmkd.utils.errors import UnknownNameError, did_you_mean
 
 SCHEDULE_KEYS = ('value', 'warmup', 'start_value', 'decay', 'decay_begin', 'decay_end',
                  'final_value', 'stop_at', 'by_epoch')
@@ -81,8 +82,11 @@ class KDWeightScheduleHook(Hook):
         model = self._distiller(runner)
         unknown = set(self.schedules) - set(model.kd_weights)
         if unknown:
-            raise KeyError(f'KDWeightScheduleHook schedules {sorted(unknown)}, which are not '
-                           f'KD terms of the model; its terms are {sorted(model.kd_weights)}.')
+            name = sorted(unknown)[0]
+            raise UnknownNameError(
+                f'KDWeightScheduleHook schedules {sorted(unknown)}, which are not KD terms of the '
+                f'model.{did_you_mean(name, model.kd_weights)} Its terms are '
+                f'{sorted(model.kd_weights)}.')
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):
         model = self._distiller(runner)

@@ -8,6 +8,7 @@ from mmengine.logging import MMLogger
 from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapperDict
 
 from mmkd.registry import OPTIM_WRAPPER_CONSTRUCTORS
+from mmkd.utils.errors import UnknownNameError, did_you_mean
 
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()
@@ -45,8 +46,9 @@ class MultiOptimWrapperConstructor:
         children = dict(model.named_children())
         unknown = sorted(set(self.optim_wrapper_cfg) - set(children))
         if unknown:
-            raise KeyError(f'optim_wrapper names {unknown}, which {type(model).__name__} does not '
-                           f'have; its parts are {sorted(children)}.')
+            raise UnknownNameError(
+                f'optim_wrapper names {unknown}, which {type(model).__name__} does not have.'
+                f'{did_you_mean(unknown[0], children)} Its parts are {sorted(children)}.')
         wrappers = {}
         for name, cfg in self.optim_wrapper_cfg.items():
             cfg = dict(cfg)

@@ -15,6 +15,7 @@ from mmengine.registry import DefaultScope
 
 from mmkd.registry import MODELS
 from mmkd.utils.checkpoint import load_checkpoint_file, load_matching_state, state_dict_of
+from mmkd.utils.errors import UnknownNameError, did_you_mean
 
 TERM_KEYS = ('loss', 'inputs', 'levels', 'adapter')
 TEACHER_KEYS = ('config', 'checkpoint', 'dtype')
@@ -144,9 +145,10 @@ class KDTermsModel(BaseModel):
                                  + self.vocabulary_help())
             for key in inputs:
                 if key is not None and key not in self.VOCABULARY:
-                    raise KeyError(f'{where}.inputs names {key!r}, which is not in the '
-                                   f'vocabulary of {type(self).__name__}. Known names:\n'
-                                   + self.vocabulary_help())
+                    raise UnknownNameError(
+                        f'{where}.inputs names {key!r}, which is not in the vocabulary of '
+                        f'{type(self).__name__}.{did_you_mean(key, self.VOCABULARY)} Known '
+                        'names:\n' + self.vocabulary_help())
             terms[name] = dict(loss=self._build_loss(spec['loss'], where), inputs=inputs,
                                levels=spec.get('levels', 'all'),
                                adapter=spec.get('adapter', 'auto'), loss_cfg=spec['loss'])
@@ -159,10 +161,12 @@ class KDTermsModel(BaseModel):
                 return MODELS.build(cfg)
         except KeyError as err:
             known = sorted(k for k in MODELS.module_dict if k.endswith('Loss'))
-            raise KeyError(f'{where}.loss: {err.args[0] if err.args else err} mmkd registers: '
-                           f'{", ".join(known)}. A loss of your own must be registered with '
-                           '@MODELS.register_module() from mmkd.registry and imported '
-                           '(custom_imports=dict(imports=[...])).') from None
+            typed = str(cfg.get('type', '')).split('.')[-1]
+            raise UnknownNameError(
+                f'{where}.loss: {err.args[0] if err.args else err}{did_you_mean(typed, known)} '
+                f'mmkd registers: {", ".join(known)}. A loss of your own must be registered with '
+                '@MODELS.register_module() from mmkd.registry and imported '
+                '(custom_imports=dict(imports=[...])).') from None
 
     def level_indices(self, name, num_levels):
         """The levels a term reads: all of them, or the configured list (checked)."""

@@ -9,6 +9,7 @@ from mmengine.optim import OptimWrapperDict
 from mmengine.registry import DefaultScope
 
 from mmkd.registry import MODELS
+from mmkd.utils.errors import UnknownNameError, did_you_mean
 from .base import KDTermsModel, build_model, model_config
 from .detection import DetectionDistiller
 from .head_rows import dense_rows
@@ -160,7 +161,8 @@ class MutualLearningDistiller(KDTermsModel):
     def predicting_with(self, name):
         """``predict()`` runs member ``name`` inside."""
         if name not in self.member_names:
-            raise KeyError(f'no member {name!r}; the members are {self.member_names}.')
+            raise UnknownNameError(f'no member {name!r}.{did_you_mean(name, self.member_names)} '
+                                   f'The members are {self.member_names}.')
         before, self.predicting = self.predicting, name
         try:
             yield

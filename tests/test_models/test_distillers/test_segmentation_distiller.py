@@ -202,6 +202,9 @@ def test_optimizers_split_the_parameters(seg_teacher_ckpt):
     with pytest.raises(KeyError, match=r"names \['generator'\].*parts are"):
         MultiOptimWrapperConstructor(dict(generator=dict(
             type='OptimWrapper', optimizer=dict(type='SGD', lr=0.1))))(d)
+    with pytest.raises(KeyError, match=r"names \['studnet'\].*Did you mean 'student'\?"):
+        MultiOptimWrapperConstructor(dict(studnet=dict(
+            type='OptimWrapper', optimizer=dict(type='SGD', lr=0.1))))(d)
 
 
 def test_plain_optim_wrapper_without_adversarial_term(seg_teacher_ckpt):
