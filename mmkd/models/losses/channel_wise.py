@@ -2,12 +2,10 @@
 Prediction", ICCV 2021, arXiv:2011.13256; reference code: pppppM/mmsegmentation-distiller and
 MMRazor, ``ChannelWiseDivergence``).
 """
-import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from mmkd.registry import MODELS
-from .utils import check_same_shape, reduce_rows
+from .utils import check_same_shape, reduce_rows, soft_kl
 
 
 def channel_wise_divergence(s_logits, t_logits, temperature=4.0):
@@ -23,12 +21,9 @@ def channel_wise_divergence(s_logits, t_logits, temperature=4.0):
     Returns:
         Tensor: (N, C) the loss of each channel, in float32 (float64 for float64 inputs).
     """
-    dtype = torch.promote_types(s_logits.dtype, torch.float32)
     N, C = s_logits.shape[:2]
-    s = s_logits.to(dtype).reshape(N, C, -1) / temperature  # (N, C, HW)
-    t = t_logits.detach().to(dtype).reshape(N, C, -1) / temperature  # (N, C, HW)
-    kl = F.softmax(t, dim=-1) * (F.log_softmax(t, dim=-1) - F.log_softmax(s, dim=-1))
-    return kl.sum(dim=-1) * temperature ** 2
+    # each channel's H*W values, (N, C, HW), one distribution per channel
+    return soft_kl(s_logits.reshape(N, C, -1), t_logits.reshape(N, C, -1), temperature, dim=-1)
 
 
 @MODELS.register_module()

@@ -5,7 +5,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmkd.registry import MODELS
-from .utils import check_same_shape, reduce_rows
+from .utils import check_same_shape, reduce_rows, soft_kl
 
 
 def distances_to_bins(distances, reg_max, sigma=None):
@@ -109,13 +109,9 @@ class LocalizationDistillationLoss(nn.Module):
         check_same_shape('LocalizationDistillationLoss', s_logits, t_logits,
                          'Both give one row of n = reg_max + 1 bin logits per box edge; re-bin a '
                          'teacher with another reg_max first.')
-        T = self.temperature
-        log_p_s = F.log_softmax(s_logits.float() / T, dim=1)
-        log_p_t = F.log_softmax(t_logits.detach().float() / T, dim=1)
-        p_t = log_p_t.exp()
-        # bins the teacher gives no mass (log p = -inf) add nothing
-        kl = torch.where(p_t > 0, p_t * (log_p_t - log_p_s), torch.zeros_like(p_t))
-        rows = (kl.sum(dim=1) if self.bin_reduction == 'sum' else kl.mean(dim=1)) * T ** 2
+        rows = soft_kl(s_logits.float(), t_logits.float(), self.temperature, dim=1)
+        if self.bin_reduction == 'mean':  # the KL averaged over the n bins, not summed
+            rows = rows / s_logits.shape[1]
         if weight is not None:
             if weight.numel() != rows.numel():
                 raise ValueError(f'LocalizationDistillationLoss: weight has {weight.numel()} '

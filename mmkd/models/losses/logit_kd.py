@@ -5,7 +5,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmkd.registry import MODELS
-from .utils import check_same_shape, reduce_rows
+from .utils import check_same_shape, reduce_rows, soft_kl
 
 
 def logit_kd(s_logits, t_logits, temperature=1.0, use_sigmoid=False):
@@ -23,14 +23,13 @@ def logit_kd(s_logits, t_logits, temperature=1.0, use_sigmoid=False):
     Returns:
         Tensor: (M,) the loss of each row, computed in float32.
     """
+    if not use_sigmoid:
+        return soft_kl(s_logits.float(), t_logits.float(), temperature, dim=-1)
     s = s_logits.float() / temperature
     t = t_logits.detach().float() / temperature
-    if use_sigmoid:
-        p_t = t.sigmoid()
-        kl = p_t * (F.logsigmoid(t) - F.logsigmoid(s)) + \
-            (1 - p_t) * (F.logsigmoid(-t) - F.logsigmoid(-s))
-    else:
-        kl = F.softmax(t, dim=-1) * (F.log_softmax(t, dim=-1) - F.log_softmax(s, dim=-1))
+    p_t = t.sigmoid()
+    kl = p_t * (F.logsigmoid(t) - F.logsigmoid(s)) + \
+        (1 - p_t) * (F.logsigmoid(-t) - F.logsigmoid(-s))
     return kl.sum(dim=-1) * temperature ** 2
 
 

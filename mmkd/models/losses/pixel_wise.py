@@ -7,7 +7,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmkd.registry import MODELS
-from .utils import reduce_rows
+from .utils import reduce_rows, soft_kl
 
 
 def pixel_wise_kd(s_logits, t_logits, temperature=1.0):
@@ -22,15 +22,11 @@ def pixel_wise_kd(s_logits, t_logits, temperature=1.0):
     Returns:
         Tensor: (N, H, W) the loss of each pixel, in float32 (float64 for float64 inputs).
     """
-    # Half precision goes up to float32 for the log-softmax; float64 stays (gradcheck).
-    dtype = torch.promote_types(s_logits.dtype, torch.float32)
-    s = s_logits.to(dtype) / temperature
-    t = t_logits.detach().to(dtype)
-    if t.shape[-2:] != s.shape[-2:]:
-        t = F.interpolate(t, size=s.shape[-2:], mode='bilinear', align_corners=False)
-    t = t / temperature
-    kl = F.softmax(t, dim=1) * (F.log_softmax(t, dim=1) - F.log_softmax(s, dim=1))  # (N, C, H, W)
-    return kl.sum(dim=1) * temperature ** 2
+    # Half precision goes up to float32 before the resize too; float64 stays (gradcheck).
+    t = t_logits.detach().to(torch.promote_types(s_logits.dtype, torch.float32))
+    if t.shape[-2:] != s_logits.shape[-2:]:
+        t = F.interpolate(t, size=s_logits.shape[-2:], mode='bilinear', align_corners=False)
+    return soft_kl(s_logits, t, temperature, dim=1)  # over the C classes of each pixel
 
 
 NORMALIZE = ('image', 'pixels')

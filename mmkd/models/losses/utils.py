@@ -1,5 +1,7 @@
-"""The reduction contract of mmdet's losses, shared by mmkd's losses."""
+"""What mmkd's losses share: the reduction contract of mmdet's losses, the temperature-scaled
+KL divergence, and the shape check."""
 import torch
+import torch.nn.functional as F
 
 REDUCTIONS = ('none', 'mean', 'sum')
 
@@ -28,3 +30,31 @@ def check_same_shape(term, s_tensor, t_tensor, hint):
     if s_tensor.shape != t_tensor.shape:
         raise ValueError(f'{term}: student tensor {tuple(s_tensor.shape)} and teacher tensor '
                          f'{tuple(t_tensor.shape)} differ in shape. {hint}')
+
+
+def soft_kl(s_logits, t_logits, temperature, dim):
+    r"""The temperature-scaled KL divergence of Hinton et al. (2015), teacher to student, along
+    ``dim``:
+
+    .. math:: T^2 \sum_k p^t_k (\log p^t_k - \log p^s_k), \quad
+              p = \mathrm{softmax}(z / T) \text{ along } dim
+
+    The :math:`T^2` keeps the gradient's size independent of ``T``. No gradient reaches
+    ``t_logits``; classes the teacher gives no mass (its softmax underflows to 0) add nothing.
+
+    Args:
+        s_logits (Tensor): student logits, any shape.
+        t_logits (Tensor): teacher logits of the same shape.
+        temperature (float): T, softens both distributions.
+        dim (int): the dimension the distributions are over; it is summed away.
+
+    Returns:
+        Tensor: the input's shape without ``dim``, in float32 (float64 for float64 inputs: half
+        precision is too coarse for the log-softmax).
+    """
+    dtype = torch.promote_types(s_logits.dtype, torch.float32)
+    log_p_s = F.log_softmax(s_logits.to(dtype) / temperature, dim=dim)
+    log_p_t = F.log_softmax(t_logits.detach().to(dtype) / temperature, dim=dim)
+    p_t = log_p_t.exp()
+    kl = torch.where(p_t > 0, p_t * (log_p_t - log_p_s), torch.zeros_like(p_t))
+    return kl.sum(dim=dim) * temperature ** 2

@@ -91,3 +91,29 @@ def test_weight_mask_and_avg_factor_select_rows():
     assert dense(s4, t4, mask.view(1, 2), 1.0).item() == pytest.approx(0.130812, abs=1e-5)
     with pytest.raises(ValueError, match='weight has 3 values for 2 rows'):
         loss(s, t, torch.ones(3))
+
+
+def test_soft_kl_by_hand_and_where_the_teacher_gives_no_mass():
+    """The shared T^2 KL of CWD, pixel-wise KD, logit KD and LD. Teacher logits (ln 3, 0) and
+    uniform student: at T = 1, 3/4 ln(3/2) + 1/4 ln(1/2); at T = 2, p_t = (r, 1 - r) with
+    r = sqrt(3) / (sqrt(3) + 1) and the KL times 4."""
+    import math
+
+    from mmkd.models.losses.utils import soft_kl
+    s, t = torch.zeros(1, 2), torch.tensor([[math.log(3), 0.0]])
+    assert soft_kl(s, t, 1.0, dim=1).item() == pytest.approx(
+        0.75 * math.log(1.5) + 0.25 * math.log(0.5), abs=1e-6)
+    r = math.sqrt(3) / (math.sqrt(3) + 1)
+    assert soft_kl(s, t, 2.0, dim=1).item() == pytest.approx(
+        4 * (r * math.log(2 * r) + (1 - r) * math.log(2 * (1 - r))), abs=1e-6)
+    # the distributions run along ``dim``, which is summed away
+    x = torch.randn(2, 3, 4, dtype=torch.float64)
+    assert soft_kl(x, x, 4.0, dim=1).shape == (2, 4) and soft_kl(x, x, 4.0, dim=1).abs().max() \
+        < 1e-12
+    # a class the teacher's softmax underflows to 0 adds nothing (not 0 * -inf = nan), and the
+    # student's gradient stays finite
+    s = torch.zeros(1, 2, requires_grad=True)
+    loss = soft_kl(s, torch.tensor([[0.0, -1e4]]), 1.0, dim=1)
+    assert loss.item() == pytest.approx(math.log(2), abs=1e-6)
+    loss.sum().backward()
+    assert torch.isfinite(s.grad).all() and s.grad[0].tolist() == pytest.approx([-0.5, 0.5])
