@@ -7,7 +7,7 @@ import os.path as osp
 import torch
 from mmengine.config import Config, ConfigDict
 
-from mmkd.models.distillers.base import model_config
+from mmkd.models.distillers.base import KDTermsModel, model_config
 from mmkd.registry import MODELS
 from mmkd.utils.checkpoint import load_checkpoint_file, state_dict_of, student_state_dict
 
@@ -15,11 +15,9 @@ from mmkd.utils.checkpoint import load_checkpoint_file, state_dict_of, student_s
 def distiller_class(cfg):
     """The mmkd distiller class ``cfg.model`` builds, or None for a plain model config."""
     model_type = cfg.model.get('type', '') if isinstance(cfg.model, dict) else ''
-    if not isinstance(model_type, str):
-        return model_type if hasattr(model_type, 'VOCABULARY') else None
-    name = model_type.split('.')[-1]
-    cls = MODELS.module_dict.get(name)
-    return cls if cls is not None and hasattr(cls, 'VOCABULARY') else None
+    cls = MODELS.module_dict.get(model_type.split('.')[-1]) if isinstance(model_type, str) \
+        else model_type
+    return cls if isinstance(cls, type) and issubclass(cls, KDTermsModel) else None
 
 
 def resolve_checkpoint(cfg, checkpoint, teacher):

@@ -27,10 +27,28 @@ def test_schedule_of_a_misspelt_term_says_which_was_meant():
     """A schedule for a term the model does not have names it, the closest term and the terms,
     in a message printed as written (not KeyError's quoted repr)."""
     from types import SimpleNamespace
+
+    from mmkd.models.distillers import KDTermsModel
     hook = KDWeightScheduleHook(schedules=dict(hitn=dict(warmup=10)))
-    runner = SimpleNamespace(model=SimpleNamespace(kd_weights=dict(hint=1.0, poskd=0.5)))
+    class Terms(KDTermsModel):  # what every distiller is; the hook reads its terms' weights
+        def forward(self, *args, **kwargs):
+            raise AssertionError('not run')
+
+    model = Terms()
+    model.kd_weights = dict(hint=1.0, poskd=0.5)
+    runner = SimpleNamespace(model=model)
     with pytest.raises(KeyError) as err:
         hook.before_run(runner)
     assert str(err.value) == ("KDWeightScheduleHook schedules ['hitn'], which are not KD terms "
                               "of the model. Did you mean 'hint'? Its terms are "
                               "['hint', 'poskd'].")
+
+
+def test_a_model_that_is_no_distiller_is_named():
+    from types import SimpleNamespace
+
+    import torch.nn as nn
+    hook = KDWeightScheduleHook(schedules=dict(hint=dict(warmup=10)))
+    with pytest.raises(TypeError, match='KDWeightScheduleHook needs an mmkd distiller; the model '
+                                        'is Linear'):
+        hook.before_run(SimpleNamespace(model=nn.Linear(2, 2)))

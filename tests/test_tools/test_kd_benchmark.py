@@ -317,8 +317,8 @@ def test_mutual_learning_config_needs_no_teacher(tmp_path, capsys):
         capsys.readouterr().err
     with pytest.raises(SystemExit):
         main([STUDENT_CFG, STUDENT_CFG, '--work-dir', str(tmp_path)])
-    assert 'has no model.teacher (nor model.students of a mutual-learning distiller)' in \
-        capsys.readouterr().err
+    assert "builds 'RetinaNet', not an mmkd distiller (a student with a teacher, or mutual " \
+        "learning's students): give a distill config second" in capsys.readouterr().err
     assert not os.listdir(tmp_path)
 
 

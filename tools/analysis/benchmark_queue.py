@@ -127,8 +127,9 @@ def is_distill_config(config):
     """Whether ``config`` is a distill config (a teacher, or the students of mutual learning);
     read once per path, as every benchmark asks it of every ``teacher:`` line."""
     from mmengine.config import Config
-    model = Config.fromfile(_abs(config)).model
-    return 'teacher' in model or 'students' in model
+
+    from mmkd.apis import distiller_class
+    return distiller_class(Config.fromfile(_abs(config))) is not None
 
 
 def teacher_checkpoint(config, work_dir):

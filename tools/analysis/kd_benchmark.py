@@ -554,11 +554,15 @@ def main(argv=None):
     for cfg in (student_cfg, distill_cfg):
         cfg.merge_from_dict(args.cfg_options)
     distill_cfg.merge_from_dict(args.distill_options)
+    from mmkd.apis import distiller_class
+    from mmkd.models.distillers import MutualLearningDistiller
+    distiller = distiller_class(distill_cfg)
+    if distiller is None:
+        parser.error(f'{args.distill} builds {distill_cfg.model.get("type")!r}, not an mmkd '
+                     'distiller (a student with a teacher, or mutual learning\'s students): '
+                     'give a distill config second')
     # mutual learning (mmkd.MutualLearningDistiller) trains its students together, no teacher
-    mutual = 'teacher' not in distill_cfg.model and 'students' in distill_cfg.model
-    if 'teacher' not in distill_cfg.model and not mutual:
-        parser.error(f'{args.distill} has no model.teacher (nor model.students of a mutual-'
-                     'learning distiller): give a distill config second')
+    mutual = issubclass(distiller, MutualLearningDistiller)
     if mutual and args.teacher_checkpoint:
         parser.error(f'{args.distill} trains its students together and has no teacher: '
                      'drop --teacher-checkpoint')

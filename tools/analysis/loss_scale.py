@@ -30,7 +30,8 @@ from mmengine.registry import DefaultScope  # noqa: E402
 from mmengine.runner import Runner, set_random_seed  # noqa: E402
 
 import mmkd  # noqa: E402,F401
-from mmkd.models.distillers.base import build_model, model_config  # noqa: E402
+from mmkd.apis import distiller_class  # noqa: E402
+from mmkd.models.distillers.base import BaseDistiller, build_model, model_config  # noqa: E402
 from mmkd.registry import MODELS  # noqa: E402
 
 
@@ -81,7 +82,9 @@ def use_demo_data(cfg):
 def measure(cfg, batch_size=None, seed=0):
     """The loss-scale report of the first batch: ``{'task' | term: dict(loss, grad_norm)}``, and
     whether the teacher was random."""
-    random_teacher = 'teacher' in cfg.model and not osp.isfile(
+    distiller = distiller_class(cfg)
+    random_teacher = distiller is not None and issubclass(distiller, BaseDistiller) and \
+        not osp.isfile(
         str(cfg.model.teacher.get('checkpoint')))
     if random_teacher:
         cfg.model.teacher.checkpoint = random_teacher_checkpoint(cfg, seed)

@@ -4,6 +4,7 @@ import math
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
+from mmkd.models.distillers import is_distiller
 from mmkd.registry import HOOKS
 from mmkd.utils.errors import UnknownNameError, did_you_mean
 
@@ -115,7 +116,7 @@ def distiller_of(runner, hook_name):
     """The mmkd distiller inside ``runner.model`` (unwrapped from DDP); a TypeError naming the
     hook otherwise."""
     model = runner.model.module if hasattr(runner.model, 'module') else runner.model
-    if not hasattr(model, 'kd_weights'):
+    if not is_distiller(model):
         raise TypeError(f'{hook_name} needs an mmkd distiller; the model is '
                         f'{type(model).__name__}.')
     return model

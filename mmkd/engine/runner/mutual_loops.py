@@ -1,12 +1,13 @@
 """Validation and test of every member of a ``MutualLearningDistiller``."""
 from mmengine.runner import TestLoop, ValLoop
 
+from mmkd.models.distillers import MutualLearningDistiller
 from mmkd.registry import LOOPS
 
 
 def _members(runner, loop):
     model = getattr(runner.model, 'module', runner.model)
-    if not hasattr(model, 'member_names'):
+    if not isinstance(model, MutualLearningDistiller):
         raise TypeError(f'mmkd.{loop} validates the members of an mmkd.MutualLearningDistiller; '
                         f'the model is {type(model).__name__}: use the default loop.')
     return model

@@ -1,3 +1,5 @@
-from .distributed import KDDistributedDataParallel, average_gradients
+from mmkd.utils.dist import average_gradients
+
+from .distributed import KDDistributedDataParallel
 
 __all__ = ['KDDistributedDataParallel', 'average_gradients']

@@ -1,27 +1,11 @@
 """DDP for distillers: MMEngine's wrapper, with the distiller's own step and its discriminator
 kept out of the gradient reducer."""
-import torch
-from mmengine.dist import all_reduce, broadcast, get_world_size
+from mmengine.dist import broadcast
 from mmengine.model import MMDistributedDataParallel
 from torch.nn.parallel import DistributedDataParallel
 
+from mmkd.models.distillers import is_distiller
 from mmkd.registry import MODEL_WRAPPERS
-
-
-def average_gradients(params):
-    """Averages the gradients of ``params`` over the processes (one all-reduce of them all,
-    flattened). Parameters without a gradient are left out."""
-    if get_world_size() < 2:
-        return
-    grads = [p.grad for p in params if p.grad is not None]
-    if not grads:
-        return
-    flat = torch.cat([g.reshape(-1) for g in grads])
-    all_reduce(flat, op='mean')
-    offset = 0
-    for g in grads:
-        g.copy_(flat[offset:offset + g.numel()].view_as(g))
-        offset += g.numel()
 
 
 @MODEL_WRAPPERS.register_module()
@@ -35,7 +19,7 @@ class KDDistributedDataParallel(MMDistributedDataParallel):
       losses' gradients are averaged by DDP.
     - The discriminator of adversarial KD takes no gradient in the student's backward, so it is
       kept out of DDP's reducer (which would wait for it); the distiller averages its gradients
-      itself in the discriminator step (:func:`average_gradients`), and this wrapper broadcasts its
+      itself in the discriminator step (:func:`mmkd.utils.dist.average_gradients`), and this wrapper broadcasts its
       initial weights from rank 0.
     - On CPU (gloo), ``device_ids`` are dropped: DDP takes them for GPU modules only.
 
@@ -58,6 +42,6 @@ class KDDistributedDataParallel(MMDistributedDataParallel):
                 broadcast(tensor.data, src=0)
 
     def train_step(self, data, optim_wrapper):
-        if hasattr(self.module, 'kd_weights'):
+        if is_distiller(self.module):
             return self.module.train_step(data, optim_wrapper, ddp=self)
         return super().train_step(data, optim_wrapper)

@@ -1,7 +1,7 @@
-from .base import BaseDistiller, KDTermsModel
+from .base import BaseDistiller, KDTermsModel, is_distiller
 from .detection import DetectionDistiller
 from .mutual import MutualLearningDistiller
 from .segmentation import SegmentationDistiller
 
 __all__ = ['BaseDistiller', 'DetectionDistiller', 'KDTermsModel', 'MutualLearningDistiller',
-           'SegmentationDistiller']
+           'SegmentationDistiller', 'is_distiller']

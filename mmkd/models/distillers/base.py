@@ -393,6 +393,14 @@ class KDTermsModel(BaseModel):
         return report
 
 
+
+def is_distiller(model):
+    """Whether ``model``, or the module a DDP wrapper holds, is an mmkd distiller: KD terms over a
+    student and a frozen teacher, or mutual learning's students. The one test of it the hooks,
+    loops and wrappers use."""
+    return isinstance(getattr(model, 'module', model), KDTermsModel)
+
+
 class BaseDistiller(KDTermsModel):
     """Owns a student and a frozen teacher and builds the KD terms.
 

@@ -7,9 +7,9 @@ import torch.nn as nn
 from mmengine.optim import OptimWrapperDict
 from mmengine.registry import DefaultScope
 
-from mmkd.engine.wrappers.distributed import average_gradients
 from mmkd.registry import MODELS
 from mmkd.structures import region_features
+from mmkd.utils.dist import average_gradients
 from .base import BaseDistiller, as_fp32, full_precision
 
 
