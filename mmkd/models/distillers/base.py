@@ -184,7 +184,8 @@ class KDTermsModel(BaseModel):
         """Creates one adapter per level for each term that reads a student / teacher feature
         pair (``s_neck`` with ``t_neck`` ...). ``adapter='auto'`` gives a :class:`ConvAdapter`
         (1x1 conv where the channels differ, resize where H x W differ), or none for a loss that
-        aligns the channels itself (``aligns_channels = True``, e.g. FGD); ``None`` gives none.
+        needs none (``needs_adapter = False``: FGD aligns the channels itself, AT, RKD, SP and
+        pair-wise KD compare maps or relations whose channels drop out); ``None`` gives none.
 
         Args:
             s_shapes, t_shapes (dict): {vocabulary name without s_/t_: [(C, H, W) per level]}.
@@ -211,10 +212,10 @@ class KDTermsModel(BaseModel):
 
     def _adapts(self, name):
         """Whether term ``name`` puts the student's features through an adapter: not with
-        ``adapter=None``, nor with ``'auto'`` for a loss that aligns the channels itself."""
+        ``adapter=None``, nor with ``'auto'`` for a loss that needs none."""
         adapter = self.terms[name]['adapter']
         return adapter is not None and not (
-            adapter == 'auto' and getattr(self.kd_losses[name], 'aligns_channels', False))
+            adapter == 'auto' and not getattr(self.kd_losses[name], 'needs_adapter', True))
 
     def _check_loss_channels(self, name, key, s_c, t_c):
         """A loss that takes ``student_channels`` / ``teacher_channels`` must be given the ones

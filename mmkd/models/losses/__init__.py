@@ -1,12 +1,12 @@
 from .attention_transfer import AttentionTransferLoss, attention_transfer, spatial_attention
 from .bounded_regression import TeacherBoundedRegressionLoss, bounded_regression
 from .channel_wise import ChannelWiseDivergenceLoss, channel_wise_divergence
-from .decoupled_feature import DecoupledFeatureLoss
+from .decoupled_feature import DecoupledFeatureLoss, decoupled_feature
 from .feature_imitation import FeatureImitationLoss, feature_imitation
 from .fgd import FGDLoss, fgd_attention
-from .fine_grained_imitation import FineGrainedImitationLoss
+from .fine_grained_imitation import FineGrainedImitationLoss, fine_grained_imitation
 from .localization_distillation import (LocalizationDistillationLoss, distances_to_bins,
-                                       rebin_distribution)
+                                       localization_distillation, rebin_distribution)
 from .holistic_adversarial import (HolisticAdversarialLoss, critic, gradient_penalty,
                                    score_maps)
 from .logit_kd import LogitKDLoss, logit_kd
@@ -15,7 +15,8 @@ from .pixel_wise import PixelWiseKDLoss, pixel_wise_kd
 from .relational import RelationalKDLoss, angle_potential, distance_potential, relational_kd
 from .similarity_preserving import (SimilarityPreservingLoss, similarity_matrix,
                                     similarity_preserving)
-from .weighted_soft_label import WeightedSoftLabelKDLoss
+from .utils import soft_kl
+from .weighted_soft_label import WeightedSoftLabelKDLoss, weighted_soft_label
 
 __all__ = ['bounded_regression', 'TeacherBoundedRegressionLoss', 'WeightedSoftLabelKDLoss',
            'DecoupledFeatureLoss', 'FeatureImitationLoss', 'feature_imitation', 'FGDLoss',
@@ -26,4 +27,6 @@ __all__ = ['bounded_regression', 'TeacherBoundedRegressionLoss', 'WeightedSoftLa
            'score_maps', 'pair_wise_kd', 'PixelWiseKDLoss', 'pixel_wise_kd',
            'AttentionTransferLoss', 'attention_transfer', 'spatial_attention',
            'RelationalKDLoss', 'angle_potential', 'distance_potential', 'relational_kd',
-           'SimilarityPreservingLoss', 'similarity_matrix', 'similarity_preserving']
+           'SimilarityPreservingLoss', 'similarity_matrix', 'similarity_preserving',
+           'decoupled_feature', 'fine_grained_imitation', 'localization_distillation',
+           'weighted_soft_label', 'soft_kl']

@@ -58,7 +58,7 @@ class AttentionTransferLoss(nn.Module):
     its reference code, which takes the mean of the squared differences over H*W instead of the
     norm (a value about 1 / (H*W) as large); with the norm, as written in the paper and here,
     ``loss_weight`` of order 1-10 balances a detector's task loss (``docs/attention_transfer.md``).
-    Channels need not match and no adapter is built (``aligns_channels``); a student map of
+    Channels need not match and no adapter is built (``needs_adapter = False``); a student map of
     another resolution is resized to the teacher's.
 
     Args:
@@ -71,7 +71,7 @@ class AttentionTransferLoss(nn.Module):
                 inputs=['s_neck', 't_neck'], levels=[0, 1])
     """
 
-    aligns_channels = True
+    needs_adapter = False
 
     def __init__(self, *, p=2.0, loss_weight=1.0):
         super().__init__()

@@ -51,7 +51,7 @@ class TeacherBoundedRegressionLoss(nn.Module):
     distiller's head-target inputs give them so.
     """
 
-    def __init__(self, margin=0.0, loss_weight=0.5, reduction='mean'):
+    def __init__(self, *, margin=0.0, loss_weight=0.5, reduction='mean'):
         super().__init__()
         self.margin = margin
         self.loss_weight = loss_weight

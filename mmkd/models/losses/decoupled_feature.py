@@ -10,6 +10,28 @@ from .utils import check_same_shape
 ASSIGN = ('level', 'all')
 
 
+def decoupled_feature(s_feats, t_feats, masks, fg_weight=3.0, bg_weight=12.0):
+    """DeFeat's loss over levels, normalised as the reference code: the mean over the levels of
+    ``w_fg * sum M (S - T)^2 / max(1, 2 C N_fg) + w_bg * sum (1 - M) (S - T)^2 / max(1, 2 C N_bg)``.
+
+    Args:
+        s_feats, t_feats (list[Tensor]): one (N, C, H_l, W_l) per level, the student's adapted;
+            no gradient reaches the teacher's.
+        masks (list[Tensor]): one (N, H_l, W_l) foreground mask per level (1 on foreground).
+        fg_weight, bg_weight (float): w_fg, w_bg.
+
+    Returns:
+        Tensor: a scalar, in float32.
+    """
+    loss_fg = loss_bg = 0.
+    for s, t, mask in zip(s_feats, t_feats, masks):
+        C = t.shape[1]
+        sq = (s.float() - t.detach().float()).pow(2).sum(dim=1)  # (N, H, W)
+        loss_fg = loss_fg + (sq * mask).sum() / (2 * C * mask.sum()).clamp(min=1)
+        loss_bg = loss_bg + (sq * (1 - mask)).sum() / (2 * C * (1 - mask).sum()).clamp(min=1)
+    return (fg_weight * loss_fg + bg_weight * loss_bg) / len(masks)
+
+
 @MODELS.register_module()
 class DecoupledFeatureLoss(nn.Module):
     """Feature imitation with the foreground and background weighted apart, each normalised by
@@ -44,7 +66,7 @@ class DecoupledFeatureLoss(nn.Module):
 
     levels_at_once = True
 
-    def __init__(self, fg_weight=3.0, bg_weight=12.0, assign='level', loss_weight=1.0):
+    def __init__(self, *, fg_weight=3.0, bg_weight=12.0, assign='level', loss_weight=1.0):
         super().__init__()
         if assign not in ASSIGN:
             raise ValueError(f'DecoupledFeatureLoss: assign={assign!r}; use one of {ASSIGN}.')
@@ -66,11 +88,5 @@ class DecoupledFeatureLoss(nn.Module):
             masks = level_assigned_box_masks(gt_bboxes, tuple(input_shape), shapes)
         else:
             masks = [gt_box_mask(gt_bboxes, tuple(input_shape), hw) for hw in shapes]
-        loss_fg = loss_bg = 0.
-        for s, t, mask in zip(s_feats, t_feats, masks):  # mask (N, H, W)
-            C = t.shape[1]
-            sq = (s.float() - t.detach().float()).pow(2).sum(dim=1)  # (N, H, W)
-            loss_fg = loss_fg + (sq * mask).sum() / (2 * C * mask.sum()).clamp(min=1)
-            loss_bg = loss_bg + (sq * (1 - mask)).sum() / (2 * C * (1 - mask).sum()).clamp(min=1)
-        L = len(masks)
-        return self.loss_weight * (self.fg_weight * loss_fg + self.bg_weight * loss_bg) / L
+        return self.loss_weight * decoupled_feature(s_feats, t_feats, masks, self.fg_weight,
+                                                    self.bg_weight)

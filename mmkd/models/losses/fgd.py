@@ -89,14 +89,14 @@ class FGDLoss(nn.Module):
         loss_weight (float): Defaults to 1.0.
 
     The 1x1 alignment is part of FGD, so the distiller adds no adapter of its own
-    (``aligns_channels``); each level gets its own copy of the loss (alignment and context blocks).
+    (``needs_adapter = False``); each level gets its own copy of the loss (alignment and context blocks).
 
     Term: ``inputs=['s_neck', 't_neck', 'gt_bboxes', 'batch_input_shape']``.
     """
 
-    aligns_channels = True
+    needs_adapter = False
 
-    def __init__(self, student_channels, teacher_channels, temperature=0.5, alpha_fgd=1e-3,
+    def __init__(self, *, student_channels, teacher_channels, temperature=0.5, alpha_fgd=1e-3,
                  beta_fgd=5e-4, gamma_fgd=1e-3, lambda_fgd=5e-6, cells='reference',
                  loss_weight=1.0):
         super().__init__()

@@ -9,6 +9,23 @@ from mmkd.structures import anchor_imitation_mask
 from .utils import check_same_shape
 
 
+def fine_grained_imitation(s_feats, t_feats, masks):
+    """``sum_levels sum I (S - T)^2 / (2 N_p)``, the sum over the batch, channels and
+    locations, ``N_p`` the imitated locations of all levels (at least 1).
+
+    Args:
+        s_feats, t_feats (list[Tensor]): one (N, C, H_l, W_l) per level, the student's adapted;
+            no gradient reaches the teacher's.
+        masks (list[Tensor]): the imitation mask I, one (N, H_l, W_l) per level.
+
+    Returns:
+        Tensor: a scalar, in float32.
+    """
+    total = sum(((s.float() - t.detach().float()).pow(2).sum(dim=1) * m).sum()
+                for s, t, m in zip(s_feats, t_feats, masks))
+    return total / (2 * sum(m.sum() for m in masks).clamp(min=1))
+
+
 @MODELS.register_module()
 class FineGrainedImitationLoss(nn.Module):
     """Feature imitation on the locations near objects (Eq. 4 of the paper):
@@ -35,7 +52,7 @@ class FineGrainedImitationLoss(nn.Module):
 
     levels_at_once = True
 
-    def __init__(self, thr_ratio=0.5, loss_weight=0.01):
+    def __init__(self, *, thr_ratio=0.5, loss_weight=0.01):
         super().__init__()
         self.thr_ratio = thr_ratio
         self.loss_weight = loss_weight
@@ -51,7 +68,4 @@ class FineGrainedImitationLoss(nn.Module):
                              "Give the term an adapter (the default adapter='auto' aligns them).")
         masks = anchor_imitation_mask(priors, gt_bboxes, [t.shape[-2:] for t in t_feats],
                                       self.thr_ratio)
-        total = sum(((s.float() - t.detach().float()).pow(2).sum(dim=1) * m).sum()
-                    for s, t, m in zip(s_feats, t_feats, masks))
-        num = sum(m.sum() for m in masks).clamp(min=1)
-        return self.loss_weight * total / (2 * num)
+        return self.loss_weight * fine_grained_imitation(s_feats, t_feats, masks)

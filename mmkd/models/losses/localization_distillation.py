@@ -61,6 +61,23 @@ def rebin_distribution(probs, reg_max):
 BIN_REDUCTIONS = ('mean', 'sum')
 
 
+def localization_distillation(s_logits, t_logits, temperature=10.0, bin_reduction='mean'):
+    """LD's loss of each box edge: ``T^2 KL(softmax(t / T) || softmax(s / T))`` over its n bins,
+    averaged over the bins (``'mean'``, the reference code's) or summed (``'sum'``).
+
+    Args:
+        s_logits, t_logits (Tensor): (M, n) bin logits, one row per edge; no gradient reaches the
+            teacher's.
+        temperature (float): T.
+        bin_reduction (str): ``'mean'`` or ``'sum'``.
+
+    Returns:
+        Tensor: (M,) in float32.
+    """
+    rows = soft_kl(s_logits.float(), t_logits.float(), temperature, dim=1)
+    return rows / s_logits.shape[1] if bin_reduction == 'mean' else rows
+
+
 @MODELS.register_module()
 class LocalizationDistillationLoss(nn.Module):
     """Distils the distribution of each box edge over its bins.
@@ -88,7 +105,7 @@ class LocalizationDistillationLoss(nn.Module):
             none (the reference code's 4.0); None divides by the number of rows.
     """
 
-    def __init__(self, temperature=10.0, loss_weight=0.25, reduction='mean',
+    def __init__(self, *, temperature=10.0, loss_weight=0.25, reduction='mean',
                  bin_reduction='mean', avg_factor=None):
         super().__init__()
         if temperature <= 0:
@@ -109,9 +126,8 @@ class LocalizationDistillationLoss(nn.Module):
         check_same_shape('LocalizationDistillationLoss', s_logits, t_logits,
                          'Both give one row of n = reg_max + 1 bin logits per box edge; re-bin a '
                          'teacher with another reg_max first.')
-        rows = soft_kl(s_logits.float(), t_logits.float(), self.temperature, dim=1)
-        if self.bin_reduction == 'mean':  # the KL averaged over the n bins, not summed
-            rows = rows / s_logits.shape[1]
+        rows = localization_distillation(s_logits, t_logits, self.temperature,
+                                         self.bin_reduction)
         if weight is not None:
             if weight.numel() != rows.numel():
                 raise ValueError(f'LocalizationDistillationLoss: weight has {weight.numel()} '

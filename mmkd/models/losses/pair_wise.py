@@ -52,7 +52,7 @@ class PairWiseKDLoss(nn.Module):
     where the h x w nodes f_i are the feature max-pooled with kernel = stride =
     ``(int(H * pool_scale), int(W * pool_scale))`` (ceil mode). The affinities are h*w x h*w
     whatever the channels, so student and teacher may differ in C and the distiller adds no
-    adapter (``aligns_channels``); a teacher feature of another H x W is resized bilinearly to the
+    adapter (``needs_adapter = False``); a teacher feature of another H x W is resized bilinearly to the
     student's. The gradient flows through the L2 normalisation, whereas the reference code
     detaches the norm.
 
@@ -66,7 +66,7 @@ class PairWiseKDLoss(nn.Module):
                   inputs=['s_decode_feat', 't_decode_feat'])
     """
 
-    aligns_channels = True
+    needs_adapter = False
 
     def __init__(self, *, pool_scale=0.5, loss_weight=1.0):
         super().__init__()

@@ -83,7 +83,7 @@ class RelationalKDLoss(nn.Module):
     angle at the middle point, ``l_delta`` the Huber loss (delta 1). The rows are instances of the
     batch: in mmkd, features pooled at the GT boxes (``s_box_feats`` / ``t_box_feats``) or at the
     GT regions of a segmentation (``s_region_feats`` / ``t_region_feats``), one call per level.
-    Channels need not match (``aligns_channels``: no adapter).
+    Channels need not match (``needs_adapter = False``).
 
     Args:
         distance_weight (float): lambda_D. Defaults to 25 (the paper's metric-learning setting).
@@ -96,7 +96,7 @@ class RelationalKDLoss(nn.Module):
                  inputs=['s_box_feats', 't_box_feats'], levels=[0, 1])
     """
 
-    aligns_channels = True
+    needs_adapter = False
 
     def __init__(self, *, distance_weight=25.0, angle_weight=50.0, loss_weight=1.0):
         super().__init__()

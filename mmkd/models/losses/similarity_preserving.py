@@ -47,7 +47,7 @@ class SimilarityPreservingLoss(nn.Module):
 
     A holds one flattened feature per row: the images of a batch in the paper; in mmkd, also the
     instances of a batch (``s_box_feats`` / ``t_box_feats``, ``s_region_feats`` /
-    ``t_region_feats``). Channels need not match (``aligns_channels``: no adapter).
+    ``t_region_feats``). Channels need not match (``needs_adapter = False``).
 
     Args:
         loss_weight (float): gamma. Defaults to 3000 (the paper's CIFAR-10 setting).
@@ -58,7 +58,7 @@ class SimilarityPreservingLoss(nn.Module):
                 inputs=['s_box_feats', 't_box_feats'], levels=[0, 1])
     """
 
-    aligns_channels = True
+    needs_adapter = False
 
     def __init__(self, *, loss_weight=3000.0):
         super().__init__()

@@ -9,6 +9,34 @@ from mmkd.registry import MODELS
 from .utils import check_same_shape, reduce_rows
 
 
+def weighted_soft_label(s_logits, t_logits, class_weights, background_weight=1.5,
+                        temperature=1.0, use_sigmoid=False):
+    """The per-row loss of :class:`WeightedSoftLabelKDLoss` (its formulas).
+
+    Args:
+        s_logits, t_logits (Tensor): (M, C) logits: K foreground classes and the background last
+            (softmax), or K classes (sigmoid); no gradient reaches the teacher's.
+        class_weights (Tensor): (K,) the foreground classes' weights.
+        background_weight (float): the background's weight (sigmoid: the not-this-class part's).
+        temperature (float): T.
+        use_sigmoid (bool): the binary form per class instead of the softmax over C.
+
+    Returns:
+        Tensor: (M,) in float32.
+    """
+    T = temperature
+    s = s_logits.float() / T
+    t = t_logits.detach().float() / T
+    w = class_weights.float()
+    if use_sigmoid:
+        p_t = t.sigmoid()
+        loss = -(w * p_t * F.logsigmoid(s) + background_weight * (1 - p_t) * F.logsigmoid(-s))
+    else:
+        w = torch.cat([w, w.new_tensor([background_weight])])
+        loss = -w * F.softmax(t, dim=1) * F.log_softmax(s, dim=1)
+    return loss.sum(dim=1) * T ** 2
+
+
 @MODELS.register_module()
 class WeightedSoftLabelKDLoss(nn.Module):
     """Soft-label cross-entropy from the teacher with a weight per class.
@@ -38,7 +66,7 @@ class WeightedSoftLabelKDLoss(nn.Module):
         reduction (str): 'mean', 'sum' or 'none'. Defaults to 'mean'.
     """
 
-    def __init__(self, class_weights=None, background_weight=1.5, temperature=1.0,
+    def __init__(self, *, class_weights=None, background_weight=1.5, temperature=1.0,
                  loss_weight=0.5, use_sigmoid=False, reduction='mean'):
         super().__init__()
         if temperature <= 0:
@@ -60,19 +88,10 @@ class WeightedSoftLabelKDLoss(nn.Module):
 
     def rows(self, s_logits, t_logits):
         """(M,) per-row losses of (M, C) logits, in float32."""
-        T = self.temperature
-        s = s_logits.float() / T
-        t = t_logits.detach().float() / T
-        if self.use_sigmoid:
-            w = self._foreground_weights(s.shape[1], s)
-            p_t = t.sigmoid()
-            loss = -(w * p_t * F.logsigmoid(s) +
-                     self.background_weight * (1 - p_t) * F.logsigmoid(-s))
-        else:
-            w = torch.cat([self._foreground_weights(s.shape[1] - 1, s),
-                           s.new_tensor([self.background_weight])])
-            loss = -w * F.softmax(t, dim=1) * F.log_softmax(s, dim=1)
-        return loss.sum(dim=1) * T ** 2
+        num = s_logits.shape[1] if self.use_sigmoid else s_logits.shape[1] - 1
+        return weighted_soft_label(s_logits, t_logits,
+                                   self._foreground_weights(num, s_logits.float()),
+                                   self.background_weight, self.temperature, self.use_sigmoid)
 
     def forward(self, s_logits, t_logits, weight=None, avg_factor=None,
                 reduction_override=None):

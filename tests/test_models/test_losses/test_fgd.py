@@ -61,7 +61,7 @@ def test_global_term_starts_as_plain_squared_error():
 
 
 def test_zero_when_equal_with_identical_context_blocks():
-    loss = FGDLoss(4, 4)
+    loss = FGDLoss(student_channels=4, teacher_channels=4)
     torch.manual_seed(0)
     for p in loss.teacher_context.parameters():
         torch.nn.init.normal_(p)

@@ -180,9 +180,10 @@ def test_pair_wise_zero_when_equal_and_gradient_only_to_student():
     assert student_grad_only(PairWiseKDLoss(), (2, 4, 6, 6), (2, 16, 6, 6))
 
 
-def test_pair_wise_builds_from_config_aligns_channels_and_rejects_other_batch():
+def test_pair_wise_builds_from_config_needs_no_adapter_and_rejects_other_batch():
     loss = MODELS.build(dict(type='mmkd.PairWiseKDLoss', pool_scale=0.25))
-    assert isinstance(loss, PairWiseKDLoss) and loss.pool_scale == 0.25 and loss.aligns_channels
+    assert isinstance(loss, PairWiseKDLoss) and loss.pool_scale == 0.25 and \
+        not loss.needs_adapter
     with pytest.raises(ValueError, match=r'\(2, 4, 6, 6\).*\(1, 4, 6, 6\)'):
         loss(torch.zeros(2, 4, 6, 6), torch.zeros(1, 4, 6, 6))
 
