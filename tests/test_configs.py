@@ -6,7 +6,7 @@ import os.path as osp
 import pytest
 import torch
 from mmdet.structures import DetDataSample
-from mmengine.config import Config, ConfigDict
+from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.structures import InstanceData, PixelData
 from mmseg.structures import SegDataSample

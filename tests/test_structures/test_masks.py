@@ -6,6 +6,7 @@ import torch
 from mmkd.structures import (anchor_imitation_mask, box_level_indices, fg_bg_masks, gt_box_mask,
                              gt_foreground_mask, level_assigned_box_masks, points_as_boxes,
                              prior_gt_iou)
+from tests.helpers import grid_anchors
 
 
 def mask(boxes, input_shape=(32, 32), feat_shape=(4, 4)):
@@ -75,18 +76,6 @@ def test_defeat_mask_is_binary_coverage_per_image():
     expected[0, 0:2, :] = 1
     expected[2, 2, 2] = 1
     assert torch.equal(m, expected)
-
-
-def grid_anchors(size, stride, sides):
-    """Square anchors of the given sides centred on the cell centres of a size x size level,
-    location-major like mmdet's AnchorGenerator."""
-    c = (torch.arange(size, dtype=torch.float32) + 0.5) * stride
-    cy, cx = torch.meshgrid(c, c, indexing='ij')
-    centres = torch.stack([cx.flatten(), cy.flatten()], dim=1)  # (HW, 2)
-    half = torch.tensor(sides, dtype=torch.float32) / 2  # (A,)
-    boxes = torch.cat([centres[:, None] - half[None, :, None],
-                       centres[:, None] + half[None, :, None]], dim=2)  # (HW, A, 4)
-    return boxes.reshape(-1, 4)
 
 
 def test_prior_gt_iou_by_hand():

@@ -4,8 +4,7 @@ import torch
 
 from mmkd.models.distillers.base import build_model
 from tests.conftest import STUDENT_CFG, data_options, write_config
-from tests.test_models.test_distillers.test_head_rows import RCNN_TERMS
-from tests.test_models.test_distillers.test_packaged_and_two_stage import tiny_faster_rcnn
+from tests.helpers import RCNN_TERMS, tiny_faster_rcnn
 from tools import train as train_tool
 
 

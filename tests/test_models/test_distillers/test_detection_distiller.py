@@ -2,43 +2,11 @@ import copy
 
 import pytest
 import torch
-from mmengine.config import Config
-from mmdet.structures import DetDataSample
-from mmengine.structures import InstanceData
 
 from mmkd.models.distillers import DetectionDistiller
 from mmkd.registry import MODELS
-from tests.conftest import DISTILL_CFG, STUDENT_CFG
-
-
-def distill_model_cfg(teacher_ckpt, **overrides):
-    """The demo distill config plus a logit KD term on the dense head's classification."""
-    cfg = Config.fromfile(DISTILL_CFG).model
-    cfg.teacher.checkpoint = teacher_ckpt
-    cfg.kd_terms.hint.loss.loss_weight = 1.0
-    cfg.kd_terms.cls = dict(
-        loss=dict(type='mmkd.LogitKDLoss', temperature=2.0, num_anchors=9),
-        inputs=['s_cls_scores', 't_cls_scores'])
-    cfg.update(overrides)
-    return cfg
-
-
-def batch(n=2, size=64, boxes_per_image=2):
-    torch.manual_seed(1)
-    inputs = torch.randn(n, 3, size, size)
-    samples = []
-    for i in range(n):
-        sample = DetDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size),
-                                             pad_shape=(size, size),
-                                             batch_input_shape=(size, size),
-                                             scale_factor=(1.0, 1.0)))
-        gt = InstanceData()
-        gt.bboxes = torch.tensor([[4.0, 4.0, 30.0, 30.0], [20.0, 10.0, 60.0, 50.0]])[
-            :boxes_per_image]
-        gt.labels = torch.tensor([1, 7])[:boxes_per_image]
-        sample.gt_instances = gt
-        samples.append(sample)
-    return inputs, samples
+from tests.conftest import STUDENT_CFG
+from tests.helpers import batch, distill_model_cfg
 
 
 @pytest.fixture(scope='module')

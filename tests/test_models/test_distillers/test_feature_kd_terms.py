@@ -8,7 +8,7 @@ from mmengine.optim import build_optim_wrapper
 from mmkd.models.adapters import ConvAdapter
 from mmkd.models.losses import FGDLoss, FineGrainedImitationLoss
 from mmkd.registry import MODELS
-from tests.test_models.test_distillers.test_detection_distiller import batch, distill_model_cfg
+from tests.helpers import batch, distill_model_cfg
 
 FEATURE_INPUTS = ['s_neck', 't_neck', 'gt_bboxes', 'batch_input_shape']
 

@@ -10,7 +10,7 @@ from mmengine.config import Config
 from mmkd.models.distillers.head_rows import regression_in_space
 from mmkd.registry import MODELS
 from tests.conftest import STUDENT_CFG
-from tests.test_models.test_distillers.test_detection_distiller import batch
+from tests.helpers import RCNN_TERMS, batch, distill_model_cfg, tiny_faster_rcnn
 
 ROWS = ['s_pos_reg', 't_pos_reg', 'pos_reg_targets', 'pos_reg_weights', 'num_pos']
 
@@ -174,26 +174,10 @@ def test_mismatched_heads_are_named(tmp_path):
         model.loss(*one_box_batch())
 
 
-RCNN_TERMS = dict(
-    rpn_bound=dict(loss=dict(type='mmkd.TeacherBoundedRegressionLoss'),
-                   inputs=['s_pos_reg', 't_pos_reg', 'pos_reg_targets', 'pos_reg_weights',
-                           'num_pos']),
-    rpn_soft=dict(loss=dict(type='mmkd.WeightedSoftLabelKDLoss', use_sigmoid=True),
-                  inputs=['s_cls_rows', 't_cls_rows', 'cls_row_weights', 'cls_avg_factor']),
-    rcnn_bound=dict(loss=dict(type='mmkd.TeacherBoundedRegressionLoss'),
-                    inputs=['s_rcnn_pos_reg', 't_rcnn_pos_reg', 'rcnn_pos_reg_targets',
-                            'rcnn_pos_reg_weights', 'rcnn_num_rois']),
-    rcnn_soft=dict(loss=dict(type='mmkd.WeightedSoftLabelKDLoss'),
-                   inputs=['s_rcnn_cls', 't_rcnn_cls', 'rcnn_label_weights', 'rcnn_num_rois']),
-    hint=dict(loss=dict(type='mmkd.FeatureImitationLoss', loss_weight=0.5),
-              inputs=['s_neck', 't_neck']))
-
-
 def test_rcnn_rows_on_the_students_rois_with_one_teacher_roi_forward(tmp_path):
     """Faster R-CNN, all parts of Chen et al. on: the teacher's box head runs once per step, on
     the student's sampled RoIs; the RCNN rows line up with the student's; gradients reach the
     student's RPN and box head, never the teacher."""
-    from tests.test_models.test_distillers.test_packaged_and_two_stage import tiny_faster_rcnn
     student = tiny_faster_rcnn()
     model = distiller(tmp_path, student, inputs=['s_rcnn_cls', 't_rcnn_cls', 'rcnn_label_weights',
                                                  's_rcnn_pos_reg', 't_rcnn_pos_reg',
@@ -283,7 +267,6 @@ def test_bins_need_a_gfl_student(tmp_path):
 
 def test_bound_mixes_with_fgd_in_one_config(teacher_ckpt):
     """The demo pair with a bound on the head and FGD on the neck: both terms in one step."""
-    from tests.test_models.test_distillers.test_detection_distiller import distill_model_cfg
     cfg = distill_model_cfg(teacher_ckpt)
     cfg.kd_terms = dict(
         bound=dict(loss=dict(type='mmkd.TeacherBoundedRegressionLoss'),

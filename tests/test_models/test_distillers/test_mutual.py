@@ -11,8 +11,7 @@ from mmkd.models.distillers.head_rows import dense_rows
 from mmkd.models.losses import LogitKDLoss, PixelWiseKDLoss
 from mmkd.registry import MODELS
 from tests.conftest import SEG_TEACHER_CFG, STUDENT_CFG
-from tests.test_models.test_distillers.test_detection_distiller import batch
-from tests.test_models.test_distillers.test_segmentation_distiller import batch as seg_batch
+from tests.helpers import batch, seg_batch
 
 DML_CFG = 'configs/dml/dml_retinanet-r18-narrow_retinanet-r18-narrow_12e_mmkd-demo.py'
 SEG_STUDENT_CFG = 'configs/demo/pspnet_r18-w16-d8_0.8k_mmkd-demo.py'

@@ -4,29 +4,8 @@ import torch
 
 from mmkd.models.distillers.base import build_model, load_config
 from mmkd.registry import MODELS
-from tests.test_models.test_distillers.test_detection_distiller import batch
+from tests.helpers import FASTER_RCNN, batch, small_faster_rcnn
 
-FASTER_RCNN = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
-
-
-def small_faster_rcnn():
-    """mmdet's Faster R-CNN config with a ResNet-18, no pretrained weights, 10 classes."""
-    model = load_config(FASTER_RCNN).model
-    model.backbone.update(depth=18, init_cfg=None)
-    model.neck.in_channels = [64, 128, 256, 512]
-    model.roi_head.bbox_head.num_classes = 10
-    return model
-
-
-def tiny_faster_rcnn():
-    """:func:`small_faster_rcnn` with 64-channel FPN, RPN and RoI features and a 256-wide box
-    head: fast enough for a few training iterations in the tests."""
-    model = small_faster_rcnn()
-    model.neck.out_channels = 64
-    model.rpn_head.update(in_channels=64, feat_channels=64)
-    model.roi_head.bbox_roi_extractor.out_channels = 64
-    model.roi_head.bbox_head.update(in_channels=64, fc_out_channels=256)
-    return model
 
 
 @pytest.fixture(scope='module')

@@ -5,7 +5,7 @@ from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper
 
 from mmkd.registry import MODELS
-from tests.test_models.test_distillers.test_detection_distiller import batch, distill_model_cfg
+from tests.helpers import batch, distill_model_cfg
 
 
 def record_kd_inputs(distiller):

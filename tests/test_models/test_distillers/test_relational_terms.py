@@ -8,9 +8,8 @@ from mmcv.ops import roi_align
 from mmkd.models.losses import AttentionTransferLoss, RelationalKDLoss, SimilarityPreservingLoss
 from mmkd.registry import MODELS
 from mmkd.structures import region_features
-from tests.test_models.test_distillers.test_detection_distiller import batch, distill_model_cfg
-from tests.test_models.test_distillers.test_segmentation_distiller import batch as seg_batch
-from tests.test_models.test_distillers.test_segmentation_distiller import model_cfg
+from tests.helpers import batch, distill_model_cfg, seg_batch
+from tests.helpers import seg_model_cfg as model_cfg
 
 
 def test_region_features_by_hand():

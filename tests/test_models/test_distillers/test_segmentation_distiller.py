@@ -1,49 +1,17 @@
 """The segmentation distiller on the demo PSPNets: knowledge it hands the terms, how deep the
 teacher runs, gradient isolation of the student, discriminator and teacher, and its errors."""
-import copy
-
 import pytest
 import torch
 import torch.nn as nn
 from mmengine.config import Config
 from mmengine.optim import OptimWrapper
-from mmengine.structures import PixelData
-from mmseg.structures import SegDataSample
 
 from mmkd.engine import MultiOptimWrapperConstructor
 from mmkd.registry import MODELS
 from tests.conftest import SKD_CFG
-
-IGNORE = 255
-
-
-def model_cfg(seg_teacher_ckpt, **overrides):
-    """The demo SKD distiller's model dict with the seeded teacher and ``overrides``."""
-    cfg = copy.deepcopy(Config.fromfile(SKD_CFG).model)
-    cfg.teacher.checkpoint = seg_teacher_ckpt
-    # the batches below have ignored pixels, on which mmseg 1.2.2's cross-entropy fails when it
-    # has class weights (the demo's): plain cross-entropy here
-    for head in (cfg.student.decode_head, cfg.student.auxiliary_head):
-        head.loss_decode.class_weight = None
-    for key, value in overrides.items():
-        cfg[key] = value
-    return cfg
-
-
-def batch(distiller, n=2, size=60, seed=0):
-    """Preprocessed random images with label maps: class 1 + i in a square of image i, an ignored
-    strip; the 60 x 60 input is padded to 64 x 64 (size_divisor 8) with ignored labels."""
-    g = torch.Generator().manual_seed(seed)
-    inputs, samples = [], []
-    for i in range(n):
-        inputs.append(torch.randint(0, 256, (3, size, size), generator=g, dtype=torch.uint8))
-        gt = torch.zeros(1, size, size, dtype=torch.long)
-        gt[:, 10:30, 10:30] = 1 + i
-        gt[:, :, :4] = IGNORE
-        sample = SegDataSample(gt_sem_seg=PixelData(data=gt))
-        sample.set_metainfo(dict(img_shape=(size, size), ori_shape=(size, size)))
-        samples.append(sample)
-    return distiller.data_preprocessor(dict(inputs=inputs, data_samples=samples), True)
+from tests.helpers import IGNORE
+from tests.helpers import seg_batch as batch
+from tests.helpers import seg_model_cfg as model_cfg
 
 
 @pytest.fixture(scope='module')

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from mmkd.models.losses import FineGrainedImitationLoss
-from tests.test_structures.test_masks import grid_anchors
+from tests.helpers import grid_anchors
 
 # One level 2 x 2, stride 16, one 16 x 16 anchor per cell; teacher (C=1) [[1, 2], [3, 4]].
 PRIORS = grid_anchors(2, 16, [16])

@@ -1,0 +1,125 @@
+"""Builders the tests share: configs, batches and small models. Test modules import these from
+here, not from each other."""
+import copy
+
+import torch
+from mmdet.structures import DetDataSample
+from mmengine.config import Config
+from mmengine.structures import InstanceData, PixelData
+from mmseg.structures import SegDataSample
+
+from mmkd.models.distillers.base import load_config
+from tests.conftest import DISTILL_CFG, SKD_CFG
+
+#: the label of ignored pixels in :func:`seg_batch`
+IGNORE = 255
+FASTER_RCNN = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
+
+
+# ------------------------------------------------------------------------------ detection
+def distill_model_cfg(teacher_ckpt, **overrides):
+    """The demo distill config plus a logit KD term on the dense head's classification."""
+    cfg = Config.fromfile(DISTILL_CFG).model
+    cfg.teacher.checkpoint = teacher_ckpt
+    cfg.kd_terms.hint.loss.loss_weight = 1.0
+    cfg.kd_terms.cls = dict(
+        loss=dict(type='mmkd.LogitKDLoss', temperature=2.0, num_anchors=9),
+        inputs=['s_cls_scores', 't_cls_scores'])
+    cfg.update(overrides)
+    return cfg
+
+
+def batch(n=2, size=64, boxes_per_image=2):
+    torch.manual_seed(1)
+    inputs = torch.randn(n, 3, size, size)
+    samples = []
+    for i in range(n):
+        sample = DetDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size),
+                                             pad_shape=(size, size),
+                                             batch_input_shape=(size, size),
+                                             scale_factor=(1.0, 1.0)))
+        gt = InstanceData()
+        gt.bboxes = torch.tensor([[4.0, 4.0, 30.0, 30.0], [20.0, 10.0, 60.0, 50.0]])[
+            :boxes_per_image]
+        gt.labels = torch.tensor([1, 7])[:boxes_per_image]
+        sample.gt_instances = gt
+        samples.append(sample)
+    return inputs, samples
+
+
+def small_faster_rcnn():
+    """mmdet's Faster R-CNN config with a ResNet-18, no pretrained weights, 10 classes."""
+    model = load_config(FASTER_RCNN).model
+    model.backbone.update(depth=18, init_cfg=None)
+    model.neck.in_channels = [64, 128, 256, 512]
+    model.roi_head.bbox_head.num_classes = 10
+    return model
+
+
+def tiny_faster_rcnn():
+    """:func:`small_faster_rcnn` with 64-channel FPN, RPN and RoI features and a 256-wide box
+    head: fast enough for a few training iterations in the tests."""
+    model = small_faster_rcnn()
+    model.neck.out_channels = 64
+    model.rpn_head.update(in_channels=64, feat_channels=64)
+    model.roi_head.bbox_roi_extractor.out_channels = 64
+    model.roi_head.bbox_head.update(in_channels=64, fc_out_channels=256)
+    return model
+
+
+RCNN_TERMS = dict(
+    rpn_bound=dict(loss=dict(type='mmkd.TeacherBoundedRegressionLoss'),
+                   inputs=['s_pos_reg', 't_pos_reg', 'pos_reg_targets', 'pos_reg_weights',
+                           'num_pos']),
+    rpn_soft=dict(loss=dict(type='mmkd.WeightedSoftLabelKDLoss', use_sigmoid=True),
+                  inputs=['s_cls_rows', 't_cls_rows', 'cls_row_weights', 'cls_avg_factor']),
+    rcnn_bound=dict(loss=dict(type='mmkd.TeacherBoundedRegressionLoss'),
+                    inputs=['s_rcnn_pos_reg', 't_rcnn_pos_reg', 'rcnn_pos_reg_targets',
+                            'rcnn_pos_reg_weights', 'rcnn_num_rois']),
+    rcnn_soft=dict(loss=dict(type='mmkd.WeightedSoftLabelKDLoss'),
+                   inputs=['s_rcnn_cls', 't_rcnn_cls', 'rcnn_label_weights', 'rcnn_num_rois']),
+    hint=dict(loss=dict(type='mmkd.FeatureImitationLoss', loss_weight=0.5),
+              inputs=['s_neck', 't_neck']))
+
+
+# --------------------------------------------------------------------------- segmentation
+def seg_model_cfg(seg_teacher_ckpt, **overrides):
+    """The demo SKD distiller's model dict with the seeded teacher and ``overrides``."""
+    cfg = copy.deepcopy(Config.fromfile(SKD_CFG).model)
+    cfg.teacher.checkpoint = seg_teacher_ckpt
+    # the batches below have ignored pixels, on which mmseg 1.2.2's cross-entropy fails when it
+    # has class weights (the demo's): plain cross-entropy here
+    for head in (cfg.student.decode_head, cfg.student.auxiliary_head):
+        head.loss_decode.class_weight = None
+    for key, value in overrides.items():
+        cfg[key] = value
+    return cfg
+
+
+def seg_batch(distiller, n=2, size=60, seed=0):
+    """Preprocessed random images with label maps: class 1 + i in a square of image i, an ignored
+    strip; the 60 x 60 input is padded to 64 x 64 (size_divisor 8) with ignored labels."""
+    g = torch.Generator().manual_seed(seed)
+    inputs, samples = [], []
+    for i in range(n):
+        inputs.append(torch.randint(0, 256, (3, size, size), generator=g, dtype=torch.uint8))
+        gt = torch.zeros(1, size, size, dtype=torch.long)
+        gt[:, 10:30, 10:30] = 1 + i
+        gt[:, :, :4] = IGNORE
+        sample = SegDataSample(gt_sem_seg=PixelData(data=gt))
+        sample.set_metainfo(dict(img_shape=(size, size), ori_shape=(size, size)))
+        samples.append(sample)
+    return distiller.data_preprocessor(dict(inputs=inputs, data_samples=samples), True)
+
+
+# ------------------------------------------------------------------------------ structures
+def grid_anchors(size, stride, sides):
+    """Square anchors of the given sides centred on the cell centres of a size x size level,
+    location-major like mmdet's AnchorGenerator."""
+    c = (torch.arange(size, dtype=torch.float32) + 0.5) * stride
+    cy, cx = torch.meshgrid(c, c, indexing='ij')
+    centres = torch.stack([cx.flatten(), cy.flatten()], dim=1)  # (HW, 2)
+    half = torch.tensor(sides, dtype=torch.float32) / 2  # (A,)
+    boxes = torch.cat([centres[:, None] - half[None, :, None],
+                       centres[:, None] + half[None, :, None]], dim=2)  # (HW, A, 4)
+    return boxes.reshape(-1, 4)
