@@ -321,5 +321,6 @@ def test_an_older_record_without_runs_restores_rows_kd_benchmark_reuses(tmp_path
     assert [(r['metric'], r['minutes'], r['units']) for r in records] == [
         (0.36, 5.6, 96), (0.40, 5.7, 96), (0.39, 5.0, 96)]
     assert records[0]['metrics'] == {'coco/bbox_mAP': 0.36}
-    assert osp.isfile(osp.join(str(out), bq.label_of(entry), 'runs', 'distilled_48e', 'seed2',
-                               'run.json'))
+    distilled = json.load(open(osp.join(str(out), bq.label_of(entry), 'runs', 'distilled_48e',
+                                        'seed2', 'run.json')))
+    assert distilled['metric'] == 0.5 and distilled['teacher'] == 0.7  # the record's teacher

@@ -382,3 +382,22 @@ def test_compute_matched_row_that_got_less_time_is_trained_longer(tmp_path):
     summary = benchmark(student, distill, never, max_factor=8)
     assert len(summary['matched']['tries']) == 3
     assert 'less than 95% after 2 longer tries' in table(summary)
+
+
+def test_distilled_runs_keep_the_teacher_they_learned_from(tmp_path):
+    """Each distilled run records the teacher's metric; when the teacher was trained again since
+    (another metric now), the summary gives the one the runs learned from and the table says
+    the checkpoint now scores otherwise. Runs of the current teacher add no note."""
+    student, distill = Config.fromfile(STUDENT_CFG), Config.fromfile(DISTILL_CFG)
+    summary = benchmark(student, distill, Runs(str(tmp_path), fake_runner([]), [0, 1, 2]),
+                        max_factor=8, teacher=0.724)
+    record = json.load(open(osp.join(tmp_path, 'runs', 'distilled_24e', 'seed1', 'run.json')))
+    assert record['teacher'] == 0.724
+    assert summary['teacher'] == 0.724 and 'teacher_now' not in summary
+    assert 'trained again' not in table(summary)
+    again = benchmark(student, distill, Runs(str(tmp_path), fake_runner(calls := []), [0, 1, 2]),
+                      max_factor=8, teacher=0.748)
+    assert calls == [] and again['teacher'] == 0.724 and again['teacher_now'] == 0.748
+    assert '| teacher | | | | | 0.724 | | |' in table(again)
+    assert ('- the distilled runs learned from a teacher at 0.724; the teacher checkpoint there '
+            'now (trained again) scores 0.748') in table(again)

@@ -366,7 +366,8 @@ def restore_record(entries, out, path):
 
 def _runs_of_rows(entry, results):
     """``run.json`` records rebuilt from the rows of an older record (each seed's metric and
-    minutes, no config hash): under the metric key kd_benchmark reads by default."""
+    minutes, no config hash): under the metric key kd_benchmark reads by default, the distilled
+    runs with the metric of the teacher they learned from."""
     key = 'coco/bbox_mAP' if results['kind'] == 'epochs' else 'mIoU'
     runs = {}
     student = student_dir('', entry['student'])
@@ -375,9 +376,11 @@ def _runs_of_rows(entry, results):
     rows += [(student, results['matched'])] if results.get('matched') else []
     for where, row in rows:
         for seed, value, minutes in zip(row['seeds'], row['values'], row['minutes']):
-            runs[osp.join(where, 'runs', row['row'], f'seed{seed}', 'run.json')] = dict(
-                row=row['row'], seed=seed, units=row['units'], minutes=minutes, metric=value,
-                metrics={key: value})
+            run = dict(row=row['row'], seed=seed, units=row['units'], minutes=minutes,
+                       metric=value, metrics={key: value})
+            if row['row'].startswith('distilled') and results.get('teacher') is not None:
+                run['teacher'] = results['teacher']  # the teacher these runs learned from
+            runs[osp.join(where, 'runs', row['row'], f'seed{seed}', 'run.json')] = run
     return runs
 
 

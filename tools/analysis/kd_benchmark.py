@@ -252,9 +252,10 @@ class Runs:
     def record_path(self, row, seed):
         return osp.join(self.dir_of(row), 'runs', row, f'seed{seed}', 'run.json')
 
-    def run_row(self, row, cfg, units, on_done=None):
+    def run_row(self, row, cfg, units, on_done=None, extra=None):
         """Every seed of ``row`` (``cfg`` at ``units``); returns the records, and gives
-        ``on_done`` the records so far after each seed. A record on disk
+        ``on_done`` the records so far after each seed; a run trained now keeps ``extra`` in its
+        record (the distilled row: the metric of the teacher it learned from). A record on disk
         is reused only when it was measured with the same config (its text's SHA-1); its metric
         is read again with this benchmark's ``metric``."""
         text = cfg.pretty_text
@@ -281,7 +282,7 @@ class Runs:
                 metrics, minutes = self.runner(config, osp.dirname(path), seed)
                 record = dict(row=row, seed=seed, units=units, minutes=minutes,
                               metric=run_metric(metrics, self.metric), config_sha=sha,
-                              metrics=metrics)
+                              metrics=metrics, **(extra or {}))
                 write_json(path, record)
                 self.trained += 1
                 print(f'[kd-benchmark] {row} seed {seed}: {record["metric"]:.4f} in '
@@ -390,8 +391,15 @@ def benchmark(student_cfg, distill_cfg, runs, max_factor=8, on_update=None, teac
     # 2. the distilled student at the converged schedule
     units = conv['units']
     name = row_name('distilled', units)
-    records = runs.run_row(name, scale_schedule(copy.deepcopy(distill_cfg), units), units, update)
+    records = runs.run_row(name, scale_schedule(copy.deepcopy(distill_cfg), units), units, update,
+                           extra=None if teacher is None else dict(teacher=teacher))
     summary['distilled'] = row_summary(name, units, records, conv['factor'])
+    learned = {r['teacher'] for r in records if r.get('teacher') is not None}
+    if teacher is not None and learned and learned != {teacher}:
+        # runs distilled before the teacher was trained again: the table gives the teacher they
+        # learned from, and the one the checkpoint holds now
+        summary['teacher'], summary['teacher_now'] = statistics.mean(learned), teacher
+        summary['teachers_learned'] = sorted(learned)
     update()
 
     # 3. the compute-matched baseline: the length the ladder's times give, then longer while
@@ -480,6 +488,12 @@ def table(summary, digits=3):
         if not conv.get('stopped'):
             out += (f'\n- the baseline gained at every doubling up to the cap '
                     f'({summary["max_factor"]}x): it may not have converged')
+    if summary.get('teacher_now') is not None:
+        out += ('\n' if summary.get('gains') else '\n\n') + (
+            '- the distilled runs learned from a teacher at ' + ' and '.join(
+                f'{t:.{digits}f}' for t in summary['teachers_learned']) +
+            f'; the teacher checkpoint there now (trained again) scores '
+            f'{summary["teacher_now"]:.{digits}f}')
     return out + '\n'
 
 
