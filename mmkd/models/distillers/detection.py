@@ -9,8 +9,8 @@ from mmdet.models.utils import unpack_gt_instances
 from mmkd.registry import MODELS
 from mmkd.structures import batch_foreground_masks, box_features, points_as_boxes
 from .base import BaseDistiller, as_fp32
-from .head_rows import (BIN_NAMES, VLR_MODES, VLR_NAMES, dense_rows, head_space, rcnn_rows,
-                        require_bins)
+from .head_rows import (BIN_NAMES, VLR_MODES, VLR_NAMES, dense_head, dense_rows, head_space,
+                        rcnn_rows, require_bins)
 
 #: a point prior stands for the square of side POINT_PRIOR_SCALE x stride centred on it: the anchor
 #: an ATSS / GFL head (octave_base_scale=8, one anchor per location) places at that point.
@@ -157,7 +157,7 @@ class DetectionDistiller(BaseDistiller):
         self._capturing = False
         student_head = None
         if needs & {'s_cls_scores', 's_bbox_preds', *self.TARGET_NAMES}:
-            student_head = self.dense_head(self.student, 'student')
+            student_head = dense_head(self.student, 'student')
             student_head.register_forward_hook(self._capture_hook('s_head'))
         # the priors' feature-map sizes are the student's neck levels
         wants_neck = bool(needs & {'s_neck', 'priors', 's_box_feats'})
@@ -172,7 +172,7 @@ class DetectionDistiller(BaseDistiller):
         if needs & set(self.RCNN_NAMES):
             self._capture_rcnn_targets()
         if 'priors' in needs:
-            student_head = student_head or self.dense_head(self.student, 'student')
+            student_head = student_head or dense_head(self.student, 'student')
             if not hasattr(student_head, 'prior_generator'):
                 raise NotImplementedError(
                     f"`priors` needs a dense head with a prior_generator; the student's "
@@ -192,16 +192,6 @@ class DetectionDistiller(BaseDistiller):
             self.replicate_losses({
                 name: len(s_shapes['backbone' if self.per_level_inputs(name)[0].endswith(
                     'backbone') else 'neck']) for name in learnable})
-
-    @staticmethod
-    def dense_head(detector, who):
-        """The dense head whose outputs are ``*_cls_scores`` / ``*_bbox_preds``."""
-        if getattr(detector, 'with_rpn', False) or hasattr(detector, 'roi_head'):
-            return detector.rpn_head
-        if hasattr(detector, 'bbox_head'):
-            return detector.bbox_head
-        raise ValueError(f'the {who} {type(detector).__name__} has neither a bbox_head nor an '
-                         'rpn_head: head-level terms cannot read it.')
 
     def _capture_hook(self, key):
         def hook(module, args, output):
@@ -250,8 +240,8 @@ class DetectionDistiller(BaseDistiller):
             t_out = (knowledge['t_cls_scores'], knowledge['t_bbox_preds']) \
                 if 't_cls_scores' in knowledge else None
             knowledge.update(dense_rows(
-                self.dense_head(self.student, 'student'),
-                self.dense_head(self.teacher, 'teacher') if t_out else None,
+                dense_head(self.student, 'student'),
+                dense_head(self.teacher, 'teacher') if t_out else None,
                 (knowledge['s_cls_scores'], knowledge['s_bbox_preds']), t_out,
                 self._assignable(gt_instances), img_metas, wants=self.needs,
                 vlr_alpha=self.vlr_alpha, vlr_mode=self.vlr_mode))
@@ -314,14 +304,14 @@ class DetectionDistiller(BaseDistiller):
                 out['t_neck'] = self.teacher.neck(backbone) if self.teacher.with_neck \
                     else backbone
             if wants_head:
-                head_out = self.dense_head(self.teacher, 'teacher')(out['t_neck'])
+                head_out = dense_head(self.teacher, 'teacher')(out['t_neck'])
                 out['t_cls_scores'], out['t_bbox_preds'] = head_out[:2]
         return out
 
     @torch.no_grad()
     def student_priors(self, featmap_sizes, device):
         """The student dense head's priors as boxes, one (H*W*A, 4) per level."""
-        generator = self.dense_head(self.student, 'student').prior_generator
+        generator = dense_head(self.student, 'student').prior_generator
         if isinstance(generator, MlvlPointGenerator):
             points = generator.grid_priors(featmap_sizes, device=device, with_stride=True)
             return [points_as_boxes(p[:, :2], p[:, 2:], POINT_PRIOR_SCALE) for p in points]
@@ -330,7 +320,7 @@ class DetectionDistiller(BaseDistiller):
     def _assignable(self, gt_instances):
         """The GT the student's dense head assigns: class-agnostic for an RPN, as mmdet's
         TwoStageDetector does."""
-        head = self.dense_head(self.student, 'student')
+        head = dense_head(self.student, 'student')
         if head is not getattr(self.student, 'rpn_head', None):
             return gt_instances
         gt_instances = [gt.clone() for gt in gt_instances]

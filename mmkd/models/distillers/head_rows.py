@@ -18,6 +18,18 @@ from mmdet.models.dense_heads import AnchorHead, FCOSHead, GFLHead
 from mmdet.structures.bbox import bbox2distance
 
 
+def dense_head(detector, who):
+    """The dense head of ``detector`` whose outputs are ``*_cls_scores`` / ``*_bbox_preds``: the
+    RPN of a two-stage detector, the ``bbox_head`` of a single-stage one. ``who`` names the model
+    in the error (``'student'``, ``'member student2'``)."""
+    if getattr(detector, 'with_rpn', False) or hasattr(detector, 'roi_head'):
+        return detector.rpn_head
+    if hasattr(detector, 'bbox_head'):
+        return detector.bbox_head
+    raise ValueError(f'the {who} {type(detector).__name__} has neither a bbox_head nor an '
+                     'rpn_head: head-level terms cannot read it.')
+
+
 def head_space(head):
     """``'delta'`` or ``'distance'`` (see the module docstring)."""
     if isinstance(head, (FCOSHead, GFLHead)) or getattr(head, 'reg_decoded_bbox', False):

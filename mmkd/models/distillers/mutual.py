@@ -11,8 +11,7 @@ from mmengine.registry import DefaultScope
 from mmkd.registry import MODELS
 from mmkd.utils.errors import UnknownNameError, did_you_mean
 from .base import KDTermsModel, build_model, model_config
-from .detection import DetectionDistiller
-from .head_rows import dense_rows
+from .head_rows import dense_head, dense_rows
 
 
 @MODELS.register_module()
@@ -148,7 +147,7 @@ class MutualLearningDistiller(KDTermsModel):
         the module whose output the terms read."""
         model = self.member(name)
         if self.task == 'detection':
-            module = DetectionDistiller.dense_head(model, f'member {name}')
+            module = dense_head(model, f'member {name}')
         else:
             module = model.decode_head.conv_seg
 
@@ -218,7 +217,7 @@ class MutualLearningDistiller(KDTermsModel):
         knowledge['s_cls_scores'] = output[0]
         if self.needs & {'pos_mask', 'num_pos'}:
             gt_instances, _, img_metas = unpack_gt_instances(data_samples)
-            head = DetectionDistiller.dense_head(self.member(name), f'member {name}')
+            head = dense_head(self.member(name), f'member {name}')
             rows = dense_rows(head, None, output[:2], None, gt_instances, img_metas,
                               wants={'pos_mask', 'num_pos'})
             knowledge.update(pos_mask=rows['pos_mask'], num_pos=rows['num_pos'])
