@@ -16,6 +16,7 @@ from mmengine.registry import DefaultScope
 from mmkd.registry import MODELS
 from mmkd.utils.checkpoint import load_checkpoint_file, load_matching_state, state_dict_of
 from mmkd.utils.errors import UnknownNameError, did_you_mean
+from .vocabulary import Wants
 
 TERM_KEYS = ('loss', 'inputs', 'levels', 'adapter')
 TEACHER_KEYS = ('config', 'checkpoint', 'dtype')
@@ -93,17 +94,30 @@ class KDTermsModel(BaseModel):
     non-finite losses and the loss-scale probe. :class:`BaseDistiller` adds the frozen teacher;
     :class:`MutualLearningDistiller` has peers instead."""
 
-    #: {name: description}; subclasses fill it.
+    #: {name: :class:`~mmkd.models.distillers.vocabulary.Entry`}: the vocabulary, one entry per
+    #: name; each subclass sets its task's table, and the three below are derived from it.
+    TABLE = {}
+    #: {name: description}
     VOCABULARY = {}
     #: names whose value is a sequence with one tensor per level / stage.
     PER_LEVEL = ()
     #: feature names (without s_/t_) that adapters can align.
     ADAPTABLE = ()
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if 'TABLE' in cls.__dict__:
+            cls.VOCABULARY = {name: e.doc for name, e in cls.TABLE.items()}
+            cls.PER_LEVEL = tuple(name for name, e in cls.TABLE.items() if e.per_level)
+            cls.ADAPTABLE = tuple(name[2:] for name, e in cls.TABLE.items() if e.adaptable)
+
     def _init_terms(self, kd_terms, nonfinite):
         if nonfinite not in NONFINITE:
             raise ValueError(f'model.nonfinite={nonfinite!r}; use one of {NONFINITE}.')
         self.terms = self._parse_terms(kd_terms or {})
+        #: the names the terms read, and the stages of the step they need (derived once)
+        self.needs = {k for term in self.terms.values() for k in term['inputs'] if k is not None}
+        self.wants = Wants(self.TABLE, self.needs)
         self.kd_losses = nn.ModuleDict({name: t.pop('loss') for name, t in self.terms.items()})
         self.kd_weights = {name: 1.0 for name in self.terms}
         #: terms switched off (``KDWeightScheduleHook``'s ``stop_at``): not computed at all

@@ -9,8 +9,8 @@ from mmdet.models.utils import unpack_gt_instances
 from mmkd.registry import MODELS
 from mmkd.structures import batch_foreground_masks, box_features, points_as_boxes
 from .base import BaseDistiller, as_fp32
-from .head_rows import (BIN_NAMES, VLR_MODES, VLR_NAMES, dense_head, dense_rows, head_space,
-                        rcnn_rows, require_bins)
+from .head_rows import VLR_MODES, dense_head, dense_rows, head_space, rcnn_rows, require_bins
+from .vocabulary import DETECTION
 
 #: a point prior stands for the square of side POINT_PRIOR_SCALE x stride centred on it: the anchor
 #: an ATSS / GFL head (octave_base_scale=8, one anchor per location) places at that point.
@@ -51,93 +51,7 @@ class DetectionDistiller(BaseDistiller):
                          inputs=['s_cls_scores', 't_cls_scores'])))
     """
 
-    VOCABULARY = {
-        'img': 'the batch input (N, 3, H, W), normalised and padded',
-        's_backbone': 'student backbone outputs, one (N, C, H, W) per stage',
-        't_backbone': 'teacher backbone outputs, one (N, C, H, W) per stage',
-        's_neck': 'student neck outputs (FPN levels), one (N, C, H, W) per level',
-        't_neck': 'teacher neck outputs (FPN levels), one (N, C, H, W) per level',
-        's_cls_scores': 'student dense-head classification logits, (N, A*K, H, W) per level',
-        't_cls_scores': 'teacher dense-head classification logits, (N, A*K, H, W) per level',
-        's_bbox_preds': 'student dense-head box regressions, (N, A*4, H, W) per level',
-        't_bbox_preds': 'teacher dense-head box regressions, (N, A*4, H, W) per level',
-        'pos_mask': "positives of the student's assigner, (N, H*W*A) bool per level",
-        'labels': "labels of the student's assigner (K = background), (N, H*W*A) per level",
-        'bbox_targets': "regression targets in the student head's encoding, (N, H*W*A, 4) per "
-                        'level',
-        'num_pos': 'the number of positive anchors in the batch (at least 1), a float',
-        'gt_bboxes': 'GT boxes, a list of N (k_i, 4) x1y1x2y2 in pixels of the padded input',
-        'gt_labels': 'GT labels, a list of N (k_i,)',
-        'img_shapes': 'a list of N (h, w): each image after resizing, before padding',
-        'batch_input_shape': '(H, W) of the padded batch input',
-        's_pos_reg': "student dense-head regression at the positives of the student's "
-                     "assigner, (P, 4) in the head's space (docs/design.md)",
-        't_pos_reg': "teacher dense-head regression at the same locations, (P, 4) in the head's "
-                     'space',
-        'pos_reg_targets': "the assigned regression targets of the positives, (P, 4) in the head's "
-                           'space',
-        'pos_reg_weights': "the head's regression weights of the positives, (P, 4)",
-        's_cls_rows': 'student dense-head classification logits of every prior, (M, K), in the '
-                      'order of the rows above',
-        't_cls_rows': 'teacher dense-head classification logits of every prior, (M, K)',
-        'cls_row_weights': "the head's classification weights of every prior (sampled anchors of "
-                           'the RPN, valid anchors elsewhere), (M,)',
-        'cls_avg_factor': "the divisor of the student head's own classification loss, a float",
-        's_pos_bins': "student GFL edge-bin logits at the positives, (4P, reg_max + 1), the "
-                      'four edges of a positive together',
-        't_pos_bins': "the teacher's edge distributions on the student's bins at the same "
-                      'positives, (4P, reg_max + 1): GFL logits, or log-probabilities when '
-                      're-binned from another reg_max or built from a teacher that regresses '
-                      'continuous offsets (docs/ld.md)',
-        'pos_bin_weights': "the student's largest class score at each positive, repeated for "
-                           'its four edges, (4P,)',
-        'pos_bin_avg_factor': 'the sum of pos_bin_weights, the divisor GFL and LD use, a float',
-        's_vlr_bins': "student GFL edge-bin logits in LD's valuable localization region, "
-                      '(4V, reg_max + 1): with vlr_mode=\'reference\' the anchors whose DIoU with '
-                      "a GT lies in [vlr_alpha x thr, thr), thr that GT's ATSS threshold, "
-                      "positives included; with 'score' DIoU >= vlr_alpha x thr outside the "
-                      'positives',
-        't_vlr_bins': "the teacher's edge distributions there, as t_pos_bins, (4V, reg_max + 1)",
-        'vlr_bin_weights': "each VLR location's weight, (4V,): its largest IoU with the GTs it "
-                           "is in the region of (vlr_mode='reference'), or the student's largest "
-                           "class score ('score')",
-        'num_vlr': 'V, the number of VLR locations (at least 1), a float',
-        'pos_level_weights': "1 / (the batch's positives on the level of each positive), (P,): "
-                             "a weight that turns a summed loss over the positives into LD's "
-                             'mean per level, summed over the levels',
-        's_pos_cls': "student dense-head classification logits at the positives, (P, K)",
-        't_pos_cls': "teacher dense-head classification logits at the student's positives, "
-                     '(P, K)',
-        's_rcnn_cls': "student RCNN box-head logits on the student's sampled RoIs, (R, K+1)",
-        't_rcnn_cls': "teacher RCNN box-head logits on the student's sampled RoIs, (R, K+1)",
-        'rcnn_label_weights': 'the weights of those RoIs in the box-head loss, (R,)',
-        'rcnn_num_rois': 'R, the number of sampled RoIs (the box head\'s own divisor), a float',
-        's_rcnn_pos_reg': 'student RCNN deltas of the positive RoIs, for their GT class, (P, 4)',
-        't_rcnn_pos_reg': 'teacher RCNN deltas of the same RoIs and classes, (P, 4)',
-        'rcnn_pos_reg_targets': 'the encoded targets of the positive RoIs, (P, 4)',
-        'rcnn_pos_reg_weights': 'their regression weights, (P, 4)',
-        'priors': "the student dense head's priors per level, (H*W*A, 4) x1y1x2y2 in pixels of "
-                  'the padded input (same for every image): its anchors, or for a point head '
-                  '(FCOS, ...) the square of side 8 x stride centred on each point',
-        's_box_feats': 'student neck features RoIAligned at the GT boxes, one (K, C, S, S) per '
-                       'level, K the boxes of the batch, S = box_feat_size (relational KD)',
-        't_box_feats': 'teacher neck features RoIAligned at the same GT boxes, one (K, C\', S, S) '
-                       'per level',
-    }
-    PER_LEVEL = ('s_backbone', 't_backbone', 's_neck', 't_neck', 's_cls_scores', 't_cls_scores',
-                 's_bbox_preds', 't_bbox_preds', 'pos_mask', 'labels', 'bbox_targets', 'priors',
-                 's_box_feats', 't_box_feats')
-    ADAPTABLE = ('backbone', 'neck')
-    TARGET_NAMES = ('pos_mask', 'labels', 'bbox_targets', 'num_pos', 's_pos_reg', 't_pos_reg',
-                    'pos_reg_targets', 'pos_reg_weights', 's_cls_rows', 't_cls_rows',
-                    'cls_row_weights', 'cls_avg_factor', *BIN_NAMES, *VLR_NAMES, 'num_vlr',
-                    's_pos_cls', 't_pos_cls', 'pos_level_weights')
-    RCNN_NAMES = ('s_rcnn_cls', 't_rcnn_cls', 'rcnn_label_weights', 'rcnn_num_rois',
-                  's_rcnn_pos_reg', 't_rcnn_pos_reg', 'rcnn_pos_reg_targets',
-                  'rcnn_pos_reg_weights')
-    #: names that need the teacher's dense head
-    TEACHER_HEAD_NAMES = ('t_cls_scores', 't_bbox_preds', 't_pos_reg', 't_cls_rows',
-                          't_pos_bins', 't_vlr_bins', 't_pos_cls')
+    TABLE = DETECTION
 
     def __init__(self, student, teacher, kd_terms=None, save_teacher=False,
                  data_preprocessor=None, init_cfg=None, vlr_alpha=0.25, box_feat_size=1,
@@ -151,27 +65,25 @@ class DetectionDistiller(BaseDistiller):
         if not isinstance(box_feat_size, int) or box_feat_size < 1:
             raise ValueError(f'model.box_feat_size={box_feat_size!r}: give a positive integer.')
         self.box_feat_size = box_feat_size
-        needs = {k for term in self.terms.values() for k in term['inputs']}
-        self.needs = needs
+        wants = self.wants
         self._captured = {}
         self._capturing = False
         student_head = None
-        if needs & {'s_cls_scores', 's_bbox_preds', *self.TARGET_NAMES}:
+        if wants.student_head:
             student_head = dense_head(self.student, 'student')
             student_head.register_forward_hook(self._capture_hook('s_head'))
         # the priors' feature-map sizes are the student's neck levels
-        wants_neck = bool(needs & {'s_neck', 'priors', 's_box_feats'})
-        if 's_backbone' in needs or (wants_neck and not self.student.with_neck):
+        if wants.student_backbone or (wants.student_neck and not self.student.with_neck):
             self.student.backbone.register_forward_hook(self._capture_hook('s_backbone'))
-        if wants_neck and self.student.with_neck:
+        if wants.student_neck and self.student.with_neck:
             self.student.neck.register_forward_hook(self._capture_hook('s_neck'))
-        if needs & set(self.TARGET_NAMES):
+        if wants.targets:
             head_space(student_head)  # raises for heads without head-level rows
-        if needs & {*BIN_NAMES, *VLR_NAMES}:
+        if wants.bins or wants.vlr:
             require_bins(student_head)
-        if needs & set(self.RCNN_NAMES):
+        if wants.rcnn:
             self._capture_rcnn_targets()
-        if 'priors' in needs:
+        if wants.priors:
             student_head = student_head or dense_head(self.student, 'student')
             if not hasattr(student_head, 'prior_generator'):
                 raise NotImplementedError(
@@ -213,9 +125,9 @@ class DetectionDistiller(BaseDistiller):
             return losses
 
         knowledge = dict(img=inputs)
-        if 's_backbone' in self.needs:
+        if self.wants.student_backbone:
             knowledge['s_backbone'] = captured['s_backbone']
-        if self.needs & {'s_neck', 'priors', 's_box_feats'}:
+        if self.wants.student_neck:
             knowledge['s_neck'] = captured.get('s_neck', captured.get('s_backbone'))
         if 's_head' in captured:
             knowledge['s_cls_scores'], knowledge['s_bbox_preds'] = captured['s_head'][:2]
@@ -232,11 +144,11 @@ class DetectionDistiller(BaseDistiller):
                     box_features(as_fp32(f), knowledge['gt_bboxes'],
                                  knowledge['batch_input_shape'], self.box_feat_size)
                     for f in knowledge[f'{side}_neck']]
-        if 'priors' in self.needs:
+        if self.wants.priors:
             knowledge['priors'] = self.student_priors(
                 [f.shape[-2:] for f in knowledge['s_neck']],
                 inputs.device)
-        if self.needs & set(self.TARGET_NAMES):
+        if self.wants.targets:
             t_out = (knowledge['t_cls_scores'], knowledge['t_bbox_preds']) \
                 if 't_cls_scores' in knowledge else None
             knowledge.update(dense_rows(
@@ -245,7 +157,7 @@ class DetectionDistiller(BaseDistiller):
                 (knowledge['s_cls_scores'], knowledge['s_bbox_preds']), t_out,
                 self._assignable(gt_instances), img_metas, wants=self.needs,
                 vlr_alpha=self.vlr_alpha, vlr_mode=self.vlr_mode))
-        if self.needs & set(self.RCNN_NAMES):
+        if self.wants.rcnn:
             knowledge.update(self.rcnn_knowledge(captured['rcnn'], knowledge['t_neck']))
 
         for name in active:
@@ -291,9 +203,9 @@ class DetectionDistiller(BaseDistiller):
     @torch.no_grad()
     def teacher_knowledge(self, inputs):
         """Runs the teacher only as deep as the terms read."""
-        wants_head = bool(self.needs & set(self.TEACHER_HEAD_NAMES))
-        wants_neck = wants_head or bool(self.needs & {'t_neck', 't_box_feats', *self.RCNN_NAMES})
-        if not (wants_neck or 't_backbone' in self.needs):
+        wants_head = self.wants.teacher_head
+        wants_neck = wants_head or self.wants.teacher_neck
+        if not (wants_neck or self.wants.teacher_backbone):
             return {}
         out = {}
         precision, inputs = self.teacher_precision(inputs)

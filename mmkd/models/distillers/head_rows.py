@@ -17,6 +17,8 @@ import torch
 from mmdet.models.dense_heads import AnchorHead, FCOSHead, GFLHead
 from mmdet.structures.bbox import bbox2distance
 
+from .vocabulary import DETECTION
+
 
 def dense_head(detector, who):
     """The dense head of ``detector`` whose outputs are ``*_cls_scores`` / ``*_bbox_preds``: the
@@ -277,8 +279,9 @@ def boxes_of(head, bbox_preds, featmap_sizes):
     return out
 
 
-BIN_NAMES = ('s_pos_bins', 't_pos_bins', 'pos_bin_weights', 'pos_bin_avg_factor')
-VLR_NAMES = ('s_vlr_bins', 't_vlr_bins', 'vlr_bin_weights')
+#: the vocabulary's GFL edge-bin rows and LD's valuable-localization-region rows
+BIN_NAMES = tuple(name for name, e in DETECTION.items() if 'bins' in e.stages)
+VLR_NAMES = tuple(name for name, e in DETECTION.items() if 'vlr' in e.stages)
 
 
 def require_bins(head):

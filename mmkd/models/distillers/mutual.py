@@ -12,6 +12,7 @@ from mmkd.registry import MODELS
 from mmkd.utils.errors import UnknownNameError, did_you_mean
 from .base import KDTermsModel, build_model, model_config
 from .head_rows import dense_head, dense_rows
+from .vocabulary import MUTUAL
 
 
 @MODELS.register_module()
@@ -51,21 +52,7 @@ class MutualLearningDistiller(KDTermsModel):
         val_cfg = dict(type='mmkd.MutualValLoop')
     """
 
-    VOCABULARY = {
-        'img': 'the batch input (N, 3, H, W), normalised and padded',
-        's_cls_scores': "detection: this member's dense-head classification logits, "
-                        '(N, A*K, H, W) per level',
-        't_cls_scores': "detection: the peer's, detached, same shapes",
-        'pos_mask': "detection: positives of this member's assigner, (N, H*W*A) bool per level",
-        'num_pos': 'detection: the number of those positives (at least 1), a float',
-        's_logits': "segmentation: this member's decode-head logits before upsampling, "
-                    '(N, K, h, w)',
-        't_logits': "segmentation: the peer's, detached, (N, K, h', w')",
-        'valid_mask': 'segmentation: pixels whose GT is not the ignore index, (N, H, W) bool',
-    }
-    PER_LEVEL = ('s_cls_scores', 't_cls_scores', 'pos_mask')
-    DETECTION_NAMES = ('s_cls_scores', 't_cls_scores', 'pos_mask', 'num_pos')
-    SEGMENTATION_NAMES = ('s_logits', 't_logits', 'valid_mask')
+    TABLE = MUTUAL
 
     def __init__(self, students, kd_terms=None, data_preprocessor=None, init_cfg=None,
                  nonfinite='raise'):
@@ -91,9 +78,8 @@ class MutualLearningDistiller(KDTermsModel):
         self.task = self._task_of(built)
         self._check_normalisation(built)
         self._init_terms(kd_terms, nonfinite)
-        self.needs = {k for term in self.terms.values() for k in term['inputs']}
-        other = self.SEGMENTATION_NAMES if self.task == 'detection' else self.DETECTION_NAMES
-        wrong = sorted(self.needs & set(other))
+        other = 'segmentation' if self.task == 'detection' else 'detection'
+        wrong = sorted(n for n in self.needs if other in self.TABLE[n].stages)
         if wrong:
             raise ValueError(f'model.kd_terms read {wrong}, which {self.task} members do not '
                              'give; see the vocabulary:\n' + self.vocabulary_help())
@@ -203,7 +189,7 @@ class MutualLearningDistiller(KDTermsModel):
 
     def _shared_knowledge(self, inputs, data_samples):
         knowledge = dict(img=inputs)
-        if 'valid_mask' in self.needs:
+        if self.wants.gt:
             head = self.member(self.member_names[0]).decode_head
             gt = torch.stack([s.gt_sem_seg.data[0] for s in data_samples]).long()
             knowledge['valid_mask'] = gt != head.ignore_index
@@ -215,7 +201,7 @@ class MutualLearningDistiller(KDTermsModel):
             knowledge['s_logits'] = output
             return knowledge
         knowledge['s_cls_scores'] = output[0]
-        if self.needs & {'pos_mask', 'num_pos'}:
+        if self.wants.targets:
             gt_instances, _, img_metas = unpack_gt_instances(data_samples)
             head = dense_head(self.member(name), f'member {name}')
             rows = dense_rows(head, None, output[:2], None, gt_instances, img_metas,

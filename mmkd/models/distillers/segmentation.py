@@ -11,6 +11,7 @@ from mmkd.registry import MODELS
 from mmkd.structures import region_features
 from mmkd.utils.dist import average_gradients
 from .base import BaseDistiller, as_fp32, full_precision
+from .vocabulary import SEGMENTATION
 
 
 @contextmanager
@@ -72,56 +73,24 @@ class SegmentationDistiller(BaseDistiller):
                               inputs=['s_logits', 't_logits'])))
     """
 
-    VOCABULARY = {
-        'img': 'the batch input (N, 3, H, W), normalised and padded',
-        's_backbone': 'student backbone outputs, one (N, C, H, W) per stage',
-        't_backbone': 'teacher backbone outputs, one (N, C, H, W) per stage',
-        's_decode_inputs': "what the student's decode head receives: its backbone stages, or its "
-                           'neck levels when it has a neck, one (N, C, H, W) each',
-        't_decode_inputs': "what the teacher's decode head receives, one (N, C, H, W) each",
-        's_decode_feat': "the student decode head's last feature map, the input of its "
-                         'classifier (conv_seg), (N, C, h, w)',
-        't_decode_feat': "the teacher decode head's last feature map, (N, C', h', w')",
-        's_dropout_feat': "s_decode_feat after the decode head's dropout (in training), the "
-                          "classifier's own input, (N, C, h, w): SKD's reference pair-wise "
-                          'feature',
-        't_dropout_feat': "the teacher's, (N, C', h', w'); the teacher runs in eval mode, so it "
-                          'equals t_decode_feat',
-        's_logits': "the student decode head's logits before upsampling, (N, K, h, w)",
-        't_logits': "the teacher decode head's logits before upsampling, (N, K, h', w')",
-        'gt_seg': 'the GT label map of the padded input, (N, H, W) long, the ignore index on '
-                  'unlabelled and padded pixels',
-        'valid_mask': 'pixels whose GT is not the ignore index, (N, H, W) bool',
-        's_region_feats': "s_decode_feat averaged over each GT class region of each image, "
-                          '(R, C), R the (image, class) pairs present in the GT (relational KD)',
-        't_region_feats': 't_decode_feat averaged over the same regions, (R, C\')',
-    }
-    PER_LEVEL = ('s_backbone', 't_backbone', 's_decode_inputs', 't_decode_inputs')
-    ADAPTABLE = ('backbone', 'decode_inputs')
+    TABLE = SEGMENTATION
     DEFAULT_SCOPE = 'mmseg'
-    #: names that need the teacher's decode head
-    TEACHER_HEAD_NAMES = ('t_decode_feat', 't_dropout_feat', 't_logits')
 
     def __init__(self, student, teacher, kd_terms=None, discriminator=None, disc_steps=1,
                  save_teacher=False, data_preprocessor=None, init_cfg=None, nonfinite='raise',
                  inherit=()):
         super().__init__(student, teacher, kd_terms, save_teacher, data_preprocessor, init_cfg,
                          nonfinite, inherit)
-        self.needs = {k for term in self.terms.values() for k in term['inputs']}
-        for side in ('s', 't'):
-            if f'{side}_region_feats' in self.needs:
-                self.needs |= {f'{side}_decode_feat', 'gt_seg'}
         s_head = self.decode_head(self.student, 'student')
-        t_head = self.decode_head(self.teacher, 'teacher') \
-            if self.needs & set(self.TEACHER_HEAD_NAMES) else None
+        t_head = self.decode_head(self.teacher, 'teacher') if self.wants.teacher_head else None
         if {'s_logits', 't_logits'} <= self.needs and s_head.out_channels != t_head.out_channels:
             raise ValueError(f'the student predicts {s_head.out_channels} classes and the teacher '
                              f'{t_head.out_channels}: logit terms need the same classes.')
         self._captured = {}
         self._capturing = False
-        self._watch(self.student, s_head, 's_')
+        self._watch(self.student, s_head, 's_', 'student')
         if t_head is not None:
-            self._watch(self.teacher, t_head, 't_')
+            self._watch(self.teacher, t_head, 't_', 'teacher')
         self.adversarial = self._adversarial_term()
         self.discriminator = self._build_discriminator(discriminator, s_head)
         if not isinstance(disc_steps, int) or disc_steps < 1:
@@ -148,7 +117,7 @@ class SegmentationDistiller(BaseDistiller):
                              f'got {type(head).__name__}.')
         return head
 
-    def _watch(self, segmentor, head, prefix):
+    def _watch(self, segmentor, head, prefix, side):
         """Forward hooks, registered once and active only while ``_capturing``: backbone and neck
         outputs, the classifier's feature before and after dropout and its output logits. mmseg's
         decode heads call ``self.forward`` directly, so the hooks sit on the modules they call."""
@@ -157,17 +126,18 @@ class SegmentationDistiller(BaseDistiller):
                 if self._capturing:
                     self._captured[prefix + key] = take(args, output)
             return hook
-        needs = self.needs
-        if needs & {f'{prefix}backbone', f'{prefix}decode_inputs'}:
+        def wants(stage):
+            return getattr(self.wants, f'{side}_{stage}')
+        if wants('backbone'):
             segmentor.backbone.register_forward_hook(keep('backbone', lambda a, o: o))
-        if f'{prefix}decode_inputs' in needs and segmentor.with_neck:
+        if wants('decode_inputs') and segmentor.with_neck:
             segmentor.neck.register_forward_hook(keep('neck', lambda a, o: o))
-        if f'{prefix}decode_feat' in needs:
+        if wants('decode_feat'):
             first = head.dropout if head.dropout is not None else head.conv_seg
             first.register_forward_pre_hook(keep('decode_feat', lambda a, o: a[0]))
-        if f'{prefix}dropout_feat' in needs:
+        if wants('dropout_feat'):
             head.conv_seg.register_forward_pre_hook(keep('dropout_feat', lambda a, o: a[0]))
-        if f'{prefix}logits' in needs:
+        if wants('logits'):
             head.conv_seg.register_forward_hook(keep('logits', lambda a, o: o))
 
     def _adversarial_term(self):
@@ -210,10 +180,10 @@ class SegmentationDistiller(BaseDistiller):
             self._captured = {}
         if not active:
             return losses
-        if 's_decode_inputs' in self.needs:
+        if self.wants.student_decode_inputs:
             knowledge['s_decode_inputs'] = knowledge.pop('s_neck', knowledge.get('s_backbone'))
         knowledge['img'] = inputs
-        if self.needs & {'gt_seg', 'valid_mask'}:
+        if self.wants.gt:
             gt = torch.stack([sample.gt_sem_seg.data[0] for sample in data_samples]).long()
             knowledge['gt_seg'] = gt
             knowledge['valid_mask'] = gt != self.student.decode_head.ignore_index
@@ -257,20 +227,20 @@ class SegmentationDistiller(BaseDistiller):
     @torch.no_grad()
     def teacher_knowledge(self, inputs):
         """Runs the teacher only as deep as the terms read; the hooks keep what it gives."""
-        wants_head = bool(self.needs & set(self.TEACHER_HEAD_NAMES))
-        if not (wants_head or self.needs & {'t_backbone', 't_decode_inputs'}):
+        wants_head = self.wants.teacher_head
+        if not (wants_head or self.wants.teacher_backbone):
             return {}
         precision, inputs = self.teacher_precision(inputs)
         with precision:
             backbone = self.teacher.backbone(inputs)
             out = dict(t_backbone=backbone)
-            if wants_head or 't_decode_inputs' in self.needs:
+            if wants_head or self.wants.teacher_decode_inputs:
                 out['t_decode_inputs'] = self.teacher.neck(backbone) if self.teacher.with_neck \
                     else backbone
             if wants_head:
                 self.teacher.decode_head.forward(out['t_decode_inputs'])
-                out.update({k: self._captured[k] for k in self.TEACHER_HEAD_NAMES
-                            if k in self._captured})
+                out.update({k: self._captured[k] for k in ('t_decode_feat', 't_dropout_feat',
+                                                           't_logits') if k in self._captured})
         return out
 
     def run_adversarial(self, name, knowledge):
