@@ -1,0 +1,48 @@
+"""The vocabulary tables: what a distiller derives from them, and the stages a step runs for the
+names its terms read."""
+import pytest
+
+from mmkd.models.distillers import (DetectionDistiller, MutualLearningDistiller,
+                                    SegmentationDistiller)
+from mmkd.models.distillers.vocabulary import DETECTION, SEGMENTATION, Wants
+
+
+def test_distillers_derive_their_lists_from_the_table():
+    assert list(DetectionDistiller.VOCABULARY) == list(DETECTION)
+    assert DetectionDistiller.VOCABULARY['s_neck'] == DETECTION['s_neck'].doc
+    assert set(DetectionDistiller.ADAPTABLE) == {'backbone', 'neck'}
+    assert set(SegmentationDistiller.ADAPTABLE) == {'backbone', 'decode_inputs'}
+    assert 'priors' in DetectionDistiller.PER_LEVEL and 'num_pos' not in \
+        DetectionDistiller.PER_LEVEL
+    assert set(MutualLearningDistiller.PER_LEVEL) == {'s_cls_scores', 't_cls_scores', 'pos_mask'}
+
+
+@pytest.mark.parametrize('names, on, off', [
+    # the teacher's regression at the student's positives: both heads and the assignment, but
+    # neither the RCNN rows nor the priors
+    ({'s_pos_reg', 't_pos_reg'}, {'student_head', 'teacher_head', 'targets'},
+     {'rcnn', 'priors', 'bins', 'teacher_neck'}),
+    # a neck hint alone runs no head on either side
+    ({'s_neck', 't_neck'}, {'student_neck', 'teacher_neck'},
+     {'student_head', 'teacher_head', 'targets'}),
+    # LD's valuable localization region: its own stage, not the positives' bins
+    ({'s_vlr_bins', 't_vlr_bins', 'vlr_bin_weights'}, {'vlr', 'targets', 'teacher_head'},
+     {'bins'}),
+    ({'t_rcnn_cls'}, {'rcnn', 'teacher_neck'}, {'teacher_head'}),
+    ({'priors', 'gt_bboxes'}, {'priors', 'student_neck'}, {'targets', 'teacher_backbone'}),
+])
+def test_stages_of_detection_names(names, on, off):
+    wants = Wants(DETECTION, names)
+    assert all(getattr(wants, stage) for stage in on)
+    assert not any(getattr(wants, stage) for stage in off)
+
+
+def test_region_features_need_the_decode_feature_and_the_label_map():
+    wants = Wants(SEGMENTATION, {'t_region_feats'})
+    assert wants.teacher_decode_feat and wants.gt and wants.teacher_head
+    assert not (wants.student_decode_feat or wants.teacher_logits)
+
+
+def test_a_misspelt_stage_is_an_error():
+    with pytest.raises(AttributeError, match=r"no vocabulary entry needs a stage 'teacher_haed'"):
+        Wants(DETECTION, {'t_neck'}).teacher_haed
