@@ -248,3 +248,18 @@ def anchor_imitation_mask(priors, gt_bboxes, feat_shapes, thr_ratio=0.5):
     masks = masks.split(sizes, dim=1)  # per level (N, H*W*A)
     return [m.reshape(N, H * W, -1).amax(dim=2).reshape(N, H, W)
             for m, (H, W) in zip(masks, feat_shapes)]
+
+
+def label_maps(data_samples, ignore_index):
+    """The GT label maps of a segmentation batch and the pixels they label.
+
+    Args:
+        data_samples (list[SegDataSample]): with ``gt_sem_seg`` of the padded input.
+        ignore_index (int): the label of unlabelled (and padded) pixels.
+
+    Returns:
+        tuple[Tensor, Tensor]: (N, H, W) long labels, and (N, H, W) bool, True where the label
+        is not ``ignore_index``.
+    """
+    gt = torch.stack([sample.gt_sem_seg.data[0] for sample in data_samples]).long()
+    return gt, gt != ignore_index

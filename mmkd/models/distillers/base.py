@@ -88,6 +88,16 @@ def _scope_registry(scope):
     return import_module(f'{scope}.registry').MODELS
 
 
+def normalisation_of(preprocessor):
+    """(mean, std, BGR -> RGB) of a data preprocessor's input normalisation: (0, 1) per channel
+    when it does not normalise. The one reading of it for the teacher's conversion and for the
+    members of mutual learning, who must agree."""
+    enabled = getattr(preprocessor, '_enable_normalize', False)
+    mean = preprocessor.mean.flatten().tolist() if enabled else [0.0] * 3
+    std = preprocessor.std.flatten().tolist() if enabled else [1.0] * 3
+    return mean, std, bool(getattr(preprocessor, '_channel_conversion', False))
+
+
 class KDTermsModel(BaseModel):
     """What every mmkd model with KD terms shares, teacher or not: parsing ``kd_terms`` against
     the vocabulary, adapters, running a term on the named tensors, the weights the hooks schedule,
@@ -507,14 +517,8 @@ class BaseDistiller(KDTermsModel):
     def _check_teacher_normalisation(self):
         """When the teacher's data preprocessor normalises differently from the student's (mean,
         std, BGR / RGB order), keeps what converts the student's input batch to the teacher's."""
-        def norm(preprocessor):
-            enabled = getattr(preprocessor, '_enable_normalize', False)
-            mean = preprocessor.mean.flatten().tolist() if enabled else [0.0] * 3
-            std = preprocessor.std.flatten().tolist() if enabled else [1.0] * 3
-            return mean, std, bool(getattr(preprocessor, '_channel_conversion', False))
-
-        s_mean, s_std, s_rgb = norm(self.data_preprocessor)
-        t_mean, t_std, t_rgb = norm(self.teacher.data_preprocessor)
+        s_mean, s_std, s_rgb = normalisation_of(self.data_preprocessor)
+        t_mean, t_std, t_rgb = normalisation_of(self.teacher.data_preprocessor)
         self._to_teacher = None
         if (s_mean, s_std, s_rgb) == (t_mean, t_std, t_rgb):
             return

@@ -3,14 +3,14 @@ or more students trained together from scratch, each distilling its peers' predi
 pre-trained teacher."""
 from contextlib import contextmanager
 
-import torch
 from mmdet.models.utils import unpack_gt_instances
 from mmengine.optim import OptimWrapperDict
 from mmengine.registry import DefaultScope
 
 from mmkd.registry import MODELS
+from mmkd.structures import label_maps
 from mmkd.utils.errors import UnknownNameError, did_you_mean
-from .base import KDTermsModel, build_model, model_config
+from .base import KDTermsModel, build_model, model_config, normalisation_of
 from .head_rows import dense_head, dense_rows
 from .vocabulary import MUTUAL
 
@@ -117,9 +117,7 @@ class MutualLearningDistiller(KDTermsModel):
     @staticmethod
     def _check_normalisation(built):
         def norm(model):
-            pre = model.data_preprocessor
-            return [getattr(pre, k).flatten().tolist() if hasattr(pre, k) else None
-                    for k in ('mean', 'std')] + [getattr(pre, '_channel_conversion', False)]
+            return normalisation_of(model.data_preprocessor)
         (first, (model, _)), *rest = built.items()
         for name, (other, _) in rest:
             if norm(other) != norm(model):
@@ -191,8 +189,7 @@ class MutualLearningDistiller(KDTermsModel):
         knowledge = dict(img=inputs)
         if self.wants.gt:
             head = self.member(self.member_names[0]).decode_head
-            gt = torch.stack([s.gt_sem_seg.data[0] for s in data_samples]).long()
-            knowledge['valid_mask'] = gt != head.ignore_index
+            knowledge['valid_mask'] = label_maps(data_samples, head.ignore_index)[1]
         return knowledge
 
     def _own_knowledge(self, name, output, shared, data_samples):

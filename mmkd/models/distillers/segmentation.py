@@ -8,7 +8,7 @@ from mmengine.optim import OptimWrapperDict
 from mmengine.registry import DefaultScope
 
 from mmkd.registry import MODELS
-from mmkd.structures import region_features
+from mmkd.structures import label_maps, region_features
 from mmkd.utils.dist import average_gradients
 from .base import BaseDistiller, as_fp32, full_precision
 from .vocabulary import SEGMENTATION
@@ -184,9 +184,8 @@ class SegmentationDistiller(BaseDistiller):
             knowledge['s_decode_inputs'] = knowledge.pop('s_neck', knowledge.get('s_backbone'))
         knowledge['img'] = inputs
         if self.wants.gt:
-            gt = torch.stack([sample.gt_sem_seg.data[0] for sample in data_samples]).long()
-            knowledge['gt_seg'] = gt
-            knowledge['valid_mask'] = gt != self.student.decode_head.ignore_index
+            knowledge['gt_seg'], knowledge['valid_mask'] = label_maps(
+                data_samples, self.student.decode_head.ignore_index)
         head = self.student.decode_head
         for side in ('s', 't'):
             if f'{side}_region_feats' in self.needs:
