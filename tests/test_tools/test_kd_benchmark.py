@@ -401,3 +401,24 @@ def test_distilled_runs_keep_the_teacher_they_learned_from(tmp_path):
     assert '| teacher | | | | | 0.724 | | |' in table(again)
     assert ('- the distilled runs learned from a teacher at 0.724; the teacher checkpoint there '
             'now (trained again) scores 0.748') in table(again)
+
+
+def test_runtime_keys_do_not_change_what_a_record_is_reused_for():
+    """A config that differs only in where checkpoints go, logging or the DDP wrapper trains the
+    same: same training hash. A changed loss weight or schedule does not. Records made before the
+    training hash are matched by the whole config's."""
+    from tools.analysis.kd_benchmark import same_training, training_sha
+    distill = Config.fromfile(DISTILL_CFG)
+    moved = copy.deepcopy(distill)
+    moved.default_hooks.checkpoint = dict(type='mmkd.SafeCheckpointHook', interval=1)
+    moved.model_wrapper_cfg = dict(type='mmkd.KDDistributedDataParallel')
+    assert training_sha(moved) == training_sha(distill)
+    weighted = copy.deepcopy(distill)
+    weighted.model.kd_terms.hint.loss.loss_weight = 2.0
+    longer = scale_schedule(copy.deepcopy(distill), 24)
+    assert len({training_sha(distill), training_sha(weighted), training_sha(longer)}) == 3
+    assert same_training(dict(train_sha='a', config_sha='x'), 'y', 'a')
+    assert not same_training(dict(train_sha='b', config_sha='y'), 'y', 'a')
+    assert same_training(dict(config_sha='y'), 'y', 'a') and \
+        not same_training(dict(config_sha='x'), 'y', 'a')
+    assert same_training(dict(metric=0.5), 'y', 'a')  # restored from an older record
