@@ -261,6 +261,11 @@ def test_record_keeps_runs_and_restores_them_where_the_work_dirs_are_gone(tmp_pa
     paths = bq.run_paths(one, res)
     # 3 seeds of 2 ladder rows, the distilled row and 2 matched tries (66e and 84e)
     assert len(paths) == 15 and len(set(paths)) == 15
+    # a benchmark stopped in its distilled row keeps the seeds it has
+    part = dict(measured(), distilled=None, matched=None, gains=None,
+                running=dict(row='distilled_48e', seeds=[0, 1]))
+    assert bq.run_paths(one, part)[-2:] == [
+        osp.join(bq.label_of(one), 'runs', 'distilled_48e', f'seed{s}', 'run.json') for s in (0, 1)]
     student = osp.join('students', osp.splitext(osp.basename(STUDENT))[0], 'runs')
     assert osp.join(student, 'student_66e', 'seed2', 'run.json') in paths
     assert osp.join(bq.label_of(one), 'runs', 'distilled_48e', 'seed0', 'run.json') in paths

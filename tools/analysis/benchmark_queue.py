@@ -322,7 +322,8 @@ def read_json(path):
 
 def run_paths(entry, results):
     """The ``run.json`` paths (under the queue's out dir) of the runs ``results`` was made of:
-    each seed of its ladder, its distilled row and every length its compute-matched row tried."""
+    each seed of its ladder, its distilled row, every length its compute-matched row tried, and
+    the seeds so far of a row it was stopped in."""
     unit = 'e' if results['kind'] == 'epochs' else 'i'
     student = student_dir('', entry['student'])
     rows = [(student, r['row'], r.get('seeds', [])) for r in results.get('ladder', [])]
@@ -333,6 +334,10 @@ def run_paths(entry, results):
     tries = [t['units'] for t in matched.get('tries', [])] or \
         ([matched['units']] if matched else [])
     rows += [(student, f'student_{units}{unit}', matched.get('seeds', [])) for units in tries]
+    running = results.get('running')  # a row stopped part way: the seeds it has
+    if running:
+        where = student if running['row'].startswith('student') else label_of(entry)
+        rows.append((where, running['row'], running.get('seeds', [])))
     return [osp.join(where, 'runs', row, f'seed{seed}', 'run.json')
             for where, row, seeds in rows for seed in seeds]
 
