@@ -32,7 +32,6 @@ whose ``OUT`` is empty the queue restores them from it first and goes on where i
 """
 import argparse
 import functools
-import json
 import os
 import os.path as osp
 import subprocess
@@ -41,7 +40,7 @@ import sys
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
-from tools.analysis.kd_benchmark import student_dir, write_json  # noqa: E402
+from tools.analysis.kd_benchmark import read_record, student_dir, write_json  # noqa: E402
 
 
 def parse_queue(path):
@@ -208,7 +207,7 @@ def summary_rows(entries, out, failed=()):
         row = dict(label=label, name=short_label(entry), distill=entry['distill'],
                    options=entry['options'],
                    student=entry['student'], state='not run')
-        results = read_json(osp.join(out, label, 'results.json'))
+        results = read_record(osp.join(out, label, 'results.json'))
         if label in failed:
             row['state'] = 'failed'
         if results is not None:
@@ -296,28 +295,20 @@ def write_record(entries, out, path):
     from it, and enough to measure on from it where the work dirs are gone (``restore_record``).
     Benchmarks already in the file at ``path`` and not on disk here are kept: a queue run on a
     new machine adds to the record, it does not drop what was measured before."""
-    record = read_json(path) or {}
+    record = read_record(path) or {}
     for entry in entries:
-        results = read_json(osp.join(out, label_of(entry), 'results.json'))
+        results = read_record(osp.join(out, label_of(entry), 'results.json'))
         if results is None:
             continue
         runs = dict(record.get(label_of(entry), {}).get('runs', {}))
         for rel in run_paths(entry, results):
-            run = read_json(osp.join(out, rel))
+            run = read_record(osp.join(out, rel))
             if run is not None:
                 runs[rel] = run
         results.pop('restored_from', None)  # it is this record's own entry
         record[label_of(entry)] = dict(results, options=entry['options'], runs=runs)
     write_json(path, record)
     return record
-
-
-def read_json(path):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
 
 
 def run_paths(entry, results):
@@ -350,7 +341,7 @@ def restore_record(entries, out, path):
     when it is complete (``settled``). Records written before runs were kept have only each
     row's per-seed metric and minutes: those rows are rebuilt from that. Returns the labels
     restored."""
-    record = read_json(path) or {}
+    record = read_record(path) or {}
     restored = []
     for entry in entries:
         label = label_of(entry)
@@ -434,7 +425,7 @@ def main(argv=None):
     if not args.list:
         for i, entry in enumerate(chosen, 1):
             print(f'[benchmark-queue] {i} of {len(chosen)}: {label_of(entry)}', flush=True)
-            results = read_json(osp.join(args.out, label_of(entry), 'results.json'))
+            results = read_record(osp.join(args.out, label_of(entry), 'results.json'))
             if results and results.get('restored_from') and settled(results):
                 print(f'[benchmark-queue] measured already ({results["restored_from"]}); '
                       f'delete {osp.join(args.out, label_of(entry))} to measure it again',

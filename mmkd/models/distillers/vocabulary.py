@@ -46,11 +46,8 @@ class Wants:
         return f'Wants({sorted(self.stages)})'
 
 
-#: :class:`mmkd.DetectionDistiller`. Stages: the student's / teacher's backbone, neck and dense
-#: head; ``targets``, the student's label assignment and the rows on it (``head_rows``);
-#: ``bins`` / ``vlr``, GFL's edge bins and LD's valuable localization region among them;
-#: ``rcnn``, the box head's rows on the student's RoIs; ``priors``, the student head's priors.
-DETECTION = {
+#: the input and the backbones, the same in every task with a teacher
+BACKBONE = {
     'img': entry(
         'the batch input (N, 3, H, W), normalised and padded'),
     's_backbone': entry(
@@ -59,6 +56,14 @@ DETECTION = {
     't_backbone': entry(
         'teacher backbone outputs, one (N, C, H, W) per stage',
         'teacher_backbone', per_level=True),
+}
+
+#: :class:`mmkd.DetectionDistiller`. Stages: the student's / teacher's backbone, neck and dense
+#: head; ``targets``, the student's label assignment and the rows on it (``head_rows``);
+#: ``bins`` / ``vlr``, GFL's edge bins and LD's valuable localization region among them;
+#: ``rcnn``, the box head's rows on the student's RoIs; ``priors``, the student head's priors.
+DETECTION = {
+    **BACKBONE,
     's_neck': entry(
         'student neck outputs (FPN levels), one (N, C, H, W) per level',
         'student_neck', per_level=True, adaptable=True),
@@ -208,14 +213,7 @@ DETECTION = {
 #: decode inputs, the classifier's feature before and after dropout, its logits),
 #: ``teacher_head``, the teacher's decode head run at all, and ``gt``, the label map.
 SEGMENTATION = {
-    'img': entry(
-        'the batch input (N, 3, H, W), normalised and padded'),
-    's_backbone': entry(
-        'student backbone outputs, one (N, C, H, W) per stage',
-        'student_backbone', per_level=True, adaptable=True),
-    't_backbone': entry(
-        'teacher backbone outputs, one (N, C, H, W) per stage',
-        'teacher_backbone', per_level=True),
+    **BACKBONE,
     's_decode_inputs': entry(
         "what the student's decode head receives: its backbone stages, or its neck levels "
         'when it has a neck, one (N, C, H, W) each',
@@ -263,8 +261,7 @@ SEGMENTATION = {
 #: :class:`mmkd.MutualLearningDistiller`: each member reads its own (``s_``) and its peer's
 #: (``t_``) predictions; ``detection`` / ``segmentation`` names work for that task only.
 MUTUAL = {
-    'img': entry(
-        'the batch input (N, 3, H, W), normalised and padded'),
+    'img': BACKBONE['img'],
     's_cls_scores': entry(
         "detection: this member's dense-head classification logits, (N, A*K, H, W) per level",
         'detection', per_level=True),
