@@ -329,3 +329,26 @@ def test_an_older_record_without_runs_restores_rows_kd_benchmark_reuses(tmp_path
     distilled = json.load(open(osp.join(str(out), bq.label_of(entry), 'runs', 'distilled_48e',
                                         'seed2', 'run.json')))
     assert distilled['metric'] == 0.5 and distilled['teacher'] == 0.7  # the record's teacher
+
+
+def test_a_benchmark_without_a_matched_row_reads_as_bounded_and_settled(tmp_path):
+    """kd_benchmark's ``dominated`` case (the distilled student below the converged one, which
+    costs less): the summary says the matched row was not trained and bounds that gain, and a
+    restored benchmark of that kind is complete."""
+    queue = write_queue(tmp_path, f'student: {STUDENT}\n{DISTILL}\n')
+    entries = bq.parse_queue(queue)
+    res = results([(48, [0.35, 0.40, 0.38]), (96, [0.37, 0.40, 0.38])], [0.33, 0.35, 0.34])
+    base = res['ladder'][0]
+    res['matched'] = dict(base, dominated=True, tries=[], time_ratio=2.4 / 4.6)
+    gain = res['distilled']['mean'] - base['mean']
+    res['gains'] = dict(same_schedule=dict(gain=gain, baseline_std=base['std'], beyond_2std=False),
+                        compute_matched=dict(gain=gain, baseline_std=base['std'],
+                                             beyond_2std=False, at_most=True))
+    path = tmp_path / 'out' / bq.label_of(entries[0]) / 'results.json'
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(res))
+    md = bq.summary_table(bq.summary_rows(entries, str(tmp_path / 'out')))
+    assert ('| 0.340 ± 0.010 (48e) | 4.6 | not trained: the converged student fits its time and '
+            'scores higher | -0.037 | ≤ -0.037 | does not gain |') in md
+    assert bq.settled(res)
+    assert not bq.settled(dict(res, matched=dict(res['matched'], dominated=False)))

@@ -204,11 +204,12 @@ def test_cap_and_reused_ladder_row(tmp_path):
     calls = []
 
     def flat(config, work_dir, seed):
-        # a student that has converged at 12 epochs; the distilled run takes twice its time
+        # a student that has converged at 12 epochs; the distilled run takes twice its time and
+        # scores a little higher (not higher: no matched row, see the last test)
         cfg = Config.fromfile(config)
         calls.append(osp.basename(config))
         distilled = 'teacher' in cfg.model
-        return ({'coco/bbox_mAP': 0.3 + 0.01 * seed},
+        return ({'coco/bbox_mAP': 0.3 + 0.01 * seed + 0.001 * distilled},
                 0.1 * cfg.train_cfg.max_epochs * (2 if distilled else 1))
 
     summary = benchmark(student, distill, Runs(str(tmp_path / 'b'), flat, [0, 1, 2]))
@@ -422,3 +423,34 @@ def test_runtime_keys_do_not_change_what_a_record_is_reused_for():
     assert same_training(dict(config_sha='y'), 'y', 'a') and \
         not same_training(dict(config_sha='x'), 'y', 'a')
     assert same_training(dict(metric=0.5), 'y', 'a')  # restored from an older record
+
+
+def test_no_compute_matched_row_when_the_converged_student_already_wins(tmp_path):
+    """The distilled student (0.44) scores below the converged 24-epoch student (0.45), whose
+    runs (2.9 min) fit in the distilled runs' time (5.8 min): the budget buys at least that
+    student, so no longer student is trained and the compute-matched gain is at most -0.01."""
+    student, distill = Config.fromfile(STUDENT_CFG), Config.fromfile(DISTILL_CFG)
+    calls = []
+    plain = fake_runner(calls)
+
+    def runner(config, work_dir, seed):
+        metrics, minutes = plain(config, work_dir, seed)
+        if 'teacher' in Config.fromfile(config).model:
+            metrics = {'coco/bbox_mAP': metrics['coco/bbox_mAP'] - 0.06}
+        return metrics, minutes
+
+    summary = benchmark(student, distill, Runs(str(tmp_path), runner, [0, 1, 2]), max_factor=8)
+    assert [n for n, _ in calls] == [f'{r}.py' for r in ['student_12e'] * 3 + ['student_24e'] * 3
+                                     + ['student_48e'] * 3 + ['distilled_24e'] * 3]
+    matched = summary['matched']
+    assert matched['dominated'] and matched['row'] == 'student_24e'
+    assert matched['time_ratio'] == pytest.approx(2.9 / 5.8)
+    gains = summary['gains']
+    assert gains['same_schedule']['gain'] == pytest.approx(-0.01)
+    assert gains['compute_matched'] == dict(gain=pytest.approx(-0.01), baseline_std=
+                                            pytest.approx(0.01), beyond_2std=False, at_most=True)
+    md = table(summary)
+    assert 'student, compute-matched' not in md
+    assert '- against the compute-matched baseline: at most -0.010' in md
+    assert ('the compute-matched student was not trained: the converged student (24 epochs, '
+            '2.9 min) fits in the distilled runs\' time (5.8 min)') in md

@@ -34,7 +34,8 @@ def test_both_members_train_and_are_validated(dml_run):
     for member in ('student1', 'student2'):
         for key in ('loss_cls', 'loss_bbox', 'loss_kd_cls_pos'):
             assert hub.get_scalar(f'train/{member}.{key}').current() > 0
-        assert 0.0 <= hub.get_scalar(f'val/{member}/coco/bbox_mAP').current() <= 1.0
+        # validated on its own (its value against tools/test.py --member: the next test)
+        assert f'val/{member}/coco/bbox_mAP' in hub.log_scalars
     # the unprefixed metric is the first member's
     assert hub.get_scalar('val/coco/bbox_mAP').current() == \
         hub.get_scalar('val/student1/coco/bbox_mAP').current()

@@ -231,6 +231,8 @@ def _brief(row):
                  minutes=row['mean_minutes'], seeds=len(row['values']))
     if 'time_ratio' in row:  # the compute-matched row: its share of the distilled run's time
         brief['time_ratio'] = row['time_ratio']
+    if row.get('dominated'):  # not trained: the converged student fits its time and wins
+        brief['dominated'] = True
     return brief
 
 
@@ -255,6 +257,8 @@ def summary_table(rows):
     def cell(brief, unit, digits):
         if brief is None:
             return ''
+        if brief.get('dominated'):
+            return 'not trained: the converged student fits its time and scores higher'
         share = f', {100 * brief["time_ratio"]:.0f}% of its time' if 'time_ratio' in brief \
             else ''
         return (f'{brief["mean"]:.{digits}f} ± {brief["std"]:.{digits}f} ({brief["units"]}'
@@ -272,7 +276,7 @@ def summary_table(rows):
                  f'{dist["minutes"]:.1f}' if dist else '',
                  cell(row.get('matched'), unit, digits)]
         if gains and row['state'] == 'done':
-            cells += [f'{gains[k]["gain"]:+.{digits}f}'
+            cells += [f'{"≤ " if gains[k].get("at_most") else ""}{gains[k]["gain"]:+.{digits}f}'
                       for k in ('same_schedule', 'compute_matched')] + [verdict(gains)]
         else:
             cells += ['', '', row['state']]
@@ -382,13 +386,14 @@ def _runs_of_rows(entry, results):
 
 def settled(results):
     """Whether a benchmark restored from the record is complete: its gains are in and its
-    compute-matched row got its share of the time (or all its tries). One that is not (measured
-    before the top-up rule, or stopped part way) is run again, on top of what was restored."""
+    compute-matched row got its share of the time (or all its tries, or was not needed:
+    ``dominated``). One that is not (measured before the top-up rule, or stopped part way) is
+    run again, on top of what was restored."""
     from tools.analysis.kd_benchmark import MATCH_TOLERANCE, MAX_TOP_UPS
     matched = (results or {}).get('matched') or {}
     if not results or not results.get('gains') or 'time_ratio' not in matched:
         return False
-    return matched['time_ratio'] >= MATCH_TOLERANCE or \
+    return matched.get('dominated') or matched['time_ratio'] >= MATCH_TOLERANCE or \
         len(matched.get('tries', [])) > MAX_TOP_UPS
 
 

@@ -22,6 +22,10 @@ It answers the two questions a gain must survive, each with its cost in train mi
    of the distilled runs' mean time (the fit missed, or the machine ran faster than when the
    ladder was measured), the row is trained again longer, in proportion to the time it lacked
    and rounded up (at most twice more). The table gives the matched row's share of that time.
+   When the distilled student does not beat the converged student and the converged student's
+   runs take no longer than the distilled runs, the matched row is not trained: that budget
+   buys at least the converged student, which already scores as high, so the gain against the
+   compute-matched baseline is at most the same-schedule one (``dominated``; the table says so).
 
 Each row has every seed, the mean, the standard deviation and the train minutes; the table gives
 the distilled student's gain against the same-schedule and the compute-matched baselines, and
@@ -437,8 +441,16 @@ def benchmark(student_cfg, distill_cfg, runs, max_factor=8, on_update=None, teac
     # 3. the compute-matched baseline: the length the ladder's times give, then longer while
     # its runs take less than MATCH_TOLERANCE of the distilled runs' time (the fit misses, or
     # the machine ran faster than when the ladder was measured)
+    base_row = summary['ladder'][conv['index']]
+    dist = summary['distilled']
+    dist_minutes = dist['mean_minutes']
+    if dist['mean'] <= base_row['mean'] and base_row['mean_minutes'] <= dist_minutes:
+        summary['matched'] = dict(base_row, dominated=True, tries=[],
+                                  time_ratio=base_row['mean_minutes'] / dist_minutes)
+        summary['gains'] = _gains(dist, base_row, summary['matched'])
+        update()
+        return summary
     fit = fit_time([(r['units'], m) for r in summary['ladder'] for m in r['minutes']])
-    dist_minutes = summary['distilled']['mean_minutes']
     units, tries = matched_units(dist_minutes, fit, match_step), []
     while True:
         name = row_name('student', units)
@@ -456,15 +468,21 @@ def benchmark(student_cfg, distill_cfg, runs, max_factor=8, on_update=None, teac
         units = top_up_units(units, ratio, match_step)
     matched.update(fit_overhead=fit[0], fit_per_unit=fit[1], time_ratio=ratio, tries=tries)
     summary['matched'] = matched
-
-    base_row = summary['ladder'][conv['index']]
-    dist = summary['distilled']
-    summary['gains'] = {
-        which: dict(gain=dist['mean'] - ref['mean'], baseline_std=ref['std'],
-                    beyond_2std=dist['mean'] - ref['mean'] > 2 * ref['std'])
-        for which, ref in (('same_schedule', base_row), ('compute_matched', matched))}
+    summary['gains'] = _gains(dist, base_row, matched)
     update()
     return summary
+
+
+def _gains(dist, base_row, matched):
+    """The distilled row's gain against the same-schedule and the compute-matched rows; a
+    ``dominated`` matched row (not trained, see the module docstring) bounds its gain from
+    above (``at_most``)."""
+    gains = {which: dict(gain=dist['mean'] - ref['mean'], baseline_std=ref['std'],
+                         beyond_2std=dist['mean'] - ref['mean'] > 2 * ref['std'])
+             for which, ref in (('same_schedule', base_row), ('compute_matched', matched))}
+    if matched.get('dominated'):
+        gains['compute_matched']['at_most'] = True
+    return gains
 
 
 # -------------------------------------------------------------------------------- the table
@@ -493,7 +511,7 @@ def table(summary, digits=3):
         lines.append(line(f'student {row["factor"]}x{note}', row))
     if summary.get('distilled'):
         lines.append(line(f'distilled {summary["distilled"]["factor"]}x', summary['distilled']))
-    if summary.get('matched'):
+    if summary.get('matched') and not summary['matched'].get('dominated'):
         lines.append(line('student, compute-matched', summary['matched']))
     running = summary.get('running')
     if running:
@@ -504,11 +522,17 @@ def table(summary, digits=3):
         words = dict(same_schedule='the same-schedule baseline',
                      compute_matched='the compute-matched baseline')
         out += '\n\n' + '\n'.join(
-            f'- against {words[k]}: {g["gain"]:+.{digits}f} '
+            f'- against {words[k]}: {"at most " if g.get("at_most") else ""}'
+            f'{g["gain"]:+.{digits}f} '
             f'({"more" if g["beyond_2std"] else "not more"} than twice its std, '
             f'{2 * g["baseline_std"]:.{digits}f})' for k, g in summary['gains'].items())
         matched = summary['matched']
-        if 'time_ratio' in matched:
+        if matched.get('dominated'):
+            out += (f'\n- the compute-matched student was not trained: the converged student '
+                    f'({matched["units"]} {kind}, {matched["mean_minutes"]:.1f} min) fits in the '
+                    f'distilled runs\' time ({summary["distilled"]["mean_minutes"]:.1f} min) and '
+                    'already scores at least as high as the distilled student')
+        elif 'time_ratio' in matched:
             out += (f'\n- the compute-matched runs took {100 * matched["time_ratio"]:.0f}% of the '
                     'distilled runs\' mean time')
             earlier = matched['tries'][:-1]

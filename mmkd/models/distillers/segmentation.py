@@ -1,7 +1,5 @@
 """The segmentation distiller: an mmseg 1.x ``EncoderDecoder`` student, a frozen teacher, KD terms
 on named tensors, and an optional discriminator trained beside the student (adversarial KD)."""
-from contextlib import contextmanager
-
 import torch
 import torch.nn as nn
 from mmengine.optim import OptimWrapperDict
@@ -14,18 +12,17 @@ from .base import BaseDistiller, as_fp32, full_precision
 from .vocabulary import SEGMENTATION
 
 
-@contextmanager
-def no_grad_for(module):
-    """``module``'s parameters take no gradient from what is computed inside (gradients still
-    flow through it to its inputs)."""
-    flags = [(p, p.requires_grad) for p in module.parameters()]
-    for p, _ in flags:
-        p.requires_grad_(False)
-    try:
-        yield
-    finally:
-        for p, flag in flags:
-            p.requires_grad_(flag)
+def frozen(module):
+    """``module`` as a function whose parameters take no gradient: it runs with detached copies
+    of them (``torch.func.functional_call``), so gradients flow through it to its inputs and
+    none reach its parameters. Nothing about the module changes (its ``requires_grad`` flags
+    stay as they are, which DDP's reducer relies on); its buffers are its own, so batch-norm
+    statistics and spectral norm's power iteration update as in a plain call."""
+    detached = {name: p.detach() for name, p in module.named_parameters()}
+
+    def call(*args):
+        return torch.func.functional_call(module, detached, args)
+    return call
 
 
 @MODELS.register_module()
@@ -247,8 +244,11 @@ class SegmentationDistiller(BaseDistiller):
         discriminator's steps."""
         args = [None if k is None else as_fp32(knowledge[k]) for k in self.terms[name]['inputs']]
         self._adv_inputs = [a.detach() if torch.is_tensor(a) else a for a in args]
-        with no_grad_for(self.discriminator), full_precision(knowledge['img'].device.type):
-            return self.kd_weights[name] * self.kd_losses[name](self.discriminator, *args)
+        # the student's step: gradients reach the student through the discriminator, whose own
+        # parameters are stepped only by discriminator_loss()
+        with full_precision(knowledge['img'].device.type):
+            return self.kd_weights[name] * self.kd_losses[name](frozen(self.discriminator),
+                                                                *args)
 
     def discriminator_loss(self):
         """The discriminator's losses on the maps of the last ``loss()`` call."""

@@ -69,8 +69,9 @@ class HolisticAdversarialLoss(nn.Module):
 
     S, T are the softmax maps (``maps='softmax'``) of the student's and teacher's decode-head
     logits (the teacher's resized to the student's H x W). The distiller owns the discriminator
-    (``model.discriminator``) and passes it in; in the student's step it carries no gradient, and
-    in D's step the maps are detached, so each side trains only its own network.
+    (``model.discriminator``) and passes it in: in the student's step as a function whose
+    parameters take no gradient (``segmentation.frozen``), in D's step with the maps detached, so
+    each side trains only its own network.
 
     With ``maps='logits'`` the critic reads the raw logits (the reference code's, for
     :class:`SKDReferenceDiscriminator`, which normalises them with BatchNorm); ``disc_weight``

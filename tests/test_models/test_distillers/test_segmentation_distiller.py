@@ -99,14 +99,37 @@ def test_student_step_trains_only_the_student(skd):
     """The adversarial term's gradient reaches the student and not the discriminator; nothing
     reaches the teacher."""
     skd.zero_grad()
+    params = list(skd.discriminator.parameters())
+    flags = []  # its parameters' requires_grad flags while the student's step calls it
+    hook = skd.discriminator.register_forward_hook(
+        lambda m, a, o: flags.extend(p.requires_grad for p in params))
     losses = skd.loss(**batch(skd))
+    hook.remove()
     assert set(losses) >= {'loss_kd_pixel', 'loss_kd_pair', 'loss_kd_holistic'}
     losses['loss_kd_holistic'].backward()
     assert all(p.grad is None for p in skd.discriminator.parameters())
     assert all(p.grad is None for p in skd.teacher.parameters())
     grads = [p.grad for p in skd.student.decode_head.parameters() if p.grad is not None]
     assert grads and sum(g.abs().sum() for g in grads) > 0
-    assert all(p.requires_grad for p in skd.discriminator.parameters())  # restored afterwards
+    assert flags and all(flags)  # never switched off (DDP's reducer reads them)
+
+
+def test_frozen_discriminator_is_the_same_function_without_parameter_gradients():
+    """``frozen(d)(x)`` is ``d(x)`` (spectral norm, self-attention), with the same gradient to
+    ``x`` and none to ``d``'s parameters."""
+    from mmkd.models.distillers.segmentation import frozen
+    torch.manual_seed(0)
+    d = MODELS.build(dict(type='mmkd.SegDiscriminator', num_classes=4, base_channels=8)).eval()
+    x = torch.randn(2, 4, 16, 16, requires_grad=True)
+    plain = d(x).sum()
+    (dx_plain,) = torch.autograd.grad(plain, x)
+    d.zero_grad()
+    out = frozen(d)(x).sum()
+    out.backward()
+    assert out.item() == pytest.approx(plain.item(), rel=1e-6)
+    assert torch.allclose(x.grad, dx_plain, atol=1e-6)
+    assert all(p.grad is None for p in d.parameters())
+    assert all(p.requires_grad for p in d.parameters())
 
 
 def test_discriminator_step_trains_only_the_discriminator(skd):
