@@ -7,7 +7,8 @@ import os.path as osp
 import torch
 from mmengine.config import Config, ConfigDict
 
-from mmkd.models.distillers.base import KDTermsModel, model_config
+from mmkd.models.distillers.base import KDTermsModel
+from mmkd.models.distillers.build import model_config
 from mmkd.registry import MODELS
 from mmkd.utils.checkpoint import load_checkpoint_file, state_dict_of, student_state_dict
 

@@ -1,6 +1,7 @@
 """Builders the tests share: configs, batches and small models. Test modules import these from
 here, not from each other."""
 import copy
+import os.path as osp
 
 import torch
 from mmdet.structures import DetDataSample
@@ -8,8 +9,19 @@ from mmengine.config import Config
 from mmengine.structures import InstanceData, PixelData
 from mmseg.structures import SegDataSample
 
-from mmkd.models.distillers.base import load_config
-from tests.conftest import DISTILL_CFG, SKD_CFG
+from mmkd.models.distillers.build import load_config
+from tools.demo import CONFIGS
+
+# The 12-epoch demo pair the method configs build on is the one the tests run (the demo's own
+# pair, tools.demo.TEACHER / STUDENT / DISTILL, inherits it and only changes the schedule and
+# the student's split).
+TEACHER_CFG = osp.join(CONFIGS, 'retinanet_r18_fpn_12e_mmkd-demo.py')
+STUDENT_CFG = osp.join(CONFIGS, 'retinanet_r18-narrow_fpn_12e_mmkd-demo.py')
+DISTILL_CFG = osp.join(CONFIGS, 'hint-poskd_retinanet-r18_retinanet-r18-narrow_12e_mmkd-demo.py')
+
+_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+SEG_TEACHER_CFG = osp.join(_ROOT, 'configs/demo/pspnet_r18-w32-d8_1.5k_mmkd-demo.py')
+SKD_CFG = osp.join(_ROOT, 'configs/skd/skd_pspnet-r18-w32_pspnet-r18-w16_0.8k_mmkd-demo.py')
 
 #: the label of ignored pixels in :func:`seg_batch`
 IGNORE = 255
@@ -123,3 +135,58 @@ def grid_anchors(size, stride, sides):
     boxes = torch.cat([centres[:, None] - half[None, :, None],
                        centres[:, None] + half[None, :, None]], dim=2)  # (HW, A, 4)
     return boxes.reshape(-1, 4)
+
+
+# ------------------------------------------------------------------------------ runs
+def data_options(data_root, epochs=1, batch_size=4):
+    """--cfg-options that point a demo config at ``data_root`` and shorten its schedule."""
+    root = data_root.rstrip('/') + '/'
+    ann = root + 'annotations/instances_val.json'
+    return {
+        'train_dataloader.dataset.data_root': root,
+        'val_dataloader.dataset.data_root': root,
+        'test_dataloader.dataset.data_root': root,
+        'val_evaluator.ann_file': ann,
+        'test_evaluator.ann_file': ann,
+        'train_dataloader.batch_size': batch_size,
+        'train_cfg.max_epochs': epochs,
+        'train_cfg.val_interval': epochs,
+        'param_scheduler': [dict(type='ConstantLR', factor=1.0, by_epoch=False)],
+        'default_hooks.logger.interval': 1,
+        'default_hooks.checkpoint.interval': 1,
+        'default_hooks.checkpoint.max_keep_ckpts': 5,
+    }
+
+
+def seg_data_options(data_root, iters=2, batch_size=2):
+    """--cfg-options that point a demo segmentation config at ``data_root`` and shorten its
+    schedule to ``iters`` iterations with a constant learning rate."""
+    root = data_root.rstrip('/') + '/'
+    return {
+        'train_dataloader.dataset.data_root': root,
+        'val_dataloader.dataset.data_root': root,
+        'test_dataloader.dataset.data_root': root,
+        'train_dataloader.batch_size': batch_size,
+        'train_cfg.max_iters': iters,
+        'train_cfg.val_interval': iters,
+        'default_hooks.logger.interval': 1,
+        'default_hooks.checkpoint.interval': iters,
+        'default_hooks.checkpoint.max_keep_ckpts': 5,
+    }
+
+
+def write_config(path, base, overrides):
+    """Writes a config file that inherits ``base`` and sets ``overrides`` ({dotted.key: value}),
+    the way a user derives a config."""
+    nested = {}
+    for key, value in overrides.items():
+        *parents, leaf = key.split('.')
+        node = nested
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    lines = [f'_base_ = [{base!r}]']
+    lines += [f'{key} = {value!r}' for key, value in nested.items()]
+    with open(path, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    return str(path)

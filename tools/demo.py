@@ -162,7 +162,7 @@ def count_params(config):
     warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
     from mmengine.config import Config
 
-    from mmkd.models.distillers.base import build_model
+    from mmkd.models.distillers.build import build_model
     cfg = Config.fromfile(config)
     return sum(p.numel() for p in build_model(cfg.model, cfg.get('default_scope', 'mmdet'))
                .parameters())

@@ -1,5 +1,6 @@
 """Train a detector / segmentor, or distil one with an mmkd config (mmdet's train.py flags)."""
 import argparse
+import logging
 import os
 import os.path as osp
 import sys
@@ -8,6 +9,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import torch  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.logging import print_log  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
@@ -56,17 +58,9 @@ def build_config(args):
                 wrapper.type = 'mmkd.BF16OptimWrapper'
     if args.auto_scale_lr:
         cfg.auto_scale_lr = dict(cfg.get('auto_scale_lr', {}), enable=True)
-    checkpoint = cfg.get('default_hooks', {}).get('checkpoint')
-    if checkpoint is not None and checkpoint.get('type') in ('CheckpointHook',
-                                                             'mmengine.CheckpointHook'):
-        # the same hook with atomic writes and the random state, for exact resumes
-        checkpoint.type = 'mmkd.SafeCheckpointHook'
-    if args.launcher != 'none':
-        # MMEngine's DDP wrapper with the distiller's own step; the discriminator of adversarial
-        # KD outside the reducer; device_ids only for GPU modules (docs/distributed.md)
-        cfg.setdefault('model_wrapper_cfg', dict(type='mmkd.KDDistributedDataParallel'))
-        if not torch.cuda.is_available():
-            cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
+    warn_runtime(cfg, args.launcher)
+    if args.launcher != 'none' and not torch.cuda.is_available():
+        cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None
@@ -74,6 +68,25 @@ def build_config(args):
         cfg.resume = True
         cfg.load_from = args.resume
     return cfg
+
+
+def warn_runtime(cfg, launcher):
+    """Says, without changing the config, what a distill config lacks of mmkd's runtime (its
+    checkpoint hook for exact resumes, its DDP wrapper for the distiller's own step): the config
+    runs as written, with this tool as with mmdet's / mmseg's or ``mim``."""
+    if 'Distiller' not in str(cfg.get('model', {}).get('type', '')):
+        return
+    lines = []
+    checkpoint = cfg.get('default_hooks', {}).get('checkpoint') or {}
+    if checkpoint.get('type') in ('CheckpointHook', 'mmengine.CheckpointHook'):
+        lines.append("default_hooks = dict(checkpoint=dict(type='mmkd.SafeCheckpointHook')) "
+                     '(atomic checkpoints with the random state: exact resumes)')
+    if launcher != 'none' and cfg.get('model_wrapper_cfg') is None:
+        lines.append("model_wrapper_cfg = dict(type='mmkd.KDDistributedDataParallel') (without "
+                     "it DDP runs MMEngine's step: an adversarial discriminator never trains)")
+    if lines:
+        print_log('mmkd: the config runs without mmkd\'s runtime; add\n  ' + '\n  '.join(lines),
+                  logger='current', level=logging.WARNING)
 
 
 def init_cpu_distributed(launcher):

@@ -16,6 +16,11 @@ optim_wrapper = dict(
     clip_grad=dict(max_norm=35, norm_type=2))
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(type='CheckpointHook', interval=max_epochs, max_keep_ckpts=1))
+    checkpoint=dict(type='mmkd.SafeCheckpointHook', interval=max_epochs, max_keep_ckpts=1))
 log_processor = dict(by_epoch=True, window_size=10)
 randomness = dict(seed=0)
+# What runs, whichever tool starts a config built on this one (ours, mmdet's / mmseg's
+# tools/train.py, mim): mmkd's checkpoint hook (exact resumes; above) and its DDP step
+# (docs/distributed.md).
+model_wrapper_cfg = dict(type='mmkd.KDDistributedDataParallel')
+custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)

@@ -15,6 +15,11 @@ param_scheduler = [
 ]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters, max_keep_ckpts=1))
+    checkpoint=dict(type='mmkd.SafeCheckpointHook', by_epoch=False, interval=max_iters, max_keep_ckpts=1))
 log_processor = dict(by_epoch=False, window_size=50)
 randomness = dict(seed=0)
+# What runs, whichever tool starts a config built on this one (ours, mmdet's / mmseg's
+# tools/train.py, mim): mmkd's checkpoint hook (exact resumes; above) and its DDP step
+# (docs/distributed.md).
+model_wrapper_cfg = dict(type='mmkd.KDDistributedDataParallel')
+custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)

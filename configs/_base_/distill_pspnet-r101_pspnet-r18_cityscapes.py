@@ -15,3 +15,9 @@ model = dict(
         checkpoint='checkpoints/pspnet_r101-d8_512x1024_40k_cityscapes_20200604_232751-'
                    '467e7cf4.pth'),
     kd_terms=dict())
+
+# What runs, whichever tool starts this config (ours, mmdet's / mmseg's tools/train.py, mim):
+# checkpoints for exact resumes and mmkd's DDP step (docs/distributed.md).
+default_hooks = dict(checkpoint=dict(type='mmkd.SafeCheckpointHook'))
+model_wrapper_cfg = dict(type='mmkd.KDDistributedDataParallel')
+custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)

@@ -24,3 +24,9 @@ model = dict(
             inputs=['s_neck', 't_neck'],
             # Chen et al.'s adaptation layer, kept where the channels already agree (256 -> 256)
             adapter=dict(type='mmkd.ConvAdapter', always=True))))
+
+# What runs, whichever tool starts this config (ours, mmdet's / mmseg's tools/train.py, mim):
+# checkpoints for exact resumes and mmkd's DDP step (docs/distributed.md).
+default_hooks = dict(checkpoint=dict(type='mmkd.SafeCheckpointHook'))
+model_wrapper_cfg = dict(type='mmkd.KDDistributedDataParallel')
+custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)

@@ -22,3 +22,9 @@ model = dict(
                       lambda_fgd=5e-7),
             inputs=['s_neck', 't_neck', 'gt_bboxes', 'batch_input_shape'],
             levels=[0, 1, 2, 3])))
+
+# What runs, whichever tool starts this config (ours, mmdet's / mmseg's tools/train.py, mim):
+# checkpoints for exact resumes and mmkd's DDP step (docs/distributed.md).
+default_hooks = dict(checkpoint=dict(type='mmkd.SafeCheckpointHook'))
+model_wrapper_cfg = dict(type='mmkd.KDDistributedDataParallel')
+custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)

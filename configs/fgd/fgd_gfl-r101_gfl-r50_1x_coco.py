@@ -18,3 +18,9 @@ model = dict(
                       temperature=0.5, alpha_fgd=1e-3, beta_fgd=5e-4, gamma_fgd=5e-4,
                       lambda_fgd=5e-6),
             inputs=['s_neck', 't_neck', 'gt_bboxes', 'batch_input_shape'])))
+
+# What runs, whichever tool starts this config (ours, mmdet's / mmseg's tools/train.py, mim):
+# checkpoints for exact resumes and mmkd's DDP step (docs/distributed.md).
+default_hooks = dict(checkpoint=dict(type='mmkd.SafeCheckpointHook'))
+model_wrapper_cfg = dict(type='mmkd.KDDistributedDataParallel')
+custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)

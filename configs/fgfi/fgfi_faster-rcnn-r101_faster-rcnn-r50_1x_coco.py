@@ -17,3 +17,9 @@ model = dict(
             inputs=['s_neck', 't_neck', 'priors', 'gt_bboxes'],
             adapter=dict(type='mmkd.ConvAdapter', kernel_size=3, always=True, init_std=1e-4,
                          relu=True))))
+
+# What runs, whichever tool starts this config (ours, mmdet's / mmseg's tools/train.py, mim):
+# checkpoints for exact resumes and mmkd's DDP step (docs/distributed.md).
+default_hooks = dict(checkpoint=dict(type='mmkd.SafeCheckpointHook'))
+model_wrapper_cfg = dict(type='mmkd.KDDistributedDataParallel')
+custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)

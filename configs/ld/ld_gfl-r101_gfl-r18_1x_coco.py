@@ -17,3 +17,9 @@ model = dict(
             loss=dict(type='mmkd.LocalizationDistillationLoss', temperature=10.0,
                       loss_weight=0.25, bin_reduction='mean', avg_factor=4.0),
             inputs=['s_pos_bins', 't_pos_bins', 'pos_bin_weights'])))
+
+# What runs, whichever tool starts this config (ours, mmdet's / mmseg's tools/train.py, mim):
+# checkpoints for exact resumes and mmkd's DDP step (docs/distributed.md).
+default_hooks = dict(checkpoint=dict(type='mmkd.SafeCheckpointHook'))
+model_wrapper_cfg = dict(type='mmkd.KDDistributedDataParallel')
+custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)

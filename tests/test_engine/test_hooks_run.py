@@ -12,9 +12,11 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.conftest import (DISTILL_CFG, SKD_CFG, data_options, seg_data_options,
+from tests.helpers import (DISTILL_CFG, SKD_CFG, data_options, seg_data_options,
                             write_config)
 from tools import train as train_tool
+
+pytestmark = pytest.mark.heavy  # trains through the tools
 
 CWD_DEMO = osp.join(osp.dirname(SKD_CFG), '..', 'cwd',
                     'cwd_pspnet-r18-w32_pspnet-r18-w16_0.8k_mmkd-demo.py')
@@ -104,20 +106,22 @@ def test_stopped_terms_leave_no_key_no_gradient_and_no_teacher(det_run):
     handle = model.teacher.backbone.register_forward_hook(lambda *a: calls.append(1))
     data = model.data_preprocessor(next(iter(runner.train_dataloader)), True)
     try:
-        model.stopped_terms = {'cls'}
+        model.kd_terms['cls'].stopped = True
         losses = model.loss(**{'inputs': data['inputs'], 'data_samples': data['data_samples']})
         assert 'loss_kd_cls' not in losses and 'loss_kd_hint' in losses and calls
-        model.stopped_terms = set(model.terms)
+        for term in model.kd_terms.values():
+            term.stopped = True
         calls.clear()
         losses = model.loss(data['inputs'], data['data_samples'])
         sum(v if torch.is_tensor(v) else sum(v) for v in losses.values()).backward()
     finally:
         handle.remove()
-        model.stopped_terms = set()
+        for term in model.kd_terms.values():
+            term.stopped = False
         model.zero_grad()
     assert not [k for k in losses if k.startswith('loss_kd_')]
     assert not calls  # the teacher did not run
-    assert all(p.grad is None for p in model.adapters.parameters())
+    assert all(p.grad is None for p in model.kd_terms.parameters())
 
 
 def test_loss_scale_report_and_warning(det_run):

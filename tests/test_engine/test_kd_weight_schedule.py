@@ -35,7 +35,7 @@ def test_schedule_of_a_misspelt_term_says_which_was_meant():
             raise AssertionError('not run')
 
     model = Terms()
-    model.kd_weights = dict(hint=1.0, poskd=0.5)
+    model.kd_terms = dict(hint=None, poskd=None)
     runner = SimpleNamespace(model=model)
     with pytest.raises(KeyError) as err:
         hook.before_run(runner)

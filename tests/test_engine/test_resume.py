@@ -9,7 +9,9 @@ import sys
 import pytest
 import torch
 
-from tests.conftest import DISTILL_CFG, SKD_CFG, data_options, seg_data_options, write_config
+from tests.helpers import DISTILL_CFG, SKD_CFG, data_options, seg_data_options, write_config
+
+pytestmark = pytest.mark.heavy  # trains through the tools
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PROBES = dict(imports=['tests.run_probes'], allow_failed_imports=False)

@@ -1,6 +1,6 @@
 import pytest
 
-from tests.conftest import DISTILL_CFG, data_options
+from tests.helpers import DISTILL_CFG, data_options
 from tools.analysis import benchmark
 
 

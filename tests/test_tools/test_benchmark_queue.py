@@ -7,7 +7,7 @@ import os.path as osp
 
 import pytest
 
-from tests.conftest import DISTILL_CFG, STUDENT_CFG, TEACHER_CFG
+from tests.helpers import DISTILL_CFG, STUDENT_CFG, TEACHER_CFG
 from tools.analysis import benchmark_queue as bq
 
 ROOT = bq.ROOT

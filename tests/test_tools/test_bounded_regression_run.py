@@ -3,11 +3,12 @@
 import pytest
 import torch
 
-from mmkd.models.distillers.base import build_model
-from tests.conftest import STUDENT_CFG, data_options, write_config
-from tests.helpers import RCNN_TERMS, tiny_faster_rcnn
+from mmkd.models.distillers.build import build_model
+from tests.helpers import RCNN_TERMS, STUDENT_CFG, data_options, tiny_faster_rcnn, write_config
 from tools import test as test_tool
 from tools import train as train_tool
+
+pytestmark = pytest.mark.heavy  # trains through the tools
 
 
 def test_full_method_on_faster_rcnn_trains(demo_data, tmp_path):

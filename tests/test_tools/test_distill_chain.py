@@ -8,7 +8,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from tests.conftest import STUDENT_CFG, data_options, write_config
+from tests.helpers import STUDENT_CFG, data_options, write_config
 from tools import distill_chain
 from tools.distill_chain import ROOT, handed_checkpoint, load_chain
 

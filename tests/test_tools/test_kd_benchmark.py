@@ -9,7 +9,7 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
-from tests.conftest import DISTILL_CFG, STUDENT_CFG
+from tests.helpers import DISTILL_CFG, STUDENT_CFG
 from tools.analysis.kd_benchmark import (Runs, benchmark, converged_index, fit_time,
                                          matched_units, mean_std, parse_step, scale_schedule,
                                          schedule_of, table, top_up_units)
@@ -413,6 +413,7 @@ def test_runtime_keys_do_not_change_what_a_record_is_reused_for():
     moved = copy.deepcopy(distill)
     moved.default_hooks.checkpoint = dict(type='mmkd.SafeCheckpointHook', interval=1)
     moved.model_wrapper_cfg = dict(type='mmkd.KDDistributedDataParallel')
+    moved.custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
     assert training_sha(moved) == training_sha(distill)
     weighted = copy.deepcopy(distill)
     weighted.model.kd_terms.hint.loss.loss_weight = 2.0
@@ -423,6 +424,30 @@ def test_runtime_keys_do_not_change_what_a_record_is_reused_for():
     assert same_training(dict(config_sha='y'), 'y', 'a') and \
         not same_training(dict(config_sha='x'), 'y', 'a')
     assert same_training(dict(metric=0.5), 'y', 'a')  # restored from an older record
+    # a record restored from the committed record, made in another checkout, whose
+    # checkout-dependent hash cannot match, is taken as it is; one with a train_key is not
+    assert same_training(dict(train_sha='b', restored_from='r.json'), 'y', 'a', 'k')
+    assert not same_training(dict(train_key='j', train_sha='a'), 'y', 'a', 'k')
+    assert same_training(dict(train_key='k', train_sha='b'), 'y', 'a', 'k')
+
+
+def test_the_train_key_does_not_depend_on_where_the_repository_is(tmp_path):
+    """The configs name their teachers by absolute path ({{ fileDirname }}): the same config in
+    two checkouts has two training hashes but one train key; another weight changes both."""
+    from tools.analysis.kd_benchmark import training_sha
+    text = ("teacher = dict(config='{{ fileDirname }}/teacher.py')\n"
+            'model = dict(type="M", weight=1.0)\n')
+    paths = []
+    for name in ('one', 'two'):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / 'cfg.py').write_text(text)
+        paths.append((tmp_path / name, Config.fromfile(str(tmp_path / name / 'cfg.py'))))
+    (a_root, a), (b_root, b) = paths
+    assert str(a_root) in a.teacher.config
+    assert training_sha(a) != training_sha(b)
+    assert training_sha(a, a_root) == training_sha(b, b_root)
+    b.model.weight = 2.0
+    assert training_sha(a, a_root) != training_sha(b, b_root)
 
 
 def test_no_compute_matched_row_when_the_converged_student_already_wins(tmp_path):

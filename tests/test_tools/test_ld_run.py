@@ -6,10 +6,12 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmkd.models.distillers.base import build_model
-from tests.conftest import data_options, write_config
+from mmkd.models.distillers.build import build_model
+from tests.helpers import data_options, write_config
 from tools import test as test_tool
 from tools import train as train_tool
+
+pytestmark = pytest.mark.heavy  # trains through the tools
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 LD_FULL = osp.join(ROOT, 'configs/ld/ld-full_gfl-r18_gfl-r18-narrow_12e_mmkd-demo.py')

@@ -1,6 +1,6 @@
 import pytest
 
-from tests.conftest import data_options
+from tests.helpers import data_options
 from tools.analysis import loss_scale
 
 DEFEAT = 'configs/defeat/defeat-p3p4_retinanet-r18_retinanet-r18-narrow_48e_mmkd-demo-student.py'

@@ -6,10 +6,12 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from tests.conftest import data_options, write_config
+from tests.helpers import data_options, write_config
 from tools import export_student as export_tool
 from tools import test as test_tool
 from tools import train as train_tool
+
+pytestmark = pytest.mark.heavy  # trains through the tools
 
 DML_CFG = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
                    'configs/dml/dml_retinanet-r18-narrow_retinanet-r18-narrow_12e_mmkd-demo.py')

@@ -10,7 +10,7 @@ import pytest
 from mmengine.config import Config
 from PIL import Image
 
-from tests.conftest import DISTILL_CFG, data_options, write_config
+from tests.helpers import DISTILL_CFG, data_options, write_config
 from tools import train as train_tool
 from tools.analysis import plot_logs
 

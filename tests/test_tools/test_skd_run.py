@@ -13,10 +13,12 @@ import torch
 from mmengine.hooks import Hook
 
 from mmkd.registry import HOOKS
-from tests.conftest import SKD_CFG, seg_data_options, write_config
+from tests.helpers import SKD_CFG, seg_data_options, write_config
 from tools import export_student as export_tool
 from tools import test as test_tool
 from tools import train as train_tool
+
+pytestmark = pytest.mark.heavy  # trains through the tools
 
 RESUMED = {}
 

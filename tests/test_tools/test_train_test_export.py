@@ -10,10 +10,12 @@ import textwrap
 import pytest
 import torch
 
-from tests.conftest import DISTILL_CFG, data_options, write_config
+from tests.helpers import DISTILL_CFG, data_options, write_config
 from tools import export_student as export_tool
 from tools import test as test_tool
 from tools import train as train_tool
+
+pytestmark = pytest.mark.heavy  # trains through the tools
 
 
 def distill_config(path, demo_data, teacher_ckpt, epochs=1, **extra):
@@ -153,7 +155,7 @@ def test_custom_loss_from_custom_imports(demo_data, teacher_ckpt, tmp_path, monk
                                           inputs=['s_neck', 't_neck'], levels=[0]))})
     runner = train_tool.main([config, '--work-dir', str(tmp_path / 'wd')])
     assert runner.iter == 2
-    assert set(runner.model.terms) == {'hint', 'cls_pos', 'l1'}
+    assert set(runner.model.kd_terms) == {'hint', 'cls_pos', 'l1'}
     assert runner.message_hub.get_scalar('train/loss_kd_l1').current() > 0
 
 

@@ -204,7 +204,7 @@ def main(argv=None):
               f'{peaks[name]:.0f} MiB)')
     limit = med['student step'] + med['teacher forward']
     med['ratio'] = med['distill step'] / limit
-    print(f'[benchmark] terms {sorted(distiller.terms)}: ratio distill / (student + teacher '
+    print(f'[benchmark] terms {sorted(distiller.kd_terms)}: ratio distill / (student + teacher '
           f'forward) = {med["ratio"]:.3f}')
     med['terms_share'] = 1 - limit / med['distill step']
     print(f'[benchmark] the KD terms\' own cost (distill step - student step - teacher '

@@ -264,12 +264,13 @@ class Runs:
         is reused only when it was measured with the same config (its text's SHA-1); its metric
         is read again with this benchmark's ``metric``."""
         sha, train_sha = hashlib.sha1(cfg.pretty_text.encode()).hexdigest(), training_sha(cfg)
+        train_key = training_sha(cfg, ROOT)
         config = osp.join(self.dir_of(row), 'configs', f'{row}.py')
         records = []
         for seed in self.seeds:
             path = self.record_path(row, seed)
             record = read_record(path)
-            if record is not None and not same_training(record, sha, train_sha):
+            if record is not None and not same_training(record, sha, train_sha, train_key):
                 flag = '--baseline-dir' if row.startswith('student') else '--work-dir'
                 raise ValueError(
                     f'{path} was measured with another config than row {row} has now (the '
@@ -286,7 +287,7 @@ class Runs:
                 metrics, minutes = self.runner(config, osp.dirname(path), seed)
                 record = dict(row=row, seed=seed, units=units, minutes=minutes,
                               metric=run_metric(metrics, self.metric), config_sha=sha,
-                              train_sha=train_sha,
+                              train_sha=train_sha, train_key=train_key,
                               metrics=metrics, **(extra or {}))
                 write_json(path, record)
                 self.trained += 1
@@ -304,12 +305,14 @@ class Runs:
 #: and how often, logging, visualisation, the DDP wrapper (one process here). A config refactor
 #: that moves only these (a shared KD runtime in ``_base_``) keeps its measured runs.
 RUNTIME_KEYS = ('default_hooks.checkpoint', 'default_hooks.logger', 'log_processor',
-                'visualizer', 'log_level', 'model_wrapper_cfg')
+                'visualizer', 'log_level', 'model_wrapper_cfg', 'custom_imports')
 
 
-def training_sha(cfg):
+def training_sha(cfg, root=None):
     """The SHA-1 of ``cfg`` without its :data:`RUNTIME_KEYS`: what a run's record is reused
-    for."""
+    for. With ``root``, that folder is written ``<root>`` in the text first, so the hash does
+    not depend on where the repository is checked out (the configs name their teachers by
+    absolute path, ``{{ fileDirname }}``): the ``train_key`` of a record."""
     cfg = copy.deepcopy(cfg)
     for key in RUNTIME_KEYS:
         *path, last = key.split('.')
@@ -318,16 +321,24 @@ def training_sha(cfg):
             node = node.get(part) if node is not None else None
         if node is not None and last in node:
             node.pop(last)
-    return hashlib.sha1(cfg.pretty_text.encode()).hexdigest()
+    text = cfg.pretty_text
+    if root is not None:
+        text = text.replace(osp.abspath(root), '<root>')
+    return hashlib.sha1(text.encode()).hexdigest()
 
 
-def same_training(record, sha, train_sha):
+def same_training(record, sha, train_sha, train_key=None):
     """Whether a run record was measured with the config whose hashes are (``sha``,
-    ``train_sha``): by its training hash when it has one, else by the whole config's (records
-    made before the training hash), and a record with neither (restored from an older record)
-    is taken as it is."""
+    ``train_sha``, ``train_key``): by its checkout-independent training hash (``train_key``)
+    when it has one; else by the training hash of the checkout it was made in, which a record
+    restored from the committed record (``restored_from``) made in another checkout cannot
+    match, so such a record is taken as it is; else by the whole config's (records made before
+    the training hash); a record with none of them (restored from an older record) is taken as
+    it is."""
+    if 'train_key' in record and train_key is not None:
+        return record['train_key'] == train_key
     if 'train_sha' in record:
-        return record['train_sha'] == train_sha
+        return record['train_sha'] == train_sha or 'restored_from' in record
     return record.get('config_sha', sha) == sha
 
 

@@ -31,7 +31,8 @@ from mmengine.runner import Runner, set_random_seed  # noqa: E402
 
 import mmkd  # noqa: E402,F401
 from mmkd.apis import distiller_class  # noqa: E402
-from mmkd.models.distillers.base import BaseDistiller, build_model, model_config  # noqa: E402
+from mmkd.models.distillers.base import BaseDistiller  # noqa: E402
+from mmkd.models.distillers.build import build_model, model_config  # noqa: E402
 from mmkd.registry import MODELS  # noqa: E402
 
 

@@ -40,10 +40,10 @@ def kd_weight_at(step, value=1.0, warmup=0, start_value=0.0, decay='linear', dec
 
 @HOOKS.register_module()
 class KDWeightScheduleHook(Hook):
-    """Sets ``model.kd_weights[term]`` before every training iteration and logs every term's
-    weight as ``kd_weight_<term>``.
+    """Sets ``model.kd_terms[term].weight`` before every training iteration and logs every
+    term's weight as ``kd_weight_<term>``.
 
-    A term past its ``stop_at`` is not computed at all (``model.stopped_terms``): its
+    A term past its ``stop_at`` is not computed at all (``model.kd_terms[term].stopped``): its
     ``loss_kd_<term>`` key leaves the logs, it adds no gradient, and when every term has stopped
     the teacher no longer runs. Resuming recomputes all of it from the restored iteration.
 
@@ -81,13 +81,13 @@ class KDWeightScheduleHook(Hook):
 
     def before_run(self, runner):
         model = self._distiller(runner)
-        unknown = set(self.schedules) - set(model.kd_weights)
+        unknown = set(self.schedules) - set(model.kd_terms)
         if unknown:
             name = sorted(unknown)[0]
             raise UnknownNameError(
                 f'KDWeightScheduleHook schedules {sorted(unknown)}, which are not KD terms of the '
-                f'model.{did_you_mean(name, model.kd_weights)} Its terms are '
-                f'{sorted(model.kd_weights)}.')
+                f'model.{did_you_mean(name, model.kd_terms)} Its terms are '
+                f'{sorted(model.kd_terms)}.')
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):
         model = self._distiller(runner)
@@ -96,16 +96,16 @@ class KDWeightScheduleHook(Hook):
             spec = dict(spec)
             by_epoch = spec.pop('by_epoch', False)
             step = runner.epoch if by_epoch else runner.iter
-            model.kd_weights[term] = kd_weight_at(step, **spec)
+            model.kd_terms[term].weight = kd_weight_at(step, **spec)
             if spec.get('stop_at') is not None and step >= spec['stop_at']:
                 stopped.add(term)
-        for term in sorted(stopped - model.stopped_terms):
-            unit = 'epoch' if self.schedules[term].get('by_epoch') else 'iteration'
-            print_log(f'mmkd: KD term {term!r} stopped at {unit} '
-                      f"{self.schedules[term]['stop_at']}", logger='current')
-        model.stopped_terms = stopped
-        for term, weight in model.kd_weights.items():
-            runner.message_hub.update_scalar(f'train/kd_weight_{term}', weight)
+        for name, term in model.kd_terms.items():
+            if name in stopped and not term.stopped:
+                unit = 'epoch' if self.schedules[name].get('by_epoch') else 'iteration'
+                print_log(f'mmkd: KD term {name!r} stopped at {unit} '
+                          f"{self.schedules[name]['stop_at']}", logger='current')
+            term.stopped = name in stopped
+            runner.message_hub.update_scalar(f'train/kd_weight_{name}', term.weight)
 
     @staticmethod
     def _distiller(runner):

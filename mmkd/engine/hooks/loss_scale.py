@@ -57,7 +57,7 @@ class KDLossScaleHook(Hook):
             return
         task = measured.pop('task')
         for term, m in measured.items():
-            weight = model.kd_weights.get(term, 1.0)
+            weight = model.kd_terms[term].weight if term in model.kd_terms else 1.0
             if weight == 0 or task['grad_norm'] == 0 or task['loss'] == 0:
                 continue
             self.samples.setdefault(term, []).append(dict(
@@ -90,7 +90,7 @@ class KDLossScaleHook(Hook):
                 continue
             side = 'more than' if ratio > self.high else 'less than'
             bound = self.high if ratio > self.high else self.low
-            weight = model.terms[term]['loss_cfg'].get('loss_weight')
+            weight = model.kd_terms[term].loss_cfg.get('loss_weight')
             if weight is not None:
                 advice = (f'set model.kd_terms.{term}.loss.loss_weight (now {weight:g}) to about '
                           f'{weight / ratio:.3g} for a ratio of 1')

@@ -8,7 +8,7 @@ from mmengine.hooks import CheckpointHook, Hook
 from mmengine.logging import print_log
 
 from mmkd.apis import plain_config, plain_model
-from mmkd.models.distillers.base import model_config
+from mmkd.models.distillers.build import model_config
 from mmkd.registry import HOOKS
 from mmkd.utils.checkpoint import load_checkpoint_file
 from .kd_weight_schedule import distiller_of

@@ -8,7 +8,8 @@ from mmdet.models.utils import unpack_gt_instances
 
 from mmkd.registry import MODELS
 from mmkd.structures import batch_foreground_masks, box_features, points_as_boxes
-from .base import BaseDistiller, as_fp32
+from .base import BaseDistiller
+from .terms import as_fp32
 from .head_rows import VLR_MODES, dense_head, dense_rows, head_space, rcnn_rows, require_bins
 from .vocabulary import DETECTION
 
@@ -89,21 +90,13 @@ class DetectionDistiller(BaseDistiller):
                 raise NotImplementedError(
                     f"`priors` needs a dense head with a prior_generator; the student's "
                     f'{type(student_head).__name__} has none.')
-        pairs = {k for name in self.terms for k in self.feature_pairs(name)}
-        learnable = [name for name, loss in self.kd_losses.items()
-                     if self.per_level_inputs(name) and any(True for _ in loss.parameters())]
-        if pairs or learnable:
-            def features(model):
-                def run(img):
-                    backbone = model.backbone(img)
-                    neck = model.neck(backbone) if model.with_neck else backbone
-                    return dict(backbone=backbone, neck=neck)
-                return run
-            s_shapes = self.probe_shapes(features(self.student))
-            self.build_adapters(s_shapes, self.probe_shapes(features(self.teacher)))
-            self.replicate_losses({
-                name: len(s_shapes['backbone' if self.per_level_inputs(name)[0].endswith(
-                    'backbone') else 'neck']) for name in learnable})
+        def features(model):
+            def run(img):
+                backbone = model.backbone(img)
+                neck = model.neck(backbone) if model.with_neck else backbone
+                return dict(backbone=backbone, neck=neck)
+            return run
+        self.align_terms(features, levels_of='neck')
 
     def _capture_hook(self, key):
         def hook(module, args, output):
@@ -161,7 +154,7 @@ class DetectionDistiller(BaseDistiller):
             knowledge.update(self.rcnn_knowledge(captured['rcnn'], knowledge['t_neck']))
 
         for name in active:
-            losses[f'loss_kd_{name}'] = self.run_term(name, knowledge)
+            losses[f'loss_kd_{name}'] = self.kd_terms[name](knowledge)
         return losses
 
     @torch.no_grad()
@@ -183,7 +176,8 @@ class DetectionDistiller(BaseDistiller):
             else inputs.new_zeros(0, 4)
         maps = {}
         for lv, (s, t) in enumerate(zip(s_feats, t_feats)):
-            adapter = self.adapter_at('neck', lv, len(s_feats))
+            adapter = next((a for a in (t.adapter_at('neck', lv, len(s_feats))
+                                        for t in self.kd_terms.values()) if a is not None), None)
             if adapter is not None:
                 s_aligned = adapter(s, t.shape[-2:])
             elif s.shape == t.shape:

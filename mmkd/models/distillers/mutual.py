@@ -10,7 +10,9 @@ from mmengine.registry import DefaultScope
 from mmkd.registry import MODELS
 from mmkd.structures import label_maps
 from mmkd.utils.errors import UnknownNameError, did_you_mean
-from .base import KDTermsModel, build_model, model_config, normalisation_of
+from .base import KDTermsModel
+from .build import build_model, model_config
+from .teacher import normalisation_of
 from .head_rows import dense_head, dense_rows
 from .vocabulary import MUTUAL
 
@@ -181,7 +183,7 @@ class MutualLearningDistiller(KDTermsModel):
             per_peer = [dict(own, **self._peer_knowledge(outputs[peer]))
                         for peer in self.member_names if peer != name]
             for term in active:
-                total = sum(self.run_term(term, knowledge) for knowledge in per_peer)
+                total = sum(self.kd_terms[term](knowledge) for knowledge in per_peer)
                 losses[f'{name}.loss_kd_{term}'] = total / len(per_peer)
         return losses
 

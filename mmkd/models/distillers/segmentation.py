@@ -8,7 +8,8 @@ from mmengine.registry import DefaultScope
 from mmkd.registry import MODELS
 from mmkd.structures import label_maps, region_features
 from mmkd.utils.dist import average_gradients
-from .base import BaseDistiller, as_fp32, full_precision
+from .base import BaseDistiller
+from .terms import as_fp32, full_precision
 from .vocabulary import SEGMENTATION
 
 
@@ -94,15 +95,13 @@ class SegmentationDistiller(BaseDistiller):
             raise ValueError(f'model.disc_steps={disc_steps!r}: give a positive integer.')
         self.disc_steps = disc_steps
         self._adv_inputs = None
-        if any(self.feature_pairs(name) for name in self.terms):
-            def features(model):
-                def run(img):
-                    backbone = model.backbone(img)
-                    inputs = model.neck(backbone) if model.with_neck else backbone
-                    return dict(backbone=backbone, decode_inputs=inputs)
-                return run
-            self.build_adapters(self.probe_shapes(features(self.student)),
-                                self.probe_shapes(features(self.teacher)))
+        def features(model):
+            def run(img):
+                backbone = model.backbone(img)
+                inputs = model.neck(backbone) if model.with_neck else backbone
+                return dict(backbone=backbone, decode_inputs=inputs)
+            return run
+        self.align_terms(features, levels_of='decode_inputs')
 
     # ----------------------------------------------------------------- parts
     @staticmethod
@@ -138,7 +137,7 @@ class SegmentationDistiller(BaseDistiller):
             head.conv_seg.register_forward_hook(keep('logits', lambda a, o: o))
 
     def _adversarial_term(self):
-        names = [n for n, loss in self.kd_losses.items() if getattr(loss, 'adversarial', False)]
+        names = [n for n, t in self.kd_terms.items() if getattr(t.loss_module, 'adversarial', False)]
         if len(names) > 1:
             raise ValueError(f'model.kd_terms {names} are all adversarial; one discriminator '
                              'trains against one term, keep one.')
@@ -157,7 +156,7 @@ class SegmentationDistiller(BaseDistiller):
                              "model.discriminator, e.g. dict(type='mmkd.SegDiscriminator').")
         cfg = dict(cfg)
         cfg.setdefault('num_classes', s_head.out_channels)
-        cfg.setdefault('with_image', 'img' in self.terms[self.adversarial]['inputs'])
+        cfg.setdefault('with_image', 'img' in self.kd_terms[self.adversarial].inputs)
         with DefaultScope.overwrite_default_scope('mmkd'):
             return MODELS.build(cfg)
 
@@ -193,7 +192,7 @@ class SegmentationDistiller(BaseDistiller):
             if name == self.adversarial:
                 losses[f'loss_kd_{name}'] = self.run_adversarial(name, knowledge)
             else:
-                losses[f'loss_kd_{name}'] = self.run_term(name, knowledge)
+                losses[f'loss_kd_{name}'] = self.kd_terms[name](knowledge)
         return losses
 
     @torch.no_grad()
@@ -242,13 +241,13 @@ class SegmentationDistiller(BaseDistiller):
     def run_adversarial(self, name, knowledge):
         """The student's side of the adversarial term; keeps its inputs, detached, for the
         discriminator's steps."""
-        args = [None if k is None else as_fp32(knowledge[k]) for k in self.terms[name]['inputs']]
+        term = self.kd_terms[name]
+        args = [None if k is None else as_fp32(knowledge[k]) for k in term.inputs]
         self._adv_inputs = [a.detach() if torch.is_tensor(a) else a for a in args]
         # the student's step: gradients reach the student through the discriminator, whose own
         # parameters are stepped only by discriminator_loss()
         with full_precision(knowledge['img'].device.type):
-            return self.kd_weights[name] * self.kd_losses[name](frozen(self.discriminator),
-                                                                *args)
+            return term.weight * term.loss(frozen(self.discriminator), *args)
 
     def discriminator_loss(self):
         """The discriminator's losses on the maps of the last ``loss()`` call."""
@@ -256,8 +255,8 @@ class SegmentationDistiller(BaseDistiller):
             raise RuntimeError('discriminator_loss() needs a student step (loss()) first.')
         maps = [a for a in self._adv_inputs if torch.is_tensor(a)]
         with full_precision(maps[0].device.type):
-            return self.kd_losses[self.adversarial].discriminator_loss(self.discriminator,
-                                                                       *self._adv_inputs)
+            return self.kd_terms[self.adversarial].loss.discriminator_loss(
+                self.discriminator, *self._adv_inputs)
 
     def train_step(self, data, optim_wrapper, ddp=None):
         """One student step and, with an adversarial term, ``disc_steps`` discriminator steps.
@@ -296,7 +295,7 @@ class SegmentationDistiller(BaseDistiller):
                 if key != 'discriminator':
                     wrapper.step()
                     wrapper.zero_grad()
-        if self.adversarial is None or self.adversarial in self.stopped_terms:
+        if self.adversarial is None or self.kd_terms[self.adversarial].stopped:
             return log_vars
         disc = optim_wrapper['discriminator']
         for _ in range(self.disc_steps):

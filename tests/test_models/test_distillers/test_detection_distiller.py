@@ -5,8 +5,7 @@ import torch
 
 from mmkd.models.distillers import DetectionDistiller
 from mmkd.registry import MODELS
-from tests.conftest import STUDENT_CFG
-from tests.helpers import batch, distill_model_cfg
+from tests.helpers import STUDENT_CFG, batch, distill_model_cfg
 
 
 @pytest.fixture(scope='module')
@@ -20,8 +19,38 @@ def test_builds_from_inline_dict_and_config_paths(distiller, teacher_ckpt):
     s1 = distiller.student.state_dict()
     assert list(from_paths.student.state_dict()) == list(s1)
     # 1x1 adapters lift the student's 32 FPN channels to the teacher's 128 on the 2 hinted levels.
-    adapters = distiller.adapters['hint_neck']
+    adapters = distiller.kd_terms['hint'].adapters['neck']
     assert len(adapters) == 2 and adapters[0].conv.weight.shape == (128, 32, 1, 1)
+
+
+def test_checkpoint_of_the_old_layout_loads_its_adapters(distiller, teacher_ckpt):
+    """Before the terms were modules a checkpoint held ``adapters.<term>_<feature>.<i>.*``; it
+    loads into ``kd_terms.<term>.adapters.<feature>.<i>.*`` with nothing missing."""
+    state = copy.deepcopy(distiller.state_dict())
+    state['kd_terms.hint.adapters.neck.1.conv.weight'].normal_()  # not the fresh model's init
+    old = {k.replace('kd_terms.hint.adapters.neck.', 'adapters.hint_neck.'): v
+           for k, v in state.items()}
+    assert 'adapters.hint_neck.1.conv.weight' in old and not any(
+        k.startswith('kd_terms.hint.adapters') for k in old)
+    fresh = MODELS.build(distill_model_cfg(teacher_ckpt))
+    fresh.load_state_dict(old, strict=True)
+    assert torch.equal(fresh.kd_terms['hint'].adapters['neck'][1].conv.weight,
+                       state['kd_terms.hint.adapters.neck.1.conv.weight'])
+
+
+def test_old_keys_map_to_the_longest_term_name_that_matches():
+    """Term names may hold underscores: ``adapters.cls_pos_neck`` belongs to ``cls_pos``, not to
+    a term ``cls`` whose feature would be ``pos_neck``."""
+    from mmkd.models.distillers.terms import KDTerm, map_old_term_keys
+    from mmkd.models.distillers.vocabulary import DETECTION
+    hint = dict(loss=dict(type='mmkd.FeatureImitationLoss'), inputs=['s_neck', 't_neck'])
+    terms = {name: KDTerm(name, hint, DETECTION, 'D') for name in ('cls', 'cls_pos')}
+    state = {'m.adapters.cls_pos_neck.0.conv.weight': 1, 'm.adapters.cls_neck.0.conv.bias': 2,
+             'm.kd_losses.cls_pos.weight': 3, 'm.student.x': 4}
+    map_old_term_keys(state, 'm.', terms)
+    assert state == {'m.kd_terms.cls_pos.adapters.neck.0.conv.weight': 1,
+                     'm.kd_terms.cls.adapters.neck.0.conv.bias': 2,
+                     'm.kd_terms.cls_pos.loss.weight': 3, 'm.student.x': 4}
 
 
 def test_teacher_frozen_and_eval_after_train(distiller):
@@ -57,7 +86,7 @@ def test_loss_terms_and_gradients(distiller):
     distiller.zero_grad()
     (losses['loss_kd_hint'] + losses['loss_kd_cls']).backward()
     assert distiller.student.backbone.conv1.weight.grad.abs().sum() > 0
-    assert distiller.adapters['hint_neck'][0].conv.weight.grad.abs().sum() > 0
+    assert distiller.kd_terms['hint'].adapters['neck'][0].conv.weight.grad.abs().sum() > 0
     assert all(p.grad is None for p in distiller.teacher.parameters())
 
 
@@ -65,11 +94,11 @@ def test_kd_weight_scales_the_term(distiller):
     distiller.train()
     inputs, samples = batch()
     before = distiller.loss(inputs, samples)['loss_kd_hint'].item()
-    distiller.kd_weights['hint'] = 0.25
+    distiller.kd_terms['hint'].weight = 0.25
     try:
         after = distiller.loss(inputs, samples)['loss_kd_hint'].item()
     finally:
-        distiller.kd_weights['hint'] = 1.0
+        distiller.kd_terms['hint'].weight = 1.0
     assert after == pytest.approx(0.25 * before, rel=1e-5)
 
 
@@ -82,7 +111,7 @@ def test_hint_equals_hand_computed_mse(distiller):
         s = distiller.student.extract_feat(inputs)
         t = distiller.teacher.extract_feat(inputs)
         expected = sum(((a(s[lv], t[lv].shape[-2:]) - t[lv]) ** 2).mean()
-                       for a, lv in zip(distiller.adapters['hint_neck'], (0, 1)))
+                       for a, lv in zip(distiller.kd_terms['hint'].adapters['neck'], (0, 1)))
     assert losses['loss_kd_hint'].item() == pytest.approx(expected.item(), rel=1e-5)
 
 

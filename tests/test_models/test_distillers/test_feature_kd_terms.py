@@ -33,11 +33,11 @@ def necks(model, inputs):
 
 def test_fgd_one_term_all_levels_each_with_its_own_parts(teacher_ckpt):
     model = build(teacher_ckpt, fgd=fgd_term())
-    losses = model.kd_losses['fgd']
+    losses = model.kd_terms['fgd'].loss
     assert isinstance(losses, torch.nn.ModuleList) and len(losses) == 5
     assert all(isinstance(x, FGDLoss) for x in losses)
     assert len({id(x.student_context) for x in losses}) == 5
-    assert 'fgd_neck' not in model.adapters  # FGD aligns channels itself
+    assert not model.kd_terms['fgd'].adapters  # FGD aligns channels itself
     model.train()
     inputs, samples = batch()
     value = model.loss(inputs, samples)['loss_kd_fgd']
@@ -60,20 +60,27 @@ def test_fgd_parts_reach_the_optimizer_and_checkpoints(teacher_ckpt):
     wrapper = build_optim_wrapper(model, dict(optimizer=dict(type='AdamW', lr=0.01,
                                                              weight_decay=0.05)))
     optimised = {id(p) for group in wrapper.optimizer.param_groups for p in group['params']}
-    assert all(id(p) in optimised for p in model.kd_losses.parameters())
+    assert all(id(p) in optimised for p in model.kd_terms.parameters())
     teacher_before = [p.clone() for p in model.teacher.parameters()]
-    align_before = model.kd_losses['fgd'][4].align.weight.clone()
+    align_before = model.kd_terms['fgd'].loss[4].align.weight.clone()
     model.train()
     wrapper.update_params(model.parse_losses(model.loss(*batch()))[0])
     assert all(torch.equal(a, b) for a, b in zip(teacher_before, model.teacher.parameters()))
-    assert not torch.equal(align_before, model.kd_losses['fgd'][4].align.weight)
+    assert not torch.equal(align_before, model.kd_terms['fgd'].loss[4].align.weight)
     state = model.state_dict()
-    assert 'kd_losses.fgd.4.student_context.conv_mask.weight' in state
-    assert 'kd_losses.fgd.0.align.weight' in state
+    assert 'kd_terms.fgd.loss.4.student_context.conv_mask.weight' in state
+    assert 'kd_terms.fgd.loss.0.align.weight' in state
     again = build(teacher_ckpt, fgd=fgd_term())
     again.load_state_dict(state, strict=True)
-    assert torch.equal(again.kd_losses['fgd'][3].align.weight,
-                       model.kd_losses['fgd'][3].align.weight)
+    assert torch.equal(again.kd_terms['fgd'].loss[3].align.weight,
+                       model.kd_terms['fgd'].loss[3].align.weight)
+    # a checkpoint written before the terms were modules keeps loading: kd_losses.<term>.*
+    old = {k.replace('kd_terms.fgd.loss.', 'kd_losses.fgd.'): v for k, v in state.items()}
+    assert 'kd_losses.fgd.3.align.weight' in old
+    before = build(teacher_ckpt, fgd=fgd_term())
+    before.load_state_dict(old, strict=True)
+    assert torch.equal(before.kd_terms['fgd'].loss[3].align.weight,
+                       model.kd_terms['fgd'].loss[3].align.weight)
 
 
 def test_fgd_channel_mismatch_names_the_setting(teacher_ckpt):
@@ -88,7 +95,7 @@ def test_defeat_with_a_3x3_adapter_per_level(teacher_ckpt):
     model = build(teacher_ckpt, defeat=dict(
         loss=dict(type='mmkd.DecoupledFeatureLoss'), inputs=FEATURE_INPUTS, levels=[0, 1, 2],
         adapter=dict(type='mmkd.ConvAdapter', kernel_size=3, always=True, init_std=1e-4)))
-    adapters = model.adapters['defeat_neck']
+    adapters = model.kd_terms['defeat'].adapters['neck']
     assert len(adapters) == 3 and adapters[0].conv.weight.shape == (128, 32, 3, 3)
     assert adapters[0].conv.weight.std().item() == pytest.approx(1e-4, rel=0.1)
     model.train()
@@ -96,7 +103,7 @@ def test_defeat_with_a_3x3_adapter_per_level(teacher_ckpt):
     value = model.loss(inputs, samples)['loss_kd_defeat']
     s_neck, t_neck = necks(model, inputs)
     boxes = [s.gt_instances.bboxes for s in samples]
-    by_hand = model.kd_losses['defeat'](
+    by_hand = model.kd_terms['defeat'].loss(
         [adapters[lv](s_neck[lv], t_neck[lv].shape[-2:]) for lv in range(3)], t_neck[:3], boxes,
         (64, 64))
     assert value.item() == pytest.approx(by_hand.item(), rel=1e-5)
@@ -135,7 +142,7 @@ def test_fgfi_reads_all_levels_at_once_with_the_student_anchors(teacher_ckpt):
     s_neck, t_neck = necks(model, inputs)
     priors = model.student_priors([f.shape[-2:] for f in s_neck], inputs.device)
     assert [len(p) for p in priors[:3]] == [9 * 8 * 8, 9 * 4 * 4, 9 * 2 * 2]
-    adapters = model.adapters['fgfi_neck']
+    adapters = model.kd_terms['fgfi'].adapters['neck']
     boxes = [s.gt_instances.bboxes for s in samples]
     by_hand = FineGrainedImitationLoss(loss_weight=1.0)(
         [adapters[lv](s_neck[lv], t_neck[lv].shape[-2:]) for lv in range(3)],
@@ -147,7 +154,7 @@ def test_fgfi_on_an_anchor_free_student_uses_squares_on_the_points(teacher_ckpt)
     """An FCOS student: each prior point of stride s stands for the 8s x 8s square on it."""
     from mmengine.config import Config
 
-    from tests.conftest import STUDENT_CFG
+    from tests.helpers import STUDENT_CFG
     student = Config.fromfile(STUDENT_CFG).model
     student.bbox_head = dict(type='FCOSHead', num_classes=10, in_channels=32, feat_channels=32,
                              stacked_convs=1, strides=[8, 16, 32, 64, 128])
@@ -188,7 +195,7 @@ def test_inherit_copies_exactly_the_named_modules(teacher_ckpt):
     'bbox_head']``: after init_weights() its neck and head equal the teacher's, tensor for
     tensor, and its backbone keeps its own initialisation."""
     from mmengine.config import Config
-    from tests.conftest import TEACHER_CFG
+    from tests.helpers import TEACHER_CFG
     student = Config.fromfile(TEACHER_CFG).model
     torch.manual_seed(5)
     cfg = distill_model_cfg(teacher_ckpt, inherit=['neck', 'bbox_head'])

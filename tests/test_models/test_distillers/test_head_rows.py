@@ -9,8 +9,7 @@ from mmengine.config import Config
 
 from mmkd.models.distillers.head_rows import regression_in_space
 from mmkd.registry import MODELS
-from tests.conftest import STUDENT_CFG
-from tests.helpers import RCNN_TERMS, batch, distill_model_cfg, tiny_faster_rcnn
+from tests.helpers import RCNN_TERMS, STUDENT_CFG, batch, distill_model_cfg, tiny_faster_rcnn
 
 ROWS = ['s_pos_reg', 't_pos_reg', 'pos_reg_targets', 'pos_reg_weights', 'num_pos']
 
@@ -60,7 +59,7 @@ def gfl_model(reg_max=16):
 def distiller(tmp_path, student, teacher=None, inputs=ROWS, seed=0):
     """A distiller whose teacher is ``teacher`` (the student's config by default) with random
     weights saved to a checkpoint."""
-    from mmkd.models.distillers.base import build_model
+    from mmkd.models.distillers.build import build_model
     teacher = copy.deepcopy(teacher or student)
     torch.manual_seed(seed)
     ckpt = str(tmp_path / 'teacher.pth')
@@ -353,13 +352,13 @@ def test_none_in_inputs_passes_the_loss_default(tmp_path):
     """Classification KD at the positives with no weight and num_pos as avg_factor."""
     from mmkd.models.losses import LogitKDLoss
     model = distiller(tmp_path, gfl_model(16), inputs=['s_pos_cls', 't_pos_cls', 'num_pos'])
-    model.terms['probe']['inputs'] = ['s_pos_cls', 't_pos_cls', None, 'num_pos']
-    model.kd_losses['probe'] = LogitKDLoss(temperature=2.0, use_sigmoid=False)
+    model.kd_terms['probe'].inputs = ['s_pos_cls', 't_pos_cls', None, 'num_pos']
+    model.kd_terms['probe'].loss = LogitKDLoss(temperature=2.0, use_sigmoid=False)
     model.train()
     inputs, samples = one_box_batch()
     value = model.loss(inputs, samples)['loss_kd_probe']
-    model.terms['probe']['inputs'] = ['s_pos_cls', 't_pos_cls', 'num_pos']
-    model.kd_losses['probe'] = RowsProbe()
+    model.kd_terms['probe'].inputs = ['s_pos_cls', 't_pos_cls', 'num_pos']
+    model.kd_terms['probe'].loss = RowsProbe()
     RowsProbe.seen = []
     model.loss(inputs, samples)
     s_cls, t_cls, num_pos = RowsProbe.seen[0]

@@ -10,8 +10,7 @@ from mmengine.config import Config
 from mmkd.models.distillers.head_rows import dense_rows
 from mmkd.models.losses import LogitKDLoss, PixelWiseKDLoss
 from mmkd.registry import MODELS
-from tests.conftest import SEG_TEACHER_CFG, STUDENT_CFG
-from tests.helpers import batch, seg_batch
+from tests.helpers import SEG_TEACHER_CFG, STUDENT_CFG, batch, seg_batch
 
 DML_CFG = 'configs/dml/dml_retinanet-r18-narrow_retinanet-r18-narrow_12e_mmkd-demo.py'
 SEG_STUDENT_CFG = 'configs/demo/pspnet_r18-w16-d8_0.8k_mmkd-demo.py'
@@ -117,7 +116,7 @@ def test_segmentation_members_of_different_widths(tmp_path):
 @pytest.mark.parametrize('change, match', [
     (dict(students=dict(only=STUDENT_CFG)), 'at least two members'),
     (dict(students=dict(det=STUDENT_CFG, seg=SEG_STUDENT_CFG)), 'mixes tasks'),
-    (dict(students=dict(terms=STUDENT_CFG, b=STUDENT_CFG)), "'terms' is taken"),
+    (dict(students=dict(kd_terms=STUDENT_CFG, b=STUDENT_CFG)), "'kd_terms' is taken"),
     (dict(kd_terms=dict(x=dict(loss=dict(type='mmkd.PixelWiseKDLoss'),
                                inputs=['s_logits', 't_logits']))),
      r"read \['s_logits', 't_logits'\], which detection members do not give"),

@@ -6,7 +6,7 @@ from mmdet.models.data_preprocessors import DetDataPreprocessor
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
-from mmkd.models.distillers.base import normalisation_of
+from mmkd.models.distillers.teacher import normalisation_of
 from mmkd.structures import label_maps
 
 

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from mmkd.models.distillers.base import build_model, load_config
+from mmkd.models.distillers.build import build_model, load_config
 from mmkd.registry import MODELS
 from tests.helpers import FASTER_RCNN, batch, small_faster_rcnn
 
@@ -30,7 +30,7 @@ def test_two_stage_student_with_packaged_teacher(packaged_teacher_ckpt):
             rpn=dict(loss=dict(type='mmkd.LogitKDLoss', num_anchors=3),
                      inputs=['s_cls_scores', 't_cls_scores']))))
     assert distiller.teacher.backbone.depth == 50
-    assert distiller.adapters['hint_neck'][0].conv.__class__.__name__ == 'Identity'
+    assert distiller.kd_terms['hint'].adapters['neck'][0].conv.__class__.__name__ == 'Identity'
     distiller.train()
     losses = distiller.loss(*batch())
     assert {'loss_rpn_cls', 'loss_cls', 'loss_kd_hint', 'loss_kd_rpn'} <= set(losses)

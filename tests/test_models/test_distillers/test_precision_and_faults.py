@@ -16,7 +16,7 @@ def record_kd_inputs(distiller):
     def hook(module, args):
         dtypes = {a.dtype for a in args if torch.is_tensor(a) and a.is_floating_point()}
         seen.append((dtypes, torch.is_autocast_enabled('cpu')))
-    handles = [loss.register_forward_pre_hook(hook) for loss in distiller.kd_losses.values()]
+    handles = [term.loss.register_forward_pre_hook(hook) for term in distiller.kd_terms.values()]
     return seen, handles
 
 
@@ -79,7 +79,7 @@ def sgd(distiller):
 
 def test_a_nan_kd_term_stops_the_run_naming_it_and_the_iteration(teacher_ckpt):
     distiller = MODELS.build(distill_model_cfg(teacher_ckpt)).train()
-    distiller.kd_weights['cls'] = float('nan')
+    distiller.kd_terms['cls'].weight = float('nan')
     MessageHub.get_current_instance().update_info('iter', 7)
     inputs, samples = batch()
     data = dict(inputs=list(inputs), data_samples=samples)
@@ -91,7 +91,7 @@ def test_a_nan_kd_term_stops_the_run_naming_it_and_the_iteration(teacher_ckpt):
 def test_skip_mode_leaves_the_weights_and_counts(teacher_ckpt):
     cfg = distill_model_cfg(teacher_ckpt, nonfinite='skip')
     distiller = MODELS.build(cfg).train()
-    distiller.kd_weights['hint'] = float('inf')
+    distiller.kd_terms['hint'].weight = float('inf')
     before = {k: v.clone() for k, v in distiller.student.state_dict().items()
               if v.is_floating_point() and 'running' not in k}
     inputs, samples = batch()
@@ -103,7 +103,7 @@ def test_skip_mode_leaves_the_weights_and_counts(teacher_ckpt):
     after = distiller.student.state_dict()
     assert all(torch.equal(v, after[k]) for k, v in before.items())
     # with a finite loss again, the step updates
-    distiller.kd_weights['hint'] = 1.0
+    distiller.kd_terms['hint'].weight = 1.0
     distiller.train_step(dict(inputs=list(inputs), data_samples=samples), wrapper)
     assert distiller.skipped_steps == 2
     assert not all(torch.equal(v, distiller.student.state_dict()[k]) for k, v in before.items())
@@ -119,14 +119,14 @@ def test_teacher_with_another_normalisation_sees_its_own_input(teacher_ckpt):
     the student's batch, so the teacher's features equal those of its own preprocessing of the
     same images."""
     from mmengine.config import Config
-    from tests.conftest import TEACHER_CFG
+    from tests.helpers import TEACHER_CFG
     teacher_model = Config.fromfile(TEACHER_CFG).model
     teacher_model.data_preprocessor.update(mean=[100.0, 110.0, 120.0], std=[50.0, 60.0, 70.0],
                                            bgr_to_rgb=False)
     cfg = distill_model_cfg(teacher_ckpt)
     cfg.teacher.config = teacher_model
     distiller = MODELS.build(cfg).eval()
-    assert distiller._to_teacher['flip']
+    assert distiller.to_teacher.flip
     _, samples = batch()
     torch.manual_seed(3)
     raw = [torch.randint(0, 256, (3, 64, 64), dtype=torch.uint8) for _ in range(2)]

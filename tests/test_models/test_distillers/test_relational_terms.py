@@ -36,7 +36,7 @@ def test_detection_box_feats_are_roi_align_at_the_gt(teacher_ckpt):
         at=dict(loss=dict(type='mmkd.AttentionTransferLoss'), inputs=['s_neck', 't_neck'],
                 levels=[0, 1]))
     model = MODELS.build(cfg)
-    assert len(model.adapters) == 0  # relations and attention need no channel adapter
+    assert not any(t.adapters for t in model.kd_terms.values())  # no channel adapter needed
     model.train()
     inputs, samples = batch(n=2, boxes_per_image=2)
     losses = model.loss(inputs, samples)
@@ -79,7 +79,7 @@ def test_segmentation_region_feats(seg_teacher_ckpt):
     model.train()
     data = seg_batch(model)
     seen = {}
-    model.kd_losses['rkd'].register_forward_hook(lambda m, args, out: seen.update(rkd=args))
+    model.kd_terms['rkd'].loss.register_forward_hook(lambda m, args, out: seen.update(rkd=args))
     losses = model.loss(data['inputs'], data['data_samples'])
     s_rows, t_rows = seen['rkd']
     assert s_rows.shape == (4, model.student.decode_head.channels)

@@ -8,8 +8,7 @@ from mmengine.optim import OptimWrapper
 
 from mmkd.engine import MultiOptimWrapperConstructor
 from mmkd.registry import MODELS
-from tests.conftest import SKD_CFG
-from tests.helpers import IGNORE
+from tests.helpers import IGNORE, SKD_CFG
 from tests.helpers import seg_batch as batch
 from tests.helpers import seg_model_cfg as model_cfg
 
@@ -41,7 +40,7 @@ def test_knowledge_is_what_the_models_compute(seg_teacher_ckpt):
     d.eval()
     data = batch(d)
     d.loss(**data)
-    s_logits, t_logits, s_feat, t_feat, gt, valid, img = d.kd_losses['rec'].seen
+    s_logits, t_logits, s_feat, t_feat, gt, valid, img = d.kd_terms['rec'].loss.seen
     with torch.no_grad():
         assert torch.allclose(s_logits, d.student.decode_head(d.student.extract_feat(img)),
                               atol=1e-6)
@@ -66,7 +65,7 @@ def test_dropout_feat_is_the_classifiers_input(seg_teacher_ckpt):
     d.train()
     torch.manual_seed(3)
     d.loss(**batch(d))
-    s_feat, s_drop, t_feat, t_drop = d.kd_losses['rec'].seen
+    s_feat, s_drop, t_feat, t_drop = d.kd_terms['rec'].loss.seen
     p = d.student.decode_head.dropout.p
     kept = s_drop.flatten(2).abs().sum(dim=2) > 0  # (N, C)
     assert 0 < int(kept.sum()) < kept.numel()
@@ -78,7 +77,7 @@ def test_decode_inputs_and_backbone_stages(seg_teacher_ckpt):
     d = record(seg_teacher_ckpt, ['s_decode_inputs', 't_backbone'])
     data = batch(d)
     d.loss(**data)
-    s_inputs, t_backbone = d.kd_losses['rec'].seen  # the last of the four levels it read
+    s_inputs, t_backbone = d.kd_terms['rec'].loss.seen  # the last of the four levels it read
     assert s_inputs.shape == (2, 128, 8, 8) and t_backbone.shape == (2, 256, 8, 8)
 
 
@@ -186,7 +185,7 @@ def test_optimizers_split_the_parameters(seg_teacher_ckpt):
     def ids(wrapper):
         return {id(p) for g in wrapper.optimizer.param_groups for p in g['params']}
     student, disc = ids(wrappers['student']), ids(wrappers['discriminator'])
-    assert {id(p) for p in d.adapters.parameters()} <= student
+    assert {id(p) for t in d.kd_terms.values() for p in t.adapters.parameters()} <= student
     assert {id(p) for p in d.student.parameters()} <= student
     assert disc == {id(p) for p in d.discriminator.parameters()}
     assert not {id(p) for p in d.teacher.parameters()} & (student | disc)
@@ -236,7 +235,7 @@ def test_errors_name_the_config(seg_teacher_ckpt):
 def test_other_segmentors_deeplabv3plus_from_fcn(tmp_path):
     """A DeepLabV3+ R18 student (its own decoder, no _forward_feature) distilled from an FCN R18
     teacher (packaged mmseg configs): the hooks find both heads' classifier input and logits."""
-    from mmkd.models.distillers.base import build_model, model_config
+    from mmkd.models.distillers.build import build_model, model_config
     student, _ = model_config('mmseg::deeplabv3plus/deeplabv3plus_r18-d8_4xb2-80k_cityscapes-'
                               '512x1024.py', 'student', 'mmseg')
     teacher, _ = model_config('mmseg::fcn/fcn_r18-d8_4xb2-80k_cityscapes-512x1024.py', 'teacher',
@@ -264,7 +263,7 @@ def test_other_segmentors_deeplabv3plus_from_fcn(tmp_path):
     losses = d.loss(**data)
     assert torch.isfinite(losses['loss_kd_pixel']) and losses['loss_kd_pixel'] > 0
     assert torch.isfinite(losses['loss_kd_pair']) and losses['loss_kd_pair'] > 0
-    s_feat, t_feat, s_logits, t_logits = d.kd_losses['rec'].seen
+    s_feat, t_feat, s_logits, t_logits = d.kd_terms['rec'].loss.seen
     # the R18 configs' heads have 128 channels; DeepLabV3+ decodes at stride 4, FCN at 8
     assert s_logits.shape == (2, 19, 16, 16) and t_logits.shape == (2, 19, 8, 8)
     assert s_feat.shape == (2, 128, 16, 16) and t_feat.shape == (2, 128, 8, 8)

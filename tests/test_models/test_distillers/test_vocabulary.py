@@ -4,17 +4,20 @@ import pytest
 
 from mmkd.models.distillers import (DetectionDistiller, MutualLearningDistiller,
                                     SegmentationDistiller)
+from mmkd.models.distillers.terms import KDTerm
 from mmkd.models.distillers.vocabulary import DETECTION, SEGMENTATION, Wants
 
 
-def test_distillers_derive_their_lists_from_the_table():
-    assert list(DetectionDistiller.VOCABULARY) == list(DETECTION)
-    assert DetectionDistiller.VOCABULARY['s_neck'] == DETECTION['s_neck'].doc
-    assert set(DetectionDistiller.ADAPTABLE) == {'backbone', 'neck'}
-    assert set(SegmentationDistiller.ADAPTABLE) == {'backbone', 'decode_inputs'}
-    assert 'priors' in DetectionDistiller.PER_LEVEL and 'num_pos' not in \
-        DetectionDistiller.PER_LEVEL
-    assert set(MutualLearningDistiller.PER_LEVEL) == {'s_cls_scores', 't_cls_scores', 'pos_mask'}
+def test_a_term_derives_what_it_reads_per_level_and_aligns_from_the_table():
+    assert DetectionDistiller.TABLE is DETECTION and SegmentationDistiller.TABLE is SEGMENTATION
+    term = KDTerm('t', dict(loss=dict(type='mmkd.FeatureImitationLoss'),
+                            inputs=['s_neck', 't_neck', 'priors', 'num_pos']), DETECTION, 'D')
+    assert term.per_level == ['s_neck', 't_neck', 'priors'] and term.pairs == ['neck']
+    seg = KDTerm('t', dict(loss=dict(type='mmkd.FeatureImitationLoss'),
+                           inputs=['s_decode_inputs', 't_decode_inputs']), SEGMENTATION, 'S')
+    assert seg.pairs == ['decode_inputs']
+    assert {n for n, e in MutualLearningDistiller.TABLE.items() if e.per_level} == \
+        {'s_cls_scores', 't_cls_scores', 'pos_mask'}
 
 
 @pytest.mark.parametrize('names, on, off', [

@@ -1,0 +1,267 @@
+"""One KD term as one module: what it reads, its loss (one per level where the loss has
+parameters), its adapters, the levels it reads, its weight and whether it has stopped.
+
+A distiller holds its terms in ``self.kd_terms`` (an ``nn.ModuleDict`` in config order), so one
+term's state is one object: ``distiller.kd_terms['fgd'].loss``, ``.adapters['neck']``,
+``.weight`` (set by ``KDWeightScheduleHook``), ``.stopped``. Its checkpoint keys are
+``kd_terms.<name>.loss.*`` and ``kd_terms.<name>.adapters.<feature>.<i>.*``; checkpoints written
+before the terms were modules (``kd_losses.<name>.*``, ``adapters.<name>_<feature>.*``) are
+mapped to these on loading (:func:`map_old_term_keys`).
+"""
+from contextlib import contextmanager
+
+import torch
+import torch.nn as nn
+from mmengine.config import ConfigDict
+from mmengine.logging import MMLogger
+from mmengine.registry import DefaultScope
+
+from mmkd.registry import MODELS
+from mmkd.utils.errors import UnknownNameError, did_you_mean
+
+TERM_KEYS = ('loss', 'inputs', 'levels', 'adapter')
+
+
+def as_fp32(value):
+    """``value`` (a tensor, or a list / tuple of them) in float32 where it is in half or
+    bfloat16; anything else unchanged."""
+    if isinstance(value, (list, tuple)):
+        return type(value)(as_fp32(v) for v in value)
+    if torch.is_tensor(value) and value.dtype in (torch.float16, torch.bfloat16):
+        return value.float()
+    return value
+
+
+@contextmanager
+def full_precision(device_type):
+    """Switches autocast off inside (KD terms: softmax with temperature, KL, attention are
+    computed in float32 under ``--amp``)."""
+    if torch.is_autocast_enabled(device_type):
+        with torch.autocast(device_type=device_type, enabled=False):
+            yield
+    else:
+        yield
+
+
+def build_loss(cfg, where):
+    """Builds a KD loss from its config in the mmkd scope; an unknown type names the closest
+    registered loss and says how to register one."""
+    try:
+        with DefaultScope.overwrite_default_scope('mmkd'):
+            return MODELS.build(cfg)
+    except KeyError as err:
+        known = sorted(k for k in MODELS.module_dict if k.endswith('Loss'))
+        typed = str(cfg.get('type', '')).split('.')[-1]
+        raise UnknownNameError(
+            f'{where}.loss: {err.args[0] if err.args else err}{did_you_mean(typed, known)} '
+            f'mmkd registers: {", ".join(known)}. A loss of your own must be registered with '
+            '@MODELS.register_module() from mmkd.registry and imported '
+            '(custom_imports=dict(imports=[...])).') from None
+
+
+def vocabulary_help(table):
+    return '\n'.join(f'  {name}: {e.doc}' for name, e in table.items())
+
+
+class KDTerm(nn.Module):
+    """One entry of ``model.kd_terms``: ``dict(loss=..., inputs=[...], levels=..., adapter=...)``.
+
+    Args:
+        name (str): the term's name; its loss is logged as ``loss_kd_<name>``.
+        spec (dict): the term's config, checked against ``table``.
+        table (dict): the distiller's vocabulary, ``{name: Entry}``.
+        owner (str): the distiller's class name, for errors.
+
+    A loss may declare, as class attributes: ``needs_adapter = False`` (it compares the two
+    sides' features without a channel adapter: FGD aligns channels itself, AT, RKD, SP and
+    pair-wise KD compare maps or relations whose channels drop out), ``levels_at_once = True``
+    (called once with lists of the levels, FGFI) and ``student_channels`` / ``teacher_channels``
+    (checked against the models).
+    """
+
+    def __init__(self, name, spec, table, owner):
+        super().__init__()
+        where = f'model.kd_terms.{name}'
+        if not isinstance(spec, (dict, ConfigDict)) or 'loss' not in spec:
+            raise ValueError(f'{where} must be dict(loss=dict(type=...), inputs=[...]).')
+        unknown = set(spec) - set(TERM_KEYS)
+        if unknown:
+            raise ValueError(f'{where} has unknown keys {sorted(unknown)}; a term takes '
+                             f'{", ".join(TERM_KEYS)}.')
+        inputs = list(spec.get('inputs', ()))
+        if not inputs:
+            raise ValueError(f'{where}.inputs is empty; name what the loss reads, from:\n'
+                             + vocabulary_help(table))
+        for key in inputs:
+            if key is not None and key not in table:
+                raise UnknownNameError(
+                    f'{where}.inputs names {key!r}, which is not in the vocabulary of '
+                    f'{owner}.{did_you_mean(key, table)} Known names:\n' + vocabulary_help(table))
+        self.name = name
+        self.where = where
+        #: the vocabulary names the loss reads, in the order of its arguments (None: its default)
+        self.inputs = inputs
+        #: of them, those holding one tensor per level
+        self.per_level = [k for k in inputs if k is not None and table[k].per_level]
+        #: feature names (without s_/t_) read from both sides that an adapter can align
+        self.pairs = [k[2:] for k in inputs if k and k.startswith('s_') and f't_{k[2:]}' in inputs
+                      and table[k].adaptable]
+        self.levels = spec.get('levels', 'all')
+        self.adapter_cfg = spec.get('adapter', 'auto')
+        self.loss_cfg = spec['loss']
+        #: the loss; an ``nn.ModuleList`` of one copy per level read after :meth:`replicate`
+        self.loss = build_loss(spec['loss'], where)
+        #: {feature name: ``nn.ModuleList`` with one adapter per level read}
+        self.adapters = nn.ModuleDict()
+        #: the weight the step multiplies the loss by (``KDWeightScheduleHook`` sets it)
+        self.weight = 1.0
+        #: past its ``stop_at``: the step does not compute it at all
+        self.stopped = False
+
+    def extra_repr(self):
+        return f'{self.name!r}, inputs={self.inputs}, levels={self.levels!r}'
+
+    @property
+    def loss_module(self):
+        """The loss (the first level's copy after :meth:`replicate`): its declared attributes."""
+        return self.loss[0] if isinstance(self.loss, nn.ModuleList) else self.loss
+
+    @property
+    def adapts(self):
+        """Whether the student's features go through an adapter: not with ``adapter=None``, nor
+        with ``'auto'`` for a loss that needs none."""
+        return self.adapter_cfg is not None and not (
+            self.adapter_cfg == 'auto' and not getattr(self.loss_module, 'needs_adapter', True))
+
+    def level_indices(self, num_levels):
+        """The levels the term reads: all of them, or the configured list (checked)."""
+        levels = self.levels
+        if levels == 'all' or levels is None:
+            return list(range(num_levels))
+        levels = [levels] if isinstance(levels, int) else list(levels)
+        bad = [lv for lv in levels if not -num_levels <= lv < num_levels]
+        if bad:
+            raise IndexError(f'{self.where}.levels = {levels}: levels {bad} do not exist; the '
+                             f'model gives {num_levels} levels (0..{num_levels - 1}).')
+        return levels
+
+    def build_adapters(self, s_shapes, t_shapes):
+        """One adapter per level read for each student / teacher feature pair the term reads
+        (``s_neck`` with ``t_neck`` ...). ``adapter='auto'`` gives a :class:`ConvAdapter` (1x1
+        conv where the channels differ, resize where H x W differ), or none for a loss that needs
+        none; ``None`` gives none.
+
+        Args:
+            s_shapes, t_shapes (dict): {feature name without s_/t_: [(C, H, W) per level]}.
+        """
+        for key in self.pairs:
+            levels = self.level_indices(len(s_shapes[key]))
+            s_c = [s_shapes[key][lv][0] for lv in levels]
+            t_c = [t_shapes[key][lv][0] for lv in levels]
+            self._check_loss_channels(key, s_c, t_c)
+            if not self.adapts:
+                continue
+            cfg = dict(type='ConvAdapter') if self.adapter_cfg == 'auto' else dict(self.adapter_cfg)
+            with DefaultScope.overwrite_default_scope('mmkd'):
+                self.adapters[key] = nn.ModuleList(
+                    MODELS.build(dict(cfg, in_channels=cs, out_channels=ct))
+                    for cs, ct in zip(s_c, t_c))
+            if s_c != t_c:
+                MMLogger.get_current_instance().info(
+                    f'mmkd: term {self.name!r} aligns the student {key} channels {s_c} to the '
+                    f"teacher's {t_c} with {cfg['type']} on levels {levels}")
+
+    def _check_loss_channels(self, key, s_c, t_c):
+        """A loss that takes ``student_channels`` / ``teacher_channels`` must be given the ones
+        the models have (after the term's adapter, if any)."""
+        for attr, have in (('student_channels', t_c if self.adapts else s_c),
+                           ('teacher_channels', t_c)):
+            want = getattr(self.loss_module, attr, None)
+            if want is not None and any(c != want for c in have):
+                who = attr.split('_')[0]
+                raise ValueError(
+                    f'{self.where}.loss.{attr}={want}, but the {who} {key} gives '
+                    f'{sorted(set(have))} channels on the levels the term reads; set '
+                    f'{attr}={have[0]}.')
+
+    def replicate(self, num_levels):
+        """Gives each level read its own copy of a loss that has parameters (FGD's context blocks
+        and 1x1 alignment), so that levels of different statistics do not share them, as in the
+        papers. ``num_levels``: how many levels the model gives for the per-level inputs."""
+        if isinstance(self.loss, nn.ModuleList) or getattr(self.loss, 'levels_at_once', False) \
+                or not any(True for _ in self.loss.parameters()):
+            return
+        copies = [build_loss(self.loss_cfg, self.where)
+                  for _ in self.level_indices(num_levels)[1:]]
+        self.loss = nn.ModuleList([self.loss] + copies)
+
+    def adapter_at(self, key, level, num_levels):
+        """The adapter the student's ``key`` features of ``level`` go through, or None."""
+        if key not in self.adapters:
+            return None
+        levels = [lv % num_levels for lv in self.level_indices(num_levels)]
+        return self.adapters[key][levels.index(level)] if level in levels else None
+
+    def forward(self, knowledge):
+        """``weight *`` the loss on the tensors the term names (``knowledge``: {vocabulary name:
+        value}), in float32 with autocast off.
+
+        Per-level inputs are indexed by the term's levels (student features through the term's
+        adapter) and the loss is called once per level, the results summed; a loss with
+        ``levels_at_once = True`` is called once with lists of the levels instead. Other inputs
+        are passed whole.
+        """
+        with full_precision(knowledge['img'].device.type):
+            return self.weight * self._value(knowledge)
+
+    def _value(self, knowledge):
+        def read(key, lv=None):
+            if key is None:  # the loss's default for that argument
+                return None
+            return as_fp32(knowledge[key] if lv is None or key not in self.per_level
+                           else knowledge[key][lv])
+
+        if not self.per_level:
+            return self.loss(*[read(k) for k in self.inputs])
+        levels = self.level_indices(len(knowledge[self.per_level[0]]))
+        calls = []
+        for i, lv in enumerate(levels):
+            args = []
+            for key in self.inputs:
+                value = read(key, lv)
+                if key is not None and key.startswith('s_') and key[2:] in self.adapters:
+                    value = self.adapters[key[2:]][i](value, knowledge['t_' + key[2:]][lv].shape[-2:])
+                args.append(value)
+            calls.append(args)
+        if getattr(self.loss_module, 'levels_at_once', False):
+            return self.loss(*[[call[j] for call in calls] if key in self.per_level else calls[0][j]
+                               for j, key in enumerate(self.inputs)])
+        losses = self.loss if isinstance(self.loss, nn.ModuleList) else [self.loss] * len(calls)
+        total = 0.
+        for fn, args in zip(losses, calls):
+            total = total + fn(*args)
+        return total
+
+
+def map_old_term_keys(state_dict, prefix, terms):
+    """Renames, in place, the keys a checkpoint written before the terms were modules has:
+    ``kd_losses.<name>.*`` to ``kd_terms.<name>.loss.*`` and ``adapters.<name>_<feature>.*`` to
+    ``kd_terms.<name>.adapters.<feature>.*`` (``terms``: {name: :class:`KDTerm`}; the longest
+    term name that matches wins, so names with underscores map right)."""
+    names = sorted(terms, key=len, reverse=True)
+    for key in [k for k in state_dict if k.startswith(prefix + 'kd_losses.')
+                or k.startswith(prefix + 'adapters.')]:
+        rest = key[len(prefix):]
+        group, _, tail = rest.partition('.')
+        new = None
+        for name in names:
+            if group == 'kd_losses' and tail.startswith(name + '.'):
+                new = f'kd_terms.{name}.loss.{tail[len(name) + 1:]}'
+            elif group == 'adapters' and tail.startswith(name + '_'):
+                feature, _, inner = tail[len(name) + 1:].partition('.')
+                if feature in terms[name].pairs:
+                    new = f'kd_terms.{name}.adapters.{feature}.{inner}'
+            if new is not None:
+                break
+        if new is not None:
+            state_dict[prefix + new] = state_dict.pop(key)

@@ -1,0 +1,75 @@
+"""A distill config runs unchanged through mmdet's and mmseg's own ``tools/train.py`` (shipped in
+their wheels under ``.mim/tools``), with the same losses, iteration by iteration, as through
+ours: the config carries what runs (checkpoint hook, DDP wrapper, the import of mmkd), not the
+tool."""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from tests.helpers import (DISTILL_CFG, SKD_CFG, data_options, seg_data_options,
+                           write_config)
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def mm_train(package):
+    """The path of ``package``'s own tools/train.py."""
+    import importlib
+    return osp.join(osp.dirname(importlib.import_module(package).__file__), '.mim', 'tools',
+                    'train.py')
+
+
+def train(script, config, work_dir):
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=ROOT)
+    out = subprocess.run([sys.executable, script, config, '--work-dir', str(work_dir)],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, (out.stdout + out.stderr)[-4000:]
+    return json.load(open(osp.join(work_dir, 'rank0_losses.json')))
+
+
+def probes(extra):
+    """Keeps every iteration's losses (tests/run_probes.py); ``custom_imports`` replaces the
+    config's own, so it names mmkd again."""
+    return dict(extra, custom_hooks=[dict(type='mmkd.DumpRankStateHook')],
+                custom_imports=dict(imports=['mmkd', 'tests.run_probes'],
+                                    allow_failed_imports=False))
+
+
+def assert_same_losses(theirs, ours):
+    assert sorted(theirs) == sorted(ours) and len(ours) >= 2
+    for it in ours:
+        assert sorted(theirs[it]) == sorted(ours[it]), it
+        assert any(k.startswith('loss_kd_') for k in ours[it])
+        for key, value in ours[it].items():
+            assert theirs[it][key] == pytest.approx(value, rel=1e-5, abs=1e-7), (it, key)
+
+
+@pytest.mark.heavy
+def test_detection_config_through_mmdet_train_gives_our_losses(demo_data, teacher_ckpt, tmp_path):
+    opts = probes(data_options(demo_data, epochs=1, batch_size=4))
+    opts['model.teacher.checkpoint'] = teacher_ckpt
+    config = write_config(tmp_path / 'cfg.py', DISTILL_CFG, opts)
+    theirs = train(mm_train('mmdet'), config, tmp_path / 'mmdet')
+    ours = train(osp.join(ROOT, 'tools', 'train.py'), config, tmp_path / 'ours')
+    assert_same_losses(theirs, ours)
+    # mmdet's tool ran mmkd's checkpoint hook: the checkpoint holds the random state
+    ckpt = torch.load(osp.join(tmp_path, 'mmdet', 'epoch_1.pth'), weights_only=True)
+    assert 'rng_state' in ckpt['meta']
+
+
+@pytest.mark.heavy
+def test_adversarial_config_through_mmseg_train_gives_our_losses(demo_data, seg_teacher_ckpt,
+                                                                  tmp_path):
+    opts = probes(seg_data_options(demo_data, iters=3))
+    opts['model.teacher.checkpoint'] = seg_teacher_ckpt
+    config = write_config(tmp_path / 'cfg.py', SKD_CFG, opts)
+    theirs = train(mm_train('mmseg'), config, tmp_path / 'mmseg')
+    ours = train(osp.join(ROOT, 'tools', 'train.py'), config, tmp_path / 'ours')
+    assert_same_losses(theirs, ours)
+    # the discriminator trained in both (its own loss keys are logged each iteration)
+    assert any(k.startswith('loss_d') or 'disc' in k for k in ours['1'])
