@@ -17,14 +17,14 @@ demo-seg: setup
 benchmark: setup
 	$(PY) tools/dataset/make_demo_data.py
 	$(PY) tools/analysis/kd_benchmark.py configs/demo/retinanet_r18-narrow_fpn_48e_mmkd-demo-student.py \
-		configs/demo/hint-poskd_retinanet-r18_retinanet-r18-narrow_48e_mmkd-demo-student.py \
+		configs/demo/hint-poskd_retinanet-r18-narrow_retinanet-r18_48e_mmkd-demo-student.py \
 		--seeds 0 1 2 --max-factor 2
 
 # The segmentation demo pair the same way (needs the teacher of `make demo-seg`).
 benchmark-seg: setup
 	$(PY) tools/dataset/make_demo_data.py
 	$(PY) tools/analysis/kd_benchmark.py configs/demo/pspnet_r18-w8-d8_1.6k_mmkd-demo-student.py \
-		configs/cwd/cwd_pspnet-r18-w16_pspnet-r18-w8_1.6k_mmkd-demo-student.py \
+		configs/cwd/cwd_pspnet-r18-w8_pspnet-r18-w16_1.6k_mmkd-demo-student.py \
 		--seeds 0 1 2 --max-factor 2 --match-step 1/8
 
 # Every method's demo config on the benchmark pairs, with the weights tried for each

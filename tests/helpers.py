@@ -17,11 +17,11 @@ from tools.demo import CONFIGS
 # the student's split).
 TEACHER_CFG = osp.join(CONFIGS, 'retinanet_r18_fpn_12e_mmkd-demo.py')
 STUDENT_CFG = osp.join(CONFIGS, 'retinanet_r18-narrow_fpn_12e_mmkd-demo.py')
-DISTILL_CFG = osp.join(CONFIGS, 'hint-poskd_retinanet-r18_retinanet-r18-narrow_12e_mmkd-demo.py')
+DISTILL_CFG = osp.join(CONFIGS, 'hint-poskd_retinanet-r18-narrow_retinanet-r18_12e_mmkd-demo.py')
 
 _ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SEG_TEACHER_CFG = osp.join(_ROOT, 'configs/demo/pspnet_r18-w32-d8_1.5k_mmkd-demo.py')
-SKD_CFG = osp.join(_ROOT, 'configs/skd/skd_pspnet-r18-w32_pspnet-r18-w16_0.8k_mmkd-demo.py')
+SKD_CFG = osp.join(_ROOT, 'configs/skd/skd_pspnet-r18-w16_pspnet-r18-w32_0.8k_mmkd-demo.py')
 
 #: the label of ignored pixels in :func:`seg_batch`
 IGNORE = 255

@@ -40,11 +40,11 @@ CONFIGS = osp.join(ROOT, 'configs', 'demo')
 TEACHER = osp.join(CONFIGS, 'retinanet_r18_fpn_24e_mmkd-demo.py')
 STUDENT = osp.join(CONFIGS, 'retinanet_r18-narrow_fpn_48e_mmkd-demo-student.py')
 DISTILL = osp.join(CONFIGS,
-                   'hint-poskd_retinanet-r18_retinanet-r18-narrow_48e_mmkd-demo-student.py')
+                   'hint-poskd_retinanet-r18-narrow_retinanet-r18_48e_mmkd-demo-student.py')
 SEG_TEACHER = osp.join(CONFIGS, 'pspnet_r18-w16-d8_3k_mmkd-demo.py')
 SEG_STUDENT = osp.join(CONFIGS, 'pspnet_r18-w8-d8_1.6k_mmkd-demo-student.py')
 SEG_DISTILL = osp.join(ROOT, 'configs', 'cwd',
-                       'cwd_pspnet-r18-w16_pspnet-r18-w8_1.6k_mmkd-demo-student.py')
+                       'cwd_pspnet-r18-w8_pspnet-r18-w16_1.6k_mmkd-demo-student.py')
 DATA = osp.join(ROOT, 'data', 'mmkd_demo')
 # Measured on 2 CPU cores (minutes), for the progress messages.
 EXPECTED_MINUTES = dict(teacher=9.6, student=2.5, distilled=4.9, matched=5.3, seg_teacher=7.2,

@@ -5,7 +5,7 @@
 # the previous generation's export (ban_retinanet-r18-narrow_chain_mmkd-demo.py); to run this
 # config alone, set model.teacher.checkpoint to a trained narrow student.
 # configs/born_again/README.md.
-_base_ = ['../demo/hint-poskd_retinanet-r18_retinanet-r18-narrow_12e_mmkd-demo.py']
+_base_ = ['../demo/hint-poskd_retinanet-r18-narrow_retinanet-r18_12e_mmkd-demo.py']
 
 model = dict(
     teacher=dict(config='{{ fileDirname }}/../demo/retinanet_r18-narrow_fpn_12e_mmkd-demo.py',

@@ -5,7 +5,7 @@
 # work_dirs/demo/ban_teacher). The KD terms are the demo distill config's (hint on P3, P4 + logit
 # KD on the positive anchors); with equal channels the hint needs no adapter.
 # configs/born_again/README.md.
-_base_ = ['../demo/hint-poskd_retinanet-r18_retinanet-r18-narrow_48e_mmkd-demo-student.py']
+_base_ = ['../demo/hint-poskd_retinanet-r18-narrow_retinanet-r18_48e_mmkd-demo-student.py']
 
 model = dict(
     teacher=dict(

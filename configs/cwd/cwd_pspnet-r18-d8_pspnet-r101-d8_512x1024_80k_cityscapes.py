@@ -7,7 +7,7 @@
 # configs/cwd/README.md.
 # Teacher weights: download mmseg's
 #   pspnet_r101-d8_512x1024_80k_cityscapes_20200606_112211-e1e1100f.pth into checkpoints/.
-_base_ = ['../_base_/distill_pspnet-r101_pspnet-r18_cityscapes.py']
+_base_ = ['../_base_/distill_pspnet-r18_pspnet-r101_cityscapes.py']
 
 model = dict(
     teacher=dict(

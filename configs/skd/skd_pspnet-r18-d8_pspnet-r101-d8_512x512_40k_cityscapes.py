@@ -13,7 +13,7 @@
 #   penalty runs the BatchNorm on running statistics (mmkd's fix, docs/skd.md). The
 #   image-conditioned mmkd critic: skd-condD_...cityscapes.py.
 # Paper: 69.10 -> 74.08 mIoU (val). Settings and demo results: configs/skd/README.md.
-_base_ = ['../_base_/distill_pspnet-r101_pspnet-r18_cityscapes.py']
+_base_ = ['../_base_/distill_pspnet-r18_pspnet-r101_cityscapes.py']
 
 crop_size = (512, 512)
 model = dict(

@@ -4,7 +4,7 @@
 # configs/takd/README.md, docs/teacher_assistant.md.
 generations = [
     dict(name='assistant', teacher=None, config='{{ fileDirname }}/'
-         'takd-hint-poskd_retinanet-r18_retinanet-r18-half_12e_mmkd-demo.py'),
+         'takd-hint-poskd_retinanet-r18-half_retinanet-r18_12e_mmkd-demo.py'),
     dict(name='student', config='{{ fileDirname }}/'
-         'takd-hint-poskd_retinanet-r18-half_retinanet-r18-narrow_12e_mmkd-demo.py'),
+         'takd-hint-poskd_retinanet-r18-narrow_retinanet-r18-half_12e_mmkd-demo.py'),
 ]

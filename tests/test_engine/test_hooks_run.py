@@ -19,7 +19,7 @@ from tools import train as train_tool
 pytestmark = pytest.mark.heavy  # trains through the tools
 
 CWD_DEMO = osp.join(osp.dirname(SKD_CFG), '..', 'cwd',
-                    'cwd_pspnet-r18-w32_pspnet-r18-w16_0.8k_mmkd-demo.py')
+                    'cwd_pspnet-r18-w16_pspnet-r18-w32_0.8k_mmkd-demo.py')
 
 
 def hook_of(runner, name):

@@ -9,6 +9,7 @@ import pytest
 
 from tests.helpers import DISTILL_CFG, STUDENT_CFG, TEACHER_CFG
 from tools.analysis import benchmark_queue as bq
+from tools.analysis.kd_benchmark import write_json
 
 ROOT = bq.ROOT
 STUDENT = osp.relpath(STUDENT_CFG, ROOT)
@@ -143,7 +144,7 @@ def test_teacher_lines_name_the_run_that_writes_a_missing_checkpoint(tmp_path):
 def test_teacher_line_of_a_distill_config_writes_its_exported_student(tmp_path):
     """A teacher assistant (TAKD): a ``teacher:`` line whose config is a distill config writes
     the export of its student, WORK_DIR/export/student.pth, and is matched by that file."""
-    assistant = 'configs/takd/takd-hint-poskd_retinanet-r18_retinanet-r18-half_24e_mmkd-demo.py'
+    assistant = 'configs/takd/takd-hint-poskd_retinanet-r18-half_retinanet-r18_24e_mmkd-demo.py'
     teacher = osp.relpath(TEACHER_CFG, ROOT)
     work = tmp_path / 'assistant'
     assert bq.teacher_checkpoint(assistant, str(work)) == str(work / 'export' / 'student.pth')
@@ -171,8 +172,8 @@ def test_a_missing_assistant_and_its_missing_teacher_are_trained_in_order(tmp_pa
     which is exported where the student's config loads it."""
     import tools.demo
     teacher = 'configs/demo/retinanet_r18_fpn_24e_mmkd-demo.py'
-    assistant = 'configs/takd/takd-hint-poskd_retinanet-r18_retinanet-r18-half_24e_mmkd-demo.py'
-    step2 = ('configs/takd/takd-hint-poskd_retinanet-r18-half_retinanet-r18-narrow_48e_'
+    assistant = 'configs/takd/takd-hint-poskd_retinanet-r18-half_retinanet-r18_24e_mmkd-demo.py'
+    step2 = ('configs/takd/takd-hint-poskd_retinanet-r18-narrow_retinanet-r18-half_48e_'
              'mmkd-demo-student.py')
     t_work, a_work = tmp_path / 'teacher', tmp_path / 'assistant'
     queue = write_queue(tmp_path, f'teacher: {teacher} {t_work}\nteacher: {assistant} {a_work}\n'
@@ -199,7 +200,7 @@ def test_a_missing_assistant_and_its_missing_teacher_are_trained_in_order(tmp_pa
 def _missing_with(missing_teacher, t_work):
     """missing_teacher, with the 24-epoch teacher's checkpoint looked for in ``t_work``."""
     def wrapped(entry):
-        if 'takd-hint-poskd_retinanet-r18_retinanet-r18-half_24e' in entry['distill']:
+        if 'takd-hint-poskd_retinanet-r18-half_retinanet-r18_24e' in entry['distill']:
             entry = dict(entry, options=[f'model.teacher.checkpoint={t_work}/epoch_24.pth'])
         return missing_teacher(entry)
     return wrapped
@@ -352,3 +353,24 @@ def test_a_benchmark_without_a_matched_row_reads_as_bounded_and_settled(tmp_path
             'scores higher | -0.037 | ≤ -0.037 | does not gain |') in md
     assert bq.settled(res)
     assert not bq.settled(dict(res, matched=dict(res['matched'], dominated=False)))
+
+
+def test_a_record_of_the_teacher_first_names_reads_with_the_names_of_now(tmp_path):
+    """configs/renamed.json maps the configs renamed student-first; a record written before
+    keeps its benchmarks under the new labels (and the run paths under them), and a label with
+    weight overrides keeps them."""
+    old = 'fgd-p3p4_retinanet-r18_retinanet-r18-narrow_48e_mmkd-demo-student'
+    new = 'fgd-p3p4_retinanet-r18-narrow_retinanet-r18_48e_mmkd-demo-student'
+    renamed = json.load(open(bq.RENAMED))
+    assert renamed[f'configs/fgd/{old}.py'] == f'configs/fgd/{new}.py'
+    assert all(osp.isfile(osp.join(ROOT, path)) for path in renamed.values())
+    assert not any(osp.exists(osp.join(ROOT, path)) for path in renamed)
+    record = {old: dict(runs={f'{old}/runs/distilled_48e/seed0/run.json': dict(metric=0.5)}),
+              f'{old}+fgd.loss.loss_weight=0.125': dict(runs={}),
+              'hint-poskd_retinanet-r18-narrow_retinanet-r18_48e_mmkd-demo-student': {}}
+    write_json(str(tmp_path / 'record.json'), record)
+    now = bq.read_queue_record(str(tmp_path / 'record.json'))
+    assert sorted(now) == sorted([new, f'{new}+fgd.loss.loss_weight=0.125',
+                                  'hint-poskd_retinanet-r18-narrow_retinanet-r18_48e_'
+                                  'mmkd-demo-student'])
+    assert now[new]['runs'] == {f'{new}/runs/distilled_48e/seed0/run.json': dict(metric=0.5)}

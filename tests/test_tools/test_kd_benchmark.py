@@ -16,7 +16,7 @@ from tools.analysis.kd_benchmark import (Runs, benchmark, converged_index, fit_t
 
 SEG_STUDENT = osp.join(osp.dirname(STUDENT_CFG), 'pspnet_r18-w16-d8_0.8k_mmkd-demo.py')
 SKD_HOLISTIC = osp.join(osp.dirname(osp.dirname(STUDENT_CFG)), 'skd',
-                        'skd-holistic_pspnet-r18-w32_pspnet-r18-w16_0.8k_mmkd-demo.py')
+                        'skd-holistic_pspnet-r18-w16_pspnet-r18-w32_0.8k_mmkd-demo.py')
 
 
 def test_mean_std():

@@ -14,7 +14,7 @@ from tools import train as train_tool
 pytestmark = pytest.mark.heavy  # trains through the tools
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-LD_FULL = osp.join(ROOT, 'configs/ld/ld-full_gfl-r18_gfl-r18-narrow_12e_mmkd-demo.py')
+LD_FULL = osp.join(ROOT, 'configs/ld/ld-full_gfl-r18-narrow_gfl-r18_12e_mmkd-demo.py')
 
 
 def test_ld_full_method_trains(demo_data, tmp_path):

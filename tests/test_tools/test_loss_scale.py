@@ -3,7 +3,7 @@ import pytest
 from tests.helpers import data_options
 from tools.analysis import loss_scale
 
-DEFEAT = 'configs/defeat/defeat-p3p4_retinanet-r18_retinanet-r18-narrow_48e_mmkd-demo-student.py'
+DEFEAT = 'configs/defeat/defeat-p3p4_retinanet-r18-narrow_retinanet-r18_48e_mmkd-demo-student.py'
 
 
 def run(demo_data, *options):

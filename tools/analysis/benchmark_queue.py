@@ -33,7 +33,9 @@ whose ``OUT`` is empty the queue restores them from it first and goes on where i
 import argparse
 import functools
 import os
+import json
 import os.path as osp
+import re
 import subprocess
 import sys
 
@@ -41,6 +43,25 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
 from tools.analysis.kd_benchmark import read_record, student_dir, write_json  # noqa: E402
+
+#: {old config path: new config path} of the configs renamed student-first
+RENAMED = osp.join(ROOT, 'configs', 'renamed.json')
+
+
+def read_queue_record(path, renamed=RENAMED):
+    """The queue's record at ``path`` ({} when there is none), with the names of configs renamed
+    since it was written (``renamed``, old path -> new path) written as they are now: its
+    benchmark labels and the run paths under them. A record made before the configs were
+    renamed student-first goes on being used."""
+    record = read_record(path) or {}
+    if not record or not osp.isfile(renamed):
+        return record
+    with open(renamed) as f:
+        stems = {osp.splitext(osp.basename(old))[0]: osp.splitext(osp.basename(new))[0]
+                 for old, new in json.load(f).items()}
+    pattern = re.compile(r'(?<![\w.-])(' + '|'.join(
+        re.escape(old) for old in sorted(stems, key=len, reverse=True)) + r')(?![\w-])')
+    return json.loads(pattern.sub(lambda m: stems[m.group(1)], json.dumps(record)))
 
 
 def parse_queue(path):
@@ -299,7 +320,7 @@ def write_record(entries, out, path):
     from it, and enough to measure on from it where the work dirs are gone (``restore_record``).
     Benchmarks already in the file at ``path`` and not on disk here are kept: a queue run on a
     new machine adds to the record, it does not drop what was measured before."""
-    record = read_record(path) or {}
+    record = read_queue_record(path)
     for entry in entries:
         results = read_record(osp.join(out, label_of(entry), 'results.json'))
         if results is None:
@@ -345,7 +366,7 @@ def restore_record(entries, out, path):
     when it is complete (``settled``). Records written before runs were kept have only each
     row's per-seed metric and minutes: those rows are rebuilt from that. Returns the labels
     restored."""
-    record = read_record(path) or {}
+    record = read_queue_record(path)
     restored = []
     for entry in entries:
         label = label_of(entry)
