@@ -263,3 +263,94 @@ def label_maps(data_samples, ignore_index):
     """
     gt = torch.stack([sample.gt_sem_seg.data[0] for sample in data_samples]).long()
     return gt, gt != ignore_index
+
+
+def diou(priors, boxes, iou=None):
+    """Distance-IoU of every prior with every box, (P, k): IoU minus the squared distance of the
+    centres over the squared diagonal of the smallest enclosing box. ``iou``: their IoU, when the
+    caller has it already."""
+    if iou is None:
+        iou = prior_gt_iou(priors, boxes)
+    c_p = (priors[:, None, :2] + priors[:, None, 2:]) / 2
+    c_b = (boxes[None, :, :2] + boxes[None, :, 2:]) / 2
+    lt = torch.minimum(priors[:, None, :2], boxes[None, :, :2])
+    rb = torch.maximum(priors[:, None, 2:], boxes[None, :, 2:])
+    diag = (rb - lt).pow(2).sum(dim=2).clamp(min=1e-6)
+    return iou - (c_p - c_b).pow(2).sum(dim=2) / diag
+
+
+VLR_MODES = ('reference', 'score')
+
+
+def reference_diou(priors, boxes):
+    """LD's reference "DIoU" of every prior with every box, (P, k): the intersection over the
+    prior's area minus the squared distance of the centres over the squared diagonal of the
+    smallest enclosing box."""
+    lt = torch.maximum(priors[:, None, :2], boxes[None, :, :2])
+    rb = torch.minimum(priors[:, None, 2:], boxes[None, :, 2:])
+    inter = (rb - lt).clamp(min=0).prod(dim=2)
+    area = (priors[:, 2:] - priors[:, :2]).clamp(min=0).prod(dim=1)
+    return diou(priors, boxes, inter / area[:, None].clamp(min=1e-6))
+
+
+def vlr_mask(level_anchors, gt_instances, pos, alpha=0.25, topk=9, mode='score'):
+    """LD's valuable localization region, (N * P,) bool in the rows' order, and a weight per
+    location. Per GT box, its ATSS threshold is the mean + standard deviation of the IoUs of its
+    ``topk`` nearest anchors per level. Vectorised over boxes; one pass per image.
+
+    - ``mode='reference'`` (HikariTJU/LD's ``get_vlr_region``): the anchors whose "DIoU" with
+      some GT box lies in ``[alpha * thr, thr)``, positives included; the weight is the anchor's
+      largest IoU with the boxes it is in that band for. The reference code's DIoU
+      (its ``iou2d_calculator`` in mode ``'diou'``) divides the intersection by the anchor's
+      area, not the union, before subtracting the centre term: :func:`reference_diou`.
+    - ``mode='score'`` (mmkd's earlier rule): DIoU of at least ``alpha * thr`` for some box,
+      outside the main region ``pos``; the weight is 1 (the caller weights by the student's
+      score).
+
+    Args:
+        level_anchors (list[Tensor]): (P_l, 4) per level, the same for every image.
+        gt_instances (list[InstanceData]): N images' GT.
+        pos (Tensor): (N * P,) bool, the positives.
+        alpha (float): alpha_vl. Defaults to 0.25.
+        topk (int): ATSS's candidates per level. Defaults to 9.
+        mode (str): ``'reference'`` or ``'score'``. Defaults to ``'score'``.
+
+    Returns:
+        tuple[Tensor, Tensor]: the (N * P,) mask and (N * P,) weights (0 outside it).
+    """
+    if mode not in VLR_MODES:
+        raise ValueError(f'model.vlr_mode={mode!r}; use one of {VLR_MODES}.')
+    anchors = torch.cat(level_anchors).float()
+    centres = (anchors[:, :2] + anchors[:, 2:]) / 2
+    sizes = [len(a) for a in level_anchors]
+    masks, weights = [], []
+    for gt in gt_instances:
+        boxes = gt.bboxes.float()
+        if len(boxes) == 0:
+            masks.append(torch.zeros(len(anchors), dtype=torch.bool, device=anchors.device))
+            weights.append(torch.zeros(len(anchors), device=anchors.device))
+            continue
+        iou = prior_gt_iou(anchors, boxes)  # (P, k)
+        gt_centres = (boxes[:, :2] + boxes[:, 2:]) / 2
+        dist = (centres[:, None] - gt_centres[None]).pow(2).sum(dim=2)  # (P, k)
+        candidates = []
+        start = 0
+        for size in sizes:
+            k = min(topk, size)
+            idx = dist[start:start + size].topk(k, dim=0, largest=False).indices + start
+            candidates.append(idx)
+            start += size
+        cand_iou = iou.gather(0, torch.cat(candidates))  # (levels * topk, k)
+        threshold = (cand_iou.mean(dim=0) + cand_iou.std(dim=0))[None]  # (1, k)
+        if mode == 'reference':
+            d = reference_diou(anchors, boxes)
+            band = (d >= alpha * threshold) & (d < threshold)  # (P, k)
+            best = torch.where(band, iou, torch.full_like(iou, -1.0)).amax(dim=1)
+            masks.append(band.any(dim=1))
+            weights.append(best.clamp(min=0))
+        else:
+            masks.append((diou(anchors, boxes, iou) >= alpha * threshold).any(dim=1))
+    if mode == 'score':
+        mask = torch.cat(masks) & ~pos
+        return mask, mask.float()
+    return torch.cat(masks), torch.cat(weights)

@@ -427,6 +427,7 @@ def test_runtime_keys_do_not_change_what_a_record_is_reused_for():
     # a record restored from the committed record, made in another checkout, whose
     # checkout-dependent hash cannot match, is taken as it is; one with a train_key is not
     assert same_training(dict(train_sha='b', restored_from='r.json'), 'y', 'a', 'k')
+    assert same_training(dict(config_sha='x', restored_from='r.json'), 'y', 'a', 'k')
     assert not same_training(dict(train_key='j', train_sha='a'), 'y', 'a', 'k')
     assert same_training(dict(train_key='k', train_sha='b'), 'y', 'a', 'k')
 

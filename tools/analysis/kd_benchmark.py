@@ -330,15 +330,17 @@ def training_sha(cfg, root=None):
 def same_training(record, sha, train_sha, train_key=None):
     """Whether a run record was measured with the config whose hashes are (``sha``,
     ``train_sha``, ``train_key``): by its checkout-independent training hash (``train_key``)
-    when it has one; else by the training hash of the checkout it was made in, which a record
-    restored from the committed record (``restored_from``) made in another checkout cannot
-    match, so such a record is taken as it is; else by the whole config's (records made before
-    the training hash); a record with none of them (restored from an older record) is taken as
-    it is."""
+    when it has one. The older hashes (``train_sha``, the whole config's ``config_sha``) hold
+    the absolute paths of the checkout the run was made in, so a record restored from the
+    committed record (``restored_from``) without a ``train_key`` is taken as it is; any other
+    record by its training hash, else by the whole config's (records made before the training
+    hash); a record with none of them (restored from an older record) is taken as it is."""
     if 'train_key' in record and train_key is not None:
         return record['train_key'] == train_key
+    if 'restored_from' in record:
+        return True
     if 'train_sha' in record:
-        return record['train_sha'] == train_sha or 'restored_from' in record
+        return record['train_sha'] == train_sha
     return record.get('config_sha', sha) == sha
 
 

@@ -7,10 +7,11 @@ from mmdet.models.task_modules.prior_generators import MlvlPointGenerator
 from mmdet.models.utils import unpack_gt_instances
 
 from mmkd.registry import MODELS
-from mmkd.structures import batch_foreground_masks, box_features, points_as_boxes
+from mmkd.structures import VLR_MODES, batch_foreground_masks, box_features, points_as_boxes
 from .base import BaseDistiller
+from .capture import Capture
+from .head_rows import dense_head, dense_rows, head_space, rcnn_rows, require_bins
 from .terms import as_fp32
-from .head_rows import VLR_MODES, dense_head, dense_rows, head_space, rcnn_rows, require_bins
 from .vocabulary import DETECTION
 
 #: a point prior stands for the square of side POINT_PRIOR_SCALE x stride centred on it: the anchor
@@ -67,17 +68,16 @@ class DetectionDistiller(BaseDistiller):
             raise ValueError(f'model.box_feat_size={box_feat_size!r}: give a positive integer.')
         self.box_feat_size = box_feat_size
         wants = self.wants
-        self._captured = {}
-        self._capturing = False
+        self.capture = Capture()
         student_head = None
         if wants.student_head:
             student_head = dense_head(self.student, 'student')
-            student_head.register_forward_hook(self._capture_hook('s_head'))
+            self.capture.keep(student_head, 's_head')
         # the priors' feature-map sizes are the student's neck levels
         if wants.student_backbone or (wants.student_neck and not self.student.with_neck):
-            self.student.backbone.register_forward_hook(self._capture_hook('s_backbone'))
+            self.capture.keep(self.student.backbone, 's_backbone')
         if wants.student_neck and self.student.with_neck:
-            self.student.neck.register_forward_hook(self._capture_hook('s_neck'))
+            self.capture.keep(self.student.neck, 's_neck')
         if wants.targets:
             head_space(student_head)  # raises for heads without head-level rows
         if wants.bins or wants.vlr:
@@ -98,21 +98,10 @@ class DetectionDistiller(BaseDistiller):
             return run
         self.align_terms(features, levels_of='neck')
 
-    def _capture_hook(self, key):
-        def hook(module, args, output):
-            if self._capturing:
-                self._captured[key] = output
-        return hook
-
     def loss(self, inputs, data_samples):
         """Student task losses plus ``loss_kd_<term>`` for every KD term."""
-        self._captured = {}
-        self._capturing = True
-        try:
+        with self.capture() as captured:
             losses = self.student.loss(inputs, data_samples)
-        finally:
-            self._capturing = False
-        captured, self._captured = self._captured, {}
         active = self.active_terms()
         if not active:
             return losses
@@ -251,11 +240,11 @@ class DetectionDistiller(BaseDistiller):
 
         def loss_and_target(*args, **kwargs):
             out = original(*args, **kwargs)
-            if self._capturing:
+            if self.capture.active is not None:
                 given = signature.bind(*args, **kwargs).arguments
-                self._captured['rcnn'] = dict(cls_score=given['cls_score'],
-                                              bbox_pred=given['bbox_pred'], rois=given['rois'],
-                                              targets=out['bbox_targets'])
+                self.capture.store('rcnn', dict(cls_score=given['cls_score'],
+                                                bbox_pred=given['bbox_pred'], rois=given['rois'],
+                                                targets=out['bbox_targets']))
             return out
 
         bbox_head.loss_and_target = loss_and_target

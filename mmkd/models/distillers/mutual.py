@@ -12,8 +12,9 @@ from mmkd.structures import label_maps
 from mmkd.utils.errors import UnknownNameError, did_you_mean
 from .base import KDTermsModel
 from .build import build_model, model_config
-from .teacher import normalisation_of
+from .capture import Capture
 from .head_rows import dense_head, dense_rows
+from .teacher import normalisation_of
 from .vocabulary import MUTUAL
 
 
@@ -87,8 +88,7 @@ class MutualLearningDistiller(KDTermsModel):
                              'give; see the vocabulary:\n' + self.vocabulary_help())
         #: the member ``predict()`` / ``val_step()`` run
         self.predicting = self.member_names[0]
-        self._captured = {}
-        self._capturing = None
+        self.capture = Capture()
         for name, (model, _) in built.items():
             if hasattr(self, name):
                 raise ValueError(f'model.students: {name!r} is taken by the distiller itself; '
@@ -129,18 +129,14 @@ class MutualLearningDistiller(KDTermsModel):
                                  'same data_preprocessor.')
 
     def _watch(self, name):
-        """A forward hook, registered once and active only while this member's loss runs, on
-        the module whose output the terms read."""
+        """A forward hook (:class:`Capture`), active only while this member's loss runs, on the
+        module whose output the terms read."""
         model = self.member(name)
         if self.task == 'detection':
             module = dense_head(model, f'member {name}')
         else:
             module = model.decode_head.conv_seg
-
-        def hook(mod, args, output):
-            if self._capturing == name:
-                self._captured[name] = output
-        module.register_forward_hook(hook)
+        self.capture.keep(module, name, when=lambda member: member == name)
 
     @contextmanager
     def predicting_with(self, name):
@@ -167,12 +163,9 @@ class MutualLearningDistiller(KDTermsModel):
         """Every member's task losses and KD terms, keys prefixed ``<member>.``."""
         losses, outputs = {}, {}
         for name in self.member_names:
-            self._capturing = name
-            try:
+            with self.capture(name) as captured:
                 own = self.member(name).loss(inputs, data_samples)
-            finally:
-                self._capturing = None
-            outputs[name] = self._captured.pop(name)
+            outputs[name] = captured[name]
             losses.update({f'{name}.{k}': v for k, v in own.items()})
         active = self.active_terms()
         if not active:

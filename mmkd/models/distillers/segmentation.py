@@ -9,6 +9,7 @@ from mmkd.registry import MODELS
 from mmkd.structures import label_maps, region_features
 from mmkd.utils.dist import average_gradients
 from .base import BaseDistiller
+from .capture import Capture, first_input
 from .terms import as_fp32, full_precision
 from .vocabulary import SEGMENTATION
 
@@ -84,8 +85,7 @@ class SegmentationDistiller(BaseDistiller):
         if {'s_logits', 't_logits'} <= self.needs and s_head.out_channels != t_head.out_channels:
             raise ValueError(f'the student predicts {s_head.out_channels} classes and the teacher '
                              f'{t_head.out_channels}: logit terms need the same classes.')
-        self._captured = {}
-        self._capturing = False
+        self.capture = Capture()
         self._watch(self.student, s_head, 's_', 'student')
         if t_head is not None:
             self._watch(self.teacher, t_head, 't_', 'teacher')
@@ -114,27 +114,22 @@ class SegmentationDistiller(BaseDistiller):
         return head
 
     def _watch(self, segmentor, head, prefix, side):
-        """Forward hooks, registered once and active only while ``_capturing``: backbone and neck
-        outputs, the classifier's feature before and after dropout and its output logits. mmseg's
-        decode heads call ``self.forward`` directly, so the hooks sit on the modules they call."""
-        def keep(key, take):
-            def hook(module, args, output=None):
-                if self._capturing:
-                    self._captured[prefix + key] = take(args, output)
-            return hook
+        """Forward hooks (:class:`Capture`): backbone and neck outputs, the classifier's feature
+        before and after dropout and its output logits. mmseg's decode heads call
+        ``self.forward`` directly, so the hooks sit on the modules they call."""
         def wants(stage):
             return getattr(self.wants, f'{side}_{stage}')
         if wants('backbone'):
-            segmentor.backbone.register_forward_hook(keep('backbone', lambda a, o: o))
+            self.capture.keep(segmentor.backbone, prefix + 'backbone')
         if wants('decode_inputs') and segmentor.with_neck:
-            segmentor.neck.register_forward_hook(keep('neck', lambda a, o: o))
+            self.capture.keep(segmentor.neck, prefix + 'neck')
         if wants('decode_feat'):
             first = head.dropout if head.dropout is not None else head.conv_seg
-            first.register_forward_pre_hook(keep('decode_feat', lambda a, o: a[0]))
+            self.capture.keep(first, prefix + 'decode_feat', first_input, pre=True)
         if wants('dropout_feat'):
-            head.conv_seg.register_forward_pre_hook(keep('dropout_feat', lambda a, o: a[0]))
+            self.capture.keep(head.conv_seg, prefix + 'dropout_feat', first_input, pre=True)
         if wants('logits'):
-            head.conv_seg.register_forward_hook(keep('logits', lambda a, o: o))
+            self.capture.keep(head.conv_seg, prefix + 'logits')
 
     def _adversarial_term(self):
         names = [n for n, t in self.kd_terms.items() if getattr(t.loss_module, 'adversarial', False)]
@@ -164,16 +159,11 @@ class SegmentationDistiller(BaseDistiller):
     def loss(self, inputs, data_samples):
         """Student task losses plus ``loss_kd_<term>`` for every KD term."""
         active = self.active_terms()
-        self._captured = {}
-        self._capturing = True
-        try:
+        with self.capture() as captured:
             losses = self.student.loss(inputs, data_samples)
-            knowledge = {k: v for k, v in self._captured.items() if k.startswith('s_')}
+            knowledge = {k: v for k, v in captured.items() if k.startswith('s_')}
             if active:
-                knowledge.update(self.teacher_knowledge(inputs))
-        finally:
-            self._capturing = False
-            self._captured = {}
+                knowledge.update(self.teacher_knowledge(inputs, captured))
         if not active:
             return losses
         if self.wants.student_decode_inputs:
@@ -220,8 +210,12 @@ class SegmentationDistiller(BaseDistiller):
             disagreement=0.5 * (p_s - p_t).abs().sum(0)))
 
     @torch.no_grad()
-    def teacher_knowledge(self, inputs):
-        """Runs the teacher only as deep as the terms read; the hooks keep what it gives."""
+    def teacher_knowledge(self, inputs, captured=None):
+        """Runs the teacher only as deep as the terms read; the hooks keep what its head gives
+        in ``captured`` (the step's capture, or one of its own)."""
+        if captured is None:
+            with self.capture() as captured:
+                return self.teacher_knowledge(inputs, captured)
         wants_head = self.wants.teacher_head
         if not (wants_head or self.wants.teacher_backbone):
             return {}
@@ -234,8 +228,8 @@ class SegmentationDistiller(BaseDistiller):
                     else backbone
             if wants_head:
                 self.teacher.decode_head.forward(out['t_decode_inputs'])
-                out.update({k: self._captured[k] for k in ('t_decode_feat', 't_dropout_feat',
-                                                           't_logits') if k in self._captured})
+                out.update({k: captured[k] for k in ('t_decode_feat', 't_dropout_feat',
+                                                     't_logits') if k in captured})
         return out
 
     def run_adversarial(self, name, knowledge):

@@ -7,7 +7,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmkd.models.distillers.head_rows import regression_in_space
+from mmkd.models.distillers.head_rows import family_of
 from mmkd.registry import MODELS
 from tests.helpers import RCNN_TERMS, STUDENT_CFG, batch, distill_model_cfg, tiny_faster_rcnn
 
@@ -132,14 +132,14 @@ def test_gfl_integral_and_atss_decoding_in_stride_units(tmp_path):
         head = MODELS.build(dict(gfl_model(reg_max).bbox_head, train_cfg=None))
         preds = torch.full((2, 4 * (reg_max + 1), 2, 2), -30.0)
         preds[:, 3::reg_max + 1] = 30.0
-        out = regression_in_space(head, [preds] * 5, [(2, 2)] * 5)
+        out = family_of(head).regression([preds] * 5, [(2, 2)] * 5)
         assert torch.allclose(out[0], torch.full((2, 4, 4), 3.0), atol=1e-4)
     atss = gfl_model().bbox_head
     atss.update(type='ATSSHead', reg_decoded_bbox=True, loss_dfl=None)
     atss.pop('loss_dfl'), atss.pop('reg_max')
     atss['loss_cls'] = dict(type='FocalLoss', use_sigmoid=True, loss_weight=1.0)
     head = MODELS.build(atss)
-    out = regression_in_space(head, [torch.zeros(1, 4, 2, 2)] * 5, [(2, 2)] * 5)
+    out = family_of(head).regression([torch.zeros(1, 4, 2, 2)] * 5, [(2, 2)] * 5)
     assert torch.allclose(out[3], torch.full((1, 4, 4), 4.0))
 
 
@@ -289,7 +289,7 @@ def test_vlr_on_a_drawn_case():
     positive (1, 1) out: the region is (1, 2), (2, 1), (2, 2)."""
     from mmengine.structures import InstanceData
 
-    from mmkd.models.distillers.head_rows import diou, vlr_mask
+    from mmkd.structures import diou, vlr_mask
     c = torch.tensor([8.0, 24.0, 40.0, 56.0])
     cy, cx = torch.meshgrid(c, c, indexing='ij')
     centres = torch.stack([cx.flatten(), cy.flatten()], dim=1)
@@ -319,7 +319,7 @@ def test_reference_vlr_by_hand():
     distance were in the band."""
     from mmengine.structures import InstanceData
 
-    from mmkd.models.distillers.head_rows import diou, reference_diou, vlr_mask
+    from mmkd.structures import diou, reference_diou, vlr_mask
     gt = torch.tensor([[0.0, 0.0, 32.0, 32.0]])
     anchors = torch.tensor([[0.0, 0.0, 32.0, 32.0], [16.0, 0.0, 48.0, 32.0],
                             [64.0, 0.0, 96.0, 32.0]])
@@ -400,12 +400,12 @@ def test_fcos_distances_in_stride_units_in_train_and_eval_mode():
     feats = [torch.randn(2, 32, s, s) for s in (16, 8, 4, 2, 2)]
     sizes = [f.shape[-2:] for f in feats]
     head.train()
-    train_rows = regression_in_space(head, head(feats)[1], sizes)
+    train_rows = family_of(head).regression(head(feats)[1], sizes)
     head.eval()
     eval_preds = head(feats)[1]
     assert torch.allclose(eval_preds[1], head.train()(feats)[1][1] * 16, atol=1e-5)
     head.eval()
-    eval_rows = regression_in_space(head, eval_preds, sizes)
+    eval_rows = family_of(head).regression(eval_preds, sizes)
     for a, b in zip(train_rows, eval_rows):
         assert torch.allclose(a, b, atol=1e-5)
 
