@@ -72,15 +72,30 @@ class KDTermsModel(BaseModel):
     def train_step(self, data, optim_wrapper, ddp=None):
         """MMEngine's step (``BaseModel.train_step``); under ``KDDistributedDataParallel`` the
         forward goes through ``ddp`` so that DDP averages the gradients."""
+        return self.joint_step(data, optim_wrapper, [optim_wrapper], ddp)[0]
+
+    def joint_step(self, data, main, wrappers, ddp=None, what='the student'):
+        """One forward and one backward of every loss under ``main`` (its autocast context, loss
+        scaling and gradient accumulation), then a step of each of ``wrappers`` (the parts of a
+        model with one optimizer per part). A step with a NaN / Inf loss is skipped or raises
+        (``model.nonfinite``).
+
+        Returns:
+            tuple[dict, bool]: the log variables, and whether the step was taken.
+        """
         model = ddp if ddp is not None else self
-        with optim_wrapper.optim_context(model):
+        with main.optim_context(model):
             data = self.data_preprocessor(data, True)
             losses = model._run_forward(data, mode='loss')
         parsed, log_vars = self.parse_losses(losses)
-        if self.skip_nonfinite(log_vars):
-            return log_vars
-        optim_wrapper.update_params(parsed)
-        return log_vars
+        if self.skip_nonfinite(log_vars, what):
+            return log_vars, False
+        main.backward(main.scale_loss(parsed))
+        if main.should_update():
+            for wrapper in wrappers:
+                wrapper.step()
+                wrapper.zero_grad()
+        return log_vars, True
 
     def skip_nonfinite(self, log_vars, what='the student'):
         """Whether this step must be skipped because a loss is NaN / Inf (in any process);

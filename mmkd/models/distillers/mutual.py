@@ -217,17 +217,5 @@ class MutualLearningDistiller(KDTermsModel):
         if missing:
             raise KeyError(f'optim_wrapper has {sorted(optim_wrapper.keys())}, missing members '
                            f'{missing}: give every member its optimizer.')
-        model = ddp if ddp is not None else self
         first = optim_wrapper[self.member_names[0]]
-        with first.optim_context(model):
-            data = self.data_preprocessor(data, True)
-            losses = model._run_forward(data, mode='loss')
-        parsed, log_vars = self.parse_losses(losses)
-        if self.skip_nonfinite(log_vars, 'the members'):
-            return log_vars
-        first.backward(first.scale_loss(parsed))
-        if first.should_update():
-            for wrapper in optim_wrapper.values():
-                wrapper.step()
-                wrapper.zero_grad()
-        return log_vars
+        return self.joint_step(data, first, list(optim_wrapper.values()), ddp, 'the members')[0]

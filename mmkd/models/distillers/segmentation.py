@@ -3,12 +3,12 @@ on named tensors, and an optional discriminator trained beside the student (adve
 import torch
 import torch.nn as nn
 from mmengine.optim import OptimWrapperDict
-from mmengine.registry import DefaultScope
 
 from mmkd.registry import MODELS
 from mmkd.structures import label_maps, region_features
 from mmkd.utils.dist import average_gradients
 from .base import BaseDistiller
+from .build import build_model
 from .capture import Capture, first_input
 from .terms import as_fp32, full_precision
 from .vocabulary import SEGMENTATION
@@ -132,7 +132,8 @@ class SegmentationDistiller(BaseDistiller):
             self.capture.keep(head.conv_seg, prefix + 'logits')
 
     def _adversarial_term(self):
-        names = [n for n, t in self.kd_terms.items() if getattr(t.loss_module, 'adversarial', False)]
+        names = [n for n, t in self.kd_terms.items()
+                 if getattr(t.loss_module, 'adversarial', False)]
         if len(names) > 1:
             raise ValueError(f'model.kd_terms {names} are all adversarial; one discriminator '
                              'trains against one term, keep one.')
@@ -152,8 +153,7 @@ class SegmentationDistiller(BaseDistiller):
         cfg = dict(cfg)
         cfg.setdefault('num_classes', s_head.out_channels)
         cfg.setdefault('with_image', 'img' in self.kd_terms[self.adversarial].inputs)
-        with DefaultScope.overwrite_default_scope('mmkd'):
-            return MODELS.build(cfg)
+        return build_model(cfg, 'mmkd')
 
     # ----------------------------------------------------------------- one step
     def loss(self, inputs, data_samples):
@@ -274,21 +274,12 @@ class SegmentationDistiller(BaseDistiller):
         if missing:
             raise KeyError(f'optim_wrapper has {sorted(optim_wrapper.keys())}, missing '
                            f'{sorted(missing)}.')
-        model = ddp if ddp is not None else self
-        main = optim_wrapper['student']
-        with main.optim_context(model):
-            data = self.data_preprocessor(data, True)
-            losses = model._run_forward(data, mode='loss')
-        parsed, log_vars = self.parse_losses(losses)
-        if self.skip_nonfinite(log_vars):
+        log_vars, stepped = self.joint_step(
+            data, optim_wrapper['student'],
+            [w for key, w in optim_wrapper.items() if key != 'discriminator'], ddp)
+        if not stepped:
             self._adv_inputs = None
             return log_vars
-        main.backward(main.scale_loss(parsed))
-        if main.should_update():
-            for key, wrapper in optim_wrapper.items():
-                if key != 'discriminator':
-                    wrapper.step()
-                    wrapper.zero_grad()
         if self.adversarial is None or self.kd_terms[self.adversarial].stopped:
             return log_vars
         disc = optim_wrapper['discriminator']

@@ -14,10 +14,10 @@ import torch
 import torch.nn as nn
 from mmengine.config import ConfigDict
 from mmengine.logging import MMLogger
-from mmengine.registry import DefaultScope
 
 from mmkd.registry import MODELS
 from mmkd.utils.errors import UnknownNameError, did_you_mean
+from .build import build_model
 
 TERM_KEYS = ('loss', 'inputs', 'levels', 'adapter')
 
@@ -47,8 +47,7 @@ def build_loss(cfg, where):
     """Builds a KD loss from its config in the mmkd scope; an unknown type names the closest
     registered loss and says how to register one."""
     try:
-        with DefaultScope.overwrite_default_scope('mmkd'):
-            return MODELS.build(cfg)
+        return build_model(cfg, 'mmkd')
     except KeyError as err:
         known = sorted(k for k in MODELS.module_dict if k.endswith('Loss'))
         typed = str(cfg.get('type', '')).split('.')[-1]
@@ -161,11 +160,11 @@ class KDTerm(nn.Module):
             self._check_loss_channels(key, s_c, t_c)
             if not self.adapts:
                 continue
-            cfg = dict(type='ConvAdapter') if self.adapter_cfg == 'auto' else dict(self.adapter_cfg)
-            with DefaultScope.overwrite_default_scope('mmkd'):
-                self.adapters[key] = nn.ModuleList(
-                    MODELS.build(dict(cfg, in_channels=cs, out_channels=ct))
-                    for cs, ct in zip(s_c, t_c))
+            cfg = dict(type='ConvAdapter') if self.adapter_cfg == 'auto' \
+                else dict(self.adapter_cfg)
+            self.adapters[key] = nn.ModuleList(
+                build_model(dict(cfg, in_channels=cs, out_channels=ct), 'mmkd')
+                for cs, ct in zip(s_c, t_c))
             if s_c != t_c:
                 MMLogger.get_current_instance().info(
                     f'mmkd: term {self.name!r} aligns the student {key} channels {s_c} to the '
@@ -230,12 +229,13 @@ class KDTerm(nn.Module):
             for key in self.inputs:
                 value = read(key, lv)
                 if key is not None and key.startswith('s_') and key[2:] in self.adapters:
-                    value = self.adapters[key[2:]][i](value, knowledge['t_' + key[2:]][lv].shape[-2:])
+                    size = knowledge['t_' + key[2:]][lv].shape[-2:]
+                    value = self.adapters[key[2:]][i](value, size)
                 args.append(value)
             calls.append(args)
         if getattr(self.loss_module, 'levels_at_once', False):
-            return self.loss(*[[call[j] for call in calls] if key in self.per_level else calls[0][j]
-                               for j, key in enumerate(self.inputs)])
+            return self.loss(*[[call[j] for call in calls] if key in self.per_level
+                               else calls[0][j] for j, key in enumerate(self.inputs)])
         losses = self.loss if isinstance(self.loss, nn.ModuleList) else [self.loss] * len(calls)
         total = 0.
         for fn, args in zip(losses, calls):

@@ -3,7 +3,7 @@ from .bounded_regression import TeacherBoundedRegressionLoss, bounded_regression
 from .channel_wise import ChannelWiseDivergenceLoss, channel_wise_divergence
 from .decoupled_feature import DecoupledFeatureLoss, decoupled_feature
 from .feature_imitation import FeatureImitationLoss, feature_imitation
-from .fgd import FGDLoss, fgd_attention
+from .fgd import FGDLoss, fgd_attention, focal_global_distillation
 from .fine_grained_imitation import FineGrainedImitationLoss, fine_grained_imitation
 from .localization_distillation import (LocalizationDistillationLoss, distances_to_bins,
                                        localization_distillation, rebin_distribution)
@@ -20,7 +20,8 @@ from .weighted_soft_label import WeightedSoftLabelKDLoss, weighted_soft_label
 
 __all__ = ['bounded_regression', 'TeacherBoundedRegressionLoss', 'WeightedSoftLabelKDLoss',
            'DecoupledFeatureLoss', 'FeatureImitationLoss', 'feature_imitation', 'FGDLoss',
-           'fgd_attention', 'FineGrainedImitationLoss', 'LocalizationDistillationLoss',
+           'fgd_attention', 'focal_global_distillation', 'FineGrainedImitationLoss',
+           'LocalizationDistillationLoss',
            'distances_to_bins', 'rebin_distribution', 'LogitKDLoss', 'logit_kd',
            'ChannelWiseDivergenceLoss', 'channel_wise_divergence', 'PairWiseKDLoss',
            'node_affinity', 'HolisticAdversarialLoss', 'critic', 'gradient_penalty',

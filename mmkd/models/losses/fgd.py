@@ -27,6 +27,40 @@ def fgd_attention(feat, temperature):
     return spatial.reshape(N, H, W), channel
 
 
+def focal_global_distillation(s_feat, t_feat, fg, bg, context_delta, temperature, alpha,
+                              beta, gamma, lam):
+    """FGD's loss of one level (paper Sec. 3), every term divided by the batch size N:
+    ``alpha L_fg + beta L_bg + gamma L_at + lam L_global`` (see :class:`FGDLoss`).
+
+    Args:
+        s_feat, t_feat (Tensor): (N, C, H, W), the student's already aligned to C channels.
+        fg, bg (Tensor): (N, H, W) foreground / background masks.
+        context_delta (Tensor): (N, C), the teacher's context block's added context minus the
+            student's: ``GC_t(F_t) - GC_s(F_s) = (F_t - F_s) + delta`` at every cell.
+        temperature (float): of the attention softmax.
+        alpha, beta, gamma, lam (float): the term weights.
+
+    Returns:
+        Tensor: a scalar.
+    """
+    N = s_feat.shape[0]
+    s_spatial, s_channel = fgd_attention(s_feat, temperature)
+    t_spatial, t_channel = fgd_attention(t_feat, temperature)
+    diff = t_feat - s_feat
+    diff_sq = diff.pow(2)
+    # sum_C A_C (t - s)^2 per cell, then the fg and bg sums weighted by A_S and the masks
+    sq = (diff_sq * t_channel[:, :, None, None]).sum(dim=1) * t_spatial
+    loss_fg = (sq * fg).sum() / N
+    loss_bg = (sq * bg).sum() / N
+    loss_at = ((s_channel - t_channel).abs().sum() + (s_spatial - t_spatial).abs().sum()) / N
+    # sum (diff + delta)^2 = sum diff^2 + 2 sum_nc delta sum_HW diff + HW sum delta^2 (exact,
+    # without building either context block's output map)
+    H, W = t_feat.shape[-2:]
+    loss_global = (diff_sq.sum() + 2 * (context_delta * diff.sum(dim=(2, 3))).sum() +
+                   H * W * context_delta.pow(2).sum()) / N
+    return alpha * loss_fg + beta * loss_bg + gamma * loss_at + lam * loss_global
+
+
 class ContextBlock(nn.Module):
     """GCNet's global context block as FGD uses it: ``x + transform(sum_HW softmax(mask(x)) x)``,
     mask a 1x1 conv C->1, transform = 1x1 conv C->C/2, LayerNorm, ReLU, 1x1 conv C/2->C (the last
@@ -89,7 +123,8 @@ class FGDLoss(nn.Module):
         loss_weight (float): Defaults to 1.0.
 
     The 1x1 alignment is part of FGD, so the distiller adds no adapter of its own
-    (``needs_adapter = False``); each level gets its own copy of the loss (alignment and context blocks).
+    (``needs_adapter = False``); each level gets its own copy of the loss (alignment and context
+    blocks).
 
     Term: ``inputs=['s_neck', 't_neck', 'gt_bboxes', 'batch_input_shape']``.
     """
@@ -122,27 +157,10 @@ class FGDLoss(nn.Module):
             raise ValueError(f'FGDLoss: student {tuple(s_feat.shape)} and teacher '
                              f'{tuple(t_feat.shape)} differ after the channel alignment; they '
                              'must share H x W.')
-        N = s_feat.shape[0]
         fg, bg = fg_bg_masks(gt_bboxes, tuple(input_shape), t_feat.shape[-2:],
                              self.cells)  # (N, H, W)
-        s_spatial, s_channel = fgd_attention(s_feat, self.temperature)
-        t_spatial, t_channel = fgd_attention(t_feat, self.temperature)
-
-        diff = t_feat - s_feat
-        diff_sq = diff.pow(2)
-        # sum_C A_C (t - s)^2 per cell, then the fg and bg sums weighted by A_S and the masks
-        sq = (diff_sq * t_channel[:, :, None, None]).sum(dim=1) * t_spatial
-        loss_fg = (sq * fg).sum() / N
-        loss_bg = (sq * bg).sum() / N
-        loss_at = ((s_channel - t_channel).abs().sum() +
-                   (s_spatial - t_spatial).abs().sum()) / N
-        # GC_t(t) - GC_s(s) = diff + delta with delta (N, C) the same at every cell, so
-        # sum (diff + delta)^2 = sum diff^2 + 2 sum_nc delta sum_HW diff + HW sum delta^2
-        # (exact, without building either block's output map)
         delta = self.teacher_context.added_context(t_feat) - \
             self.student_context.added_context(s_feat)
-        H, W = t_feat.shape[-2:]
-        loss_global = (diff_sq.sum() + 2 * (delta * diff.sum(dim=(2, 3))).sum() +
-                       H * W * delta.pow(2).sum()) / N
-        return self.loss_weight * (self.alpha_fgd * loss_fg + self.beta_fgd * loss_bg +
-                                   self.gamma_fgd * loss_at + self.lambda_fgd * loss_global)
+        return self.loss_weight * focal_global_distillation(
+            s_feat, t_feat, fg, bg, delta, self.temperature, self.alpha_fgd, self.beta_fgd,
+            self.gamma_fgd, self.lambda_fgd)
