@@ -10,7 +10,8 @@ from mmkd.registry import MODELS
 from mmkd.structures import VLR_MODES, batch_foreground_masks, box_features, points_as_boxes
 from .base import BaseDistiller
 from .capture import Capture
-from .head_rows import dense_head, dense_rows, head_space, rcnn_rows, require_bins
+from .head_rows import (dense_head, dense_rows, head_space, keep_assignment, rcnn_rows,
+                        require_bins)
 from .terms import as_fp32
 from .vocabulary import DETECTION
 
@@ -80,6 +81,7 @@ class DetectionDistiller(BaseDistiller):
             self.capture.keep(self.student.neck, 's_neck')
         if wants.targets:
             head_space(student_head)  # raises for heads without head-level rows
+            keep_assignment(student_head, self.capture)
         if wants.bins or wants.vlr:
             require_bins(student_head)
         if wants.rcnn:
@@ -138,6 +140,7 @@ class DetectionDistiller(BaseDistiller):
                 dense_head(self.teacher, 'teacher') if t_out else None,
                 (knowledge['s_cls_scores'], knowledge['s_bbox_preds']), t_out,
                 self._assignable(gt_instances), img_metas, wants=self.needs,
+                assigned=captured.get('assigned'),
                 vlr_alpha=self.vlr_alpha, vlr_mode=self.vlr_mode))
         if self.wants.rcnn:
             knowledge.update(self.rcnn_knowledge(captured['rcnn'], knowledge['t_neck']))

@@ -22,6 +22,9 @@ starts with the labels for ``AnchorHead`` itself and with the anchors for ATSS, 
 kin; ``FCOSHead.get_targets`` on points, in stride units only with ``norm_on_bbox``;
 ``GFLHead.integral`` (the expected distance of an edge distribution); ``bbox_coder.decode``.
 """
+import types
+import weakref
+
 import torch
 from mmdet.models.dense_heads import AnchorHead, FCOSHead, GFLHead
 from mmdet.structures.bbox import bbox2distance
@@ -90,16 +93,18 @@ class AnchorFamily:
                        .reshape(N, P, 4))
         return out
 
-    def targets(self, cls_scores, gt_instances, img_metas):
+    def targets(self, cls_scores, gt_instances, img_metas, assigned=None):
         """Assigns with the head's own assigner and returns, per level, (N, P_l) ``labels`` (K =
         background), ``label_weights``, (N, P_l, 4) ``targets`` in the head's space and their
         ``target_weights``; plus ``avg_factor``, the divisor the head's own classification loss
-        uses."""
+        uses. ``assigned``: what the head's own ``get_targets`` returned in its loss this step
+        (:func:`keep_assignment`), used instead of assigning again."""
         head = self.head
         featmap_sizes = [s.shape[-2:] for s in cls_scores]
         anchors, valid_flags = head.get_anchors(featmap_sizes, img_metas,
                                                 device=cls_scores[0].device)
-        out = head.get_targets(anchors, valid_flags, gt_instances, img_metas)
+        out = assigned if assigned is not None else \
+            head.get_targets(anchors, valid_flags, gt_instances, img_metas)
         if type(head).get_targets is AnchorHead.get_targets:
             labels, label_weights, targets, target_weights, avg_factor = out[:5]
         else:  # ATSS, GFL and their kin give the anchors first
@@ -186,12 +191,15 @@ class PointFamily(DistanceAnchorFamily):
         return [flatten_level(pred, 1) if norm else flatten_level(pred, 1) / stride
                 for pred, stride in zip(bbox_preds, self.strides)]
 
-    def targets(self, cls_scores, gt_instances, img_metas):
+    def targets(self, cls_scores, gt_instances, img_metas, assigned=None):
         head = self.head
         N = len(gt_instances)
         featmap_sizes = [s.shape[-2:] for s in cls_scores]
-        points = head.prior_generator.grid_priors(featmap_sizes, device=cls_scores[0].device)
-        labels, targets = head.get_targets(points, gt_instances)
+        if assigned is None:
+            points = head.prior_generator.grid_priors(featmap_sizes,
+                                                      device=cls_scores[0].device)
+            assigned = head.get_targets(points, gt_instances)
+        labels, targets = assigned[:2]
         labels = [lb.reshape(N, -1) for lb in labels]
         targets = [t.reshape(N, -1, 4) for t in targets]
         if not head.norm_on_bbox:
@@ -217,6 +225,21 @@ def family_of(head):
     raise NotImplementedError(
         f'{type(head).__name__}: head-level rows are available for AnchorHead-based heads '
         '(RetinaNet, RPN, ATSS, GFL, ...) and FCOS-style point heads.')
+
+
+def keep_assignment(head, capture):
+    """Makes this instance's ``get_targets`` keep, while ``capture`` captures, what the head's
+    own loss assigned (as ``'assigned'``): the rows then reuse it instead of running the
+    assigner a second time. The head's loss gets what it always got; mmdet's code is not
+    changed. A bound method on the instance, so a deep copy of the model keeps its own."""
+    head._mmkd_capture = capture
+    head.get_targets = types.MethodType(_get_targets_kept, head)
+
+
+def _get_targets_kept(head, *args, **kwargs):
+    out = type(head).get_targets(head, *args, **kwargs)
+    head._mmkd_capture.store('assigned', out)
+    return out
 
 
 def head_space(head):
@@ -264,23 +287,33 @@ def require_bins(head):
 
 
 # ------------------------------------------------------------------------------ the rows
+#: {student head: the (teacher head, shapes) already checked to match}
+_MATCHED = weakref.WeakKeyDictionary()
+
+
 def dense_rows(s_head, t_head, s_out, t_out, gt_instances, img_metas, wants=STUDENT_ROWS,
-               vlr_alpha=0.25, vlr_mode='reference'):
+               vlr_alpha=0.25, vlr_mode='reference', assigned=None):
     """The vocabulary's dense-head rows that ``wants`` names (``docs/design.md``), and only
     those: one assignment by the student head's own assigner, then each row from it. The
     teacher's rows (``t_pos_reg``, ``t_cls_rows``, ``t_pos_cls``: same priors, classes and space
-    required; LD's ``t_pos_bins`` / ``t_vlr_bins``: see :func:`bin_rows`) read ``t_out``."""
+    required; LD's ``t_pos_bins`` / ``t_vlr_bins``: see :func:`bin_rows`) read ``t_out``.
+    ``assigned``: the student head's own assignment of this step (:func:`keep_assignment`)."""
     s_cls, s_reg = s_out
     featmap_sizes = [c.shape[-2:] for c in s_cls]
     wants = set(wants)
     s_fam = family_of(s_head)
     t_fam = family_of(t_head) if t_head is not None else None
     if wants & {'t_pos_reg', 't_cls_rows'}:
-        check_dense_heads_match(s_fam, t_fam, s_cls, t_out[0], featmap_sizes)
+        checked = _MATCHED.setdefault(s_head, set())
+        key = (id(t_head), tuple(tuple(c.shape) for c in s_cls),
+               tuple(tuple(c.shape) for c in t_out[0]))
+        if key not in checked:  # once per pair of heads and shapes, not every step
+            check_dense_heads_match(s_fam, t_fam, s_cls, t_out[0], featmap_sizes)
+            checked.add(key)
     if wants & {*BIN_NAMES, *VLR_NAMES}:
         require_bins(s_head)
     with torch.no_grad():
-        tg = s_fam.targets(s_cls, gt_instances, img_metas)
+        tg = s_fam.targets(s_cls, gt_instances, img_metas, assigned)
     labels = torch.cat(tg['labels'], dim=1).reshape(-1)
     pos = (labels >= 0) & (labels < s_head.num_classes)
 
