@@ -105,7 +105,13 @@ def plain_config(cfg, model, scope, member=None):
     if imports:
         out.custom_imports = dict(imports=imports, allow_failed_imports=False)
     elif 'custom_imports' in out:
-        del out['custom_imports']
+        out._cfg_dict.pop('custom_imports')
+    # mmkd's runtime (configs/_base_/demo_runtime.py): MMEngine's own in the plain config
+    checkpoint = out.get('default_hooks', {}).get('checkpoint')
+    if checkpoint is not None and _is_mmkd_type(checkpoint.get('type')):
+        checkpoint.type = 'CheckpointHook'
+    if _is_mmkd_type(out.get('model_wrapper_cfg', {}).get('type')):
+        out._cfg_dict.pop('model_wrapper_cfg')
     hooks = [h for h in out.get('custom_hooks', []) if not _is_mmkd_type(h.get('type'))]
     out.custom_hooks = hooks
     optim_wrapper = out.get('optim_wrapper', {})

@@ -103,14 +103,15 @@ class AnchorFamily:
         featmap_sizes = [s.shape[-2:] for s in cls_scores]
         anchors, valid_flags = head.get_anchors(featmap_sizes, img_metas,
                                                 device=cls_scores[0].device)
+        N = len(gt_instances)
+        # per level, before get_targets: ATSS / GFL concatenate the levels in place
+        level_anchors = [a[None].expand(N, -1, -1) for a in anchors[0]]
         out = assigned if assigned is not None else \
             head.get_targets(anchors, valid_flags, gt_instances, img_metas)
         if type(head).get_targets is AnchorHead.get_targets:
             labels, label_weights, targets, target_weights, avg_factor = out[:5]
         else:  # ATSS, GFL and their kin give the anchors first
             _, labels, label_weights, targets, target_weights, avg_factor = out[:6]
-        N = len(gt_instances)
-        level_anchors = [a[None].expand(N, -1, -1) for a in anchors[0]]
         return dict(labels=labels, label_weights=[w.float() for w in label_weights],
                     targets=self.encode_targets(level_anchors, targets),
                     target_weights=target_weights, avg_factor=max(float(avg_factor), 1.0))
