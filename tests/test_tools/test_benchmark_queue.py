@@ -374,3 +374,7 @@ def test_a_record_of_the_teacher_first_names_reads_with_the_names_of_now(tmp_pat
                                   'hint-poskd_retinanet-r18-narrow_retinanet-r18_48e_'
                                   'mmkd-demo-student'])
     assert now[new]['runs'] == {f'{new}/runs/distilled_48e/seed0/run.json': dict(metric=0.5)}
+    # nothing renamed (an empty map): the record as it was, not every label rewritten
+    (tmp_path / 'none.json').write_text('{}')
+    assert bq.read_queue_record(str(tmp_path / 'record.json'),
+                                renamed=str(tmp_path / 'none.json')) == record

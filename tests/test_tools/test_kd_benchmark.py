@@ -449,6 +449,14 @@ def test_the_train_key_does_not_depend_on_where_the_repository_is(tmp_path):
     assert training_sha(a, a_root) == training_sha(b, b_root)
     b.model.weight = 2.0
     assert training_sha(a, a_root) != training_sha(b, b_root)
+    # a path outside the checkout whose name only starts with the root's ('one2' beside 'one')
+    # is the same text in every checkout: one key, not '<root>2/...' in one of them
+    outside = f"teacher = dict(config='{tmp_path / 'one2' / 'teacher.py'}')\n"
+    for root in (a_root, b_root):
+        (root / 'outside.py').write_text(outside)
+    keys = {training_sha(Config.fromfile(str(root / 'outside.py')), root)
+            for root in (a_root, b_root)}
+    assert len(keys) == 1
 
 
 def test_no_compute_matched_row_when_the_converged_student_already_wins(tmp_path):

@@ -59,6 +59,8 @@ def read_queue_record(path, renamed=RENAMED):
     with open(renamed) as f:
         stems = {osp.splitext(osp.basename(old))[0]: osp.splitext(osp.basename(new))[0]
                  for old, new in json.load(f).items()}
+    if not stems:
+        return record
     pattern = re.compile(r'(?<![\w.-])(' + '|'.join(
         re.escape(old) for old in sorted(stems, key=len, reverse=True)) + r')(?![\w-])')
     return json.loads(pattern.sub(lambda m: stems[m.group(1)], json.dumps(record)))

@@ -323,7 +323,8 @@ def training_sha(cfg, root=None):
             node.pop(last)
     text = cfg.pretty_text
     if root is not None:
-        text = text.replace(osp.abspath(root), '<root>')
+        # the folder and what is in it, not a sibling whose name starts the same (/a/b2 for /a/b)
+        text = text.replace(osp.join(osp.abspath(root), ''), osp.join('<root>', ''))
     return hashlib.sha1(text.encode()).hexdigest()
 
 

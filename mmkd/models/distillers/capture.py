@@ -50,10 +50,12 @@ class Capture:
     @contextmanager
     def __call__(self, tag=True):
         """Captures inside the block; yields the dict the hooks fill, which stays the caller's
-        after the block."""
+        after the block. Blocks nest: an inner block fills its own dict, and the outer one
+        captures again after it."""
+        outer = self.active, self.out
         out = {}
         self.active, self.out = tag, out
         try:
             yield out
         finally:
-            self.active, self.out = None, {}
+            self.active, self.out = outer

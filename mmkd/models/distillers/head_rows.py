@@ -303,8 +303,9 @@ def dense_rows(s_head, t_head, s_out, t_out, gt_instances, img_metas, wants=STUD
     featmap_sizes = [c.shape[-2:] for c in s_cls]
     wants = set(wants)
     s_fam = family_of(s_head)
-    t_fam = family_of(t_head) if t_head is not None else None
-    if wants & {'t_pos_reg', 't_cls_rows'}:
+    t_fam = None
+    if wants & {'t_pos_reg', 't_cls_rows'}:  # the teacher's family only when its rows are asked
+        t_fam = family_of(t_head)
         checked = _MATCHED.setdefault(s_head, set())
         key = (id(t_head), tuple(tuple(c.shape) for c in s_cls),
                tuple(tuple(c.shape) for c in t_out[0]))

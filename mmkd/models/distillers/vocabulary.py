@@ -160,7 +160,7 @@ DETECTION = {
         'student_head', 'targets', 'vlr'),
     'num_vlr': entry(
         'V, the number of VLR locations (at least 1), a float',
-        'student_head', 'targets'),
+        'student_head', 'targets', 'vlr'),
     'pos_level_weights': entry(
         "1 / (the batch's positives on the level of each positive), (P,): a weight that turns"
         " a summed loss over the positives into LD's mean per level, summed over the levels",

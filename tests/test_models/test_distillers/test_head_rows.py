@@ -422,3 +422,28 @@ def test_per_level_mean_weights_by_hand():
     weights = per_level_mean_weights(labels, pos)
     assert weights.tolist() == pytest.approx([1 / 3, 1.0, 1 / 3, 1 / 3])
     assert weights.sum().item() == pytest.approx(2.0)
+
+
+def test_every_dense_row_asked_alone_is_given_and_nothing_else(tmp_path):
+    """The vocabulary's stages decide which blocks of ``dense_rows`` run: each dense-head name
+    (stage ``targets``, not ``rcnn``) asked alone must come back, and alone."""
+    from mmkd.models.distillers.head_rows import dense_rows
+    from mmkd.models.distillers.vocabulary import DETECTION
+    model = distiller(tmp_path, gfl_model(16))
+    model.eval()
+    inputs, samples = one_box_batch()
+    s_out = model.student.bbox_head(model.student.extract_feat(inputs))
+    with torch.no_grad():
+        t_out = model.teacher.bbox_head(model.teacher.extract_feat(inputs))
+    gts = [s.gt_instances for s in samples]
+    metas = [s.metainfo for s in samples]
+    names = [n for n, e in DETECTION.items() if 'targets' in e.stages and 'rcnn' not in e.stages]
+    assert {'num_vlr', 'pos_mask', 't_pos_bins', 's_vlr_bins'} <= set(names)
+    for name in names:
+        rows = dense_rows(model.student.bbox_head, model.teacher.bbox_head, s_out, t_out, gts,
+                          metas, wants={name})
+        assert name in rows, name
+        extra = set(rows) - {name}
+        assert all(name in ('s_vlr_bins', 't_vlr_bins', 'vlr_bin_weights', 'num_vlr',
+                            's_pos_bins', 't_pos_bins', 'pos_bin_weights', 'pos_bin_avg_factor')
+                   for name in extra), (name, extra)
