@@ -74,8 +74,10 @@ class SafeCheckpointHook(CheckpointHook):
       (``randomness=dict(seed=..., deterministic=True)`` for bit-exact kernels; dataloader
       worker processes, ``num_workers > 0``, restart their own random streams).
 
-    ``tools/train.py`` puts it in place of ``default_hooks.checkpoint`` when that is MMEngine's
-    ``CheckpointHook``. Local files only: other backends get MMEngine's behaviour.
+    The KD runtimes (``configs/_base_/demo_runtime.py`` and the COCO / Cityscapes root configs)
+    set it as ``default_hooks.checkpoint``, so every entry point (ours, mmdet's or mmseg's
+    ``tools/train.py``, ``mim train``) runs it. Local files only: other backends get MMEngine's
+    behaviour.
     """
 
     def before_save_checkpoint(self, runner, checkpoint):

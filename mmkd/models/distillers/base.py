@@ -22,6 +22,34 @@ from .vocabulary import Wants
 NONFINITE = ('raise', 'skip')
 
 
+def step_together(main, wrappers):
+    """A step of each of ``wrappers`` after one backward under ``main``. Under mixed precision
+    the loss was scaled by ``main``'s scaler alone, so every wrapper's gradients are unscaled,
+    checked for Inf / NaN and stepped by that scaler, and the scale is updated once for the
+    step (a wrapper stepping with its own scaler would unscale by a scale the loss never had).
+    """
+    scaler = getattr(main, 'loss_scaler', None)
+    if scaler is None or len(wrappers) == 1:
+        for wrapper in wrappers:
+            wrapper.step()
+            wrapper.zero_grad()
+        return
+    plain = [type(w).__name__ for w in wrappers if not hasattr(w, 'loss_scaler')]
+    if plain:
+        raise TypeError(
+            f'the optimizer wrappers of one backward mix mixed precision ({type(main).__name__})'
+            f' with {", ".join(plain)}: give every part of optim_wrapper the same type '
+            "(type='AmpOptimWrapper' for all, or for none).")
+    for wrapper in wrappers:
+        if wrapper.clip_grad_kwargs:
+            scaler.unscale_(wrapper.optimizer)
+            wrapper._clip_grad()  # mmengine's clipping (and its grad_norm log), on unscaled grads
+        scaler.step(wrapper.optimizer)
+    scaler.update(getattr(main, '_scale_update_param', None))
+    for wrapper in wrappers:
+        wrapper.zero_grad()
+
+
 class KDTermsModel(BaseModel):
     """What every mmkd model with KD terms shares, teacher or not: its terms (``self.kd_terms``,
     one :class:`KDTerm` each, built from ``model.kd_terms`` against the vocabulary), the stages
@@ -92,9 +120,7 @@ class KDTermsModel(BaseModel):
             return log_vars, False
         main.backward(main.scale_loss(parsed))
         if main.should_update():
-            for wrapper in wrappers:
-                wrapper.step()
-                wrapper.zero_grad()
+            step_together(main, wrappers)
         return log_vars, True
 
     def skip_nonfinite(self, log_vars, what='the student'):

@@ -165,3 +165,46 @@ def test_a_batch_where_one_image_has_no_boxes(teacher_ckpt):
     assert log_vars['loss_kd_cls_pos'] > 0
     total.backward()
     assert distiller.student.bbox_head.retina_cls.weight.grad.abs().sum() > 0
+
+
+def amp_wrappers(monkeypatch, params, scale):
+    """mmengine's AmpOptimWrapper, one per parameter, with torch's CPU GradScaler at a fixed
+    scale (mmengine builds the CUDA one, and only where a GPU is: the check is lifted here)."""
+    import mmengine.optim.optimizer.amp_optimizer_wrapper as amp
+    monkeypatch.setattr(amp, 'is_cuda_available', lambda: True)
+    wrappers = []
+    for p in params:
+        w = amp.AmpOptimWrapper(optimizer=torch.optim.SGD([p], lr=0.1), loss_scale='dynamic')
+        w.loss_scaler = torch.amp.GradScaler('cpu', init_scale=scale, growth_interval=10 ** 6)
+        wrappers.append(w)
+    return wrappers
+
+
+def test_several_amp_wrappers_step_with_the_scale_the_loss_had(monkeypatch):
+    """One backward under the first wrapper's scaler (loss x 1024), then both parts step: each
+    must move by lr x its true gradient, -0.1 x 3 and -0.1 x 5, the second too (its own scaler
+    never scaled the loss). An Inf gradient in the second part skips its step alone (torch's
+    rule: each optimizer checks its own gradients) and halves the scale once."""
+    from mmkd.models.distillers.base import step_together
+    a, b = torch.nn.Parameter(torch.tensor(1.0)), torch.nn.Parameter(torch.tensor(2.0))
+    first, second = amp_wrappers(monkeypatch, [a, b], 1024.0)
+    first.backward(first.scale_loss(3 * a + 5 * b))
+    assert float(a.grad) == 3 * 1024
+    step_together(first, [first, second])
+    assert float(a.detach()) == pytest.approx(1.0 - 0.3)
+    assert float(b.detach()) == pytest.approx(2.0 - 0.5)
+    assert a.grad is None or float(a.grad) == 0
+    first.backward(first.scale_loss(3 * a + b * float('inf')))
+    step_together(first, [first, second])
+    assert float(a.detach()) == pytest.approx(0.7 - 0.3) and float(b.detach()) == 1.5
+    assert first.loss_scaler.get_scale() == 512.0  # one update, halved once
+
+
+def test_amp_and_plain_wrappers_in_one_backward_are_named(monkeypatch):
+    from mmkd.models.distillers.base import step_together
+    a, b = torch.nn.Parameter(torch.tensor(1.0)), torch.nn.Parameter(torch.tensor(2.0))
+    (first,) = amp_wrappers(monkeypatch, [a], 8.0)
+    plain = OptimWrapper(torch.optim.SGD([b], lr=0.1))
+    first.backward(first.scale_loss(a + b))
+    with pytest.raises(TypeError, match='OptimWrapper.*same type'):
+        step_together(first, [first, plain])
