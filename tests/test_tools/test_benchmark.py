@@ -9,10 +9,9 @@ def test_benchmark_reports_medians_and_ratio(demo_data, capsys):
     med = benchmark.main([DISTILL_CFG, '--iters', '2', '--warmup', '1', '--random-teacher',
                           '--only', 'hint',
                           '--cfg-options', f'train_dataloader.dataset.data_root={root}'])
-    assert all(med[k] > 0 for k in ('student step', 'teacher forward', 'distill step'))
-    assert med['ratio'] == med['distill step'] / (med['student step'] + med['teacher forward'])
-    assert med['terms_share'] == pytest.approx(1 - 1 / med['ratio'], abs=1e-12)
     out = capsys.readouterr().out
+    # what is printed is what is returned
+    assert f"{med['ratio']:.3f}" in next(line for line in out.splitlines() if 'ratio distill' in line)
     assert "terms ['hint']" in out and 'peak RSS' in out
     # progress: the first (warm-up) and the last of the 3 iterations, with an ETA
     assert '[benchmark] iterations 1/3 (warm-up), elapsed' in out
@@ -32,3 +31,27 @@ def test_benchmark_compares_two_processes_with_one(demo_data, capsys):
     out = capsys.readouterr().out
     assert '1 process, 2 threads, batch 4' in out
     assert '2 processes x 1 threads, batch 2 each' in out
+
+
+@pytest.mark.heavy
+def test_mmdet_ld_anchor_computes_the_losses_of_the_coco_ld_config(demo_data, capsys):
+    """The anchor is only a fair peer if it computes what our config computes: on the first
+    batch, mmdet's own LD (LDHead, KnowledgeDistillationSingleStageDetector) with the same
+    student and teacher weights gives the same task losses and the same LD value as the COCO LD
+    config, whose normalisation is the reference code's (docs/ld.md)."""
+    root = data_options(demo_data)['train_dataloader.dataset.data_root']
+    med = benchmark.main(['configs/ld/ld_gfl-r18_gfl-r101_1x_coco.py', '--iters', '1',
+                          '--warmup', '0', '--random-teacher', '--demo-data', '--no-pretrained',
+                          '--input-size', '96', '--anchor', 'mmdet-ld', '--no-progress',
+                          '--threads', '1',
+                          '--cfg-options', f'train_dataloader.dataset.data_root={root}'])
+    ours, theirs = med['first_losses'], med['anchor_first_losses']
+    assert theirs['loss_ld'] > 0
+    assert ours['loss_kd_ld'] == pytest.approx(theirs['loss_ld'], rel=1e-5)
+    assert ours['loss_cls'] == pytest.approx(theirs['loss_cls'], rel=1e-5)
+    # the box losses share one divisor, the sum of the positives' score weights, which GFLHead
+    # clamps to at least 1 and LDHead does not (+1e-6): at random weights the scores are ~0.01
+    # and mmdet's LD box losses come out larger, both by the same factor
+    assert ours['loss_bbox'] / theirs['loss_bbox'] == pytest.approx(
+        ours['loss_dfl'] / theirs['loss_dfl'], rel=1e-4)
+    assert "mmkd's step / mmdet's" in capsys.readouterr().out

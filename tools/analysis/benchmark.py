@@ -16,6 +16,14 @@ interleaved iteration by iteration (a progress line with an ETA every few second
 The config's teacher checkpoint must exist (train the teacher first) unless ``--random-teacher``.
 ``--cfg-options model.teacher.dtype=bfloat16`` times the teacher in reduced precision.
 
+``--anchor mmdet-ld`` (an LD config of a GFL student and teacher) also times, on the same batches
+and interleaved with the rest, mmdet's own LD: ``KnowledgeDistillationSingleStageDetector`` with
+the student's model and an ``LDHead`` (``KnowledgeDistillationKLDivLoss``, the config's T and
+weight), the same student and teacher weights, and prints each step against the limit and
+mmkd's step against mmdet's. A COCO config runs here with ``--demo-data --no-pretrained``
+(``tools/analysis/loss_scale.py``'s options) and ``--input-size 320`` (every ``Resize`` of the
+train pipeline to 320 x 320).
+
 ``--procs N`` times instead the whole training step (MMEngine's optimizer wrapper, one SGD step)
 for a global batch of ``--batch-size`` images: in one process with ``--threads`` threads, then in
 N processes (gloo, ``KDDistributedDataParallel``, ``batch-size / N`` images and
@@ -52,12 +60,31 @@ def timed(fn):
     return time.perf_counter() - start
 
 
+def resize_to(pipeline, size):
+    """Every ``Resize`` of ``pipeline`` to ``size`` x ``size`` (no ratio kept)."""
+    for step in pipeline:
+        if 'Resize' in step['type']:
+            step.update(scale=(size, size), keep_ratio=False)
+
+
 def build(args, parser, batch_size):
     """The config (with the command line's changes), its distiller in train mode and a train
     dataloader of ``batch_size`` images."""
+    from tools.analysis.loss_scale import no_pretrained, use_demo_data
     cfg = Config.fromfile(args.config)
+    if args.demo_data:  # first, so that --cfg-options can change what it sets
+        use_demo_data(cfg)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    if args.no_pretrained:
+        no_pretrained(cfg.model)
+    if args.input_size:
+        dataset = cfg.train_dataloader.dataset
+        while 'dataset' in dataset:
+            dataset = dataset.dataset
+        resize_to(dataset.pipeline, args.input_size)
+    cfg.train_dataloader.num_workers = 0
+    cfg.train_dataloader.persistent_workers = False
     if args.only:
         unknown = set(args.only) - set(cfg.model.kd_terms)
         if unknown:
@@ -135,6 +162,39 @@ def compare_processes(args, parser):
     return dict(one=one, many=many, ratio=many / one)
 
 
+def mmdet_ld(cfg, distiller):
+    """mmdet's own LD for the LD config ``cfg``: ``KnowledgeDistillationSingleStageDetector``
+    with the student's model, its head an ``LDHead`` whose ``loss_ld`` has the config's
+    temperature and weight, the teacher of the config, and the distiller's student and teacher
+    weights, in train mode (the teacher in eval mode, as mmdet's ``eval_teacher``)."""
+    import copy
+    terms = [t for t in distiller.kd_terms.values()
+             if type(t.loss_module).__name__ == 'LocalizationDistillationLoss']
+    if len(terms) != 1 or len(distiller.kd_terms) != 1:
+        raise SystemExit('--anchor mmdet-ld needs a config with one KD term, '
+                         "LocalizationDistillationLoss on the positives (configs/ld/ld_*): "
+                         f'this one has {sorted(distiller.kd_terms)}')
+    loss = terms[0].loss_module
+    student = copy.deepcopy(distiller.student_cfg)
+    if student.bbox_head.type != 'GFLHead':
+        raise SystemExit(f'--anchor mmdet-ld needs a GFLHead student; the config\'s is '
+                         f'{student.bbox_head.type}')
+    student.bbox_head.update(type='LDHead', loss_ld=dict(
+        type='KnowledgeDistillationKLDivLoss', loss_weight=loss.loss_weight, T=loss.temperature))
+    student.update(type='KnowledgeDistillationSingleStageDetector',
+                   teacher_config=dict(model=copy.deepcopy(distiller.teacher_cfg)),
+                   teacher_ckpt=None)
+    student.teacher_config.model.pop('init_cfg', None)
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        anchor = MODELS.build(dict(student, _scope_='mmdet'))
+    missing = anchor.load_state_dict(distiller.student.state_dict(), strict=False)
+    if missing.missing_keys or missing.unexpected_keys:
+        raise SystemExit(f"mmdet's LD model does not take the student's weights: {missing}")
+    anchor.teacher_model.load_state_dict(distiller.teacher.state_dict())
+    anchor.train()
+    return anchor
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('config')
@@ -150,6 +210,14 @@ def main(argv=None):
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     parser.add_argument('--no-progress', action='store_true',
                         help='no progress lines while timing')
+    parser.add_argument('--anchor', choices=['mmdet-ld'],
+                        help="also time a peer's step on the same batches (see above)")
+    parser.add_argument('--demo-data', action='store_true',
+                        help='a COCO / Cityscapes config on the demo images')
+    parser.add_argument('--no-pretrained', action='store_true',
+                        help='no ImageNet weights (no download)')
+    parser.add_argument('--input-size', type=int,
+                        help="every Resize of the train pipeline to this square size")
     parser.add_argument('--procs', type=int, default=1,
                         help='compare a DDP train step in this many processes with one process')
     args = parser.parse_args(argv)
@@ -188,11 +256,28 @@ def main(argv=None):
         distiller.parse_losses(distiller.loss(batch['inputs'], batch['data_samples']))[0].backward()
         d_opt.step()
 
-    times = {'student step': [], 'teacher forward': [], 'distill step': []}
+    parts = {'student step': student_step, 'teacher forward': teacher_forward,
+             'distill step': distill_step}
+    if args.anchor == 'mmdet-ld':
+        anchor = mmdet_ld(cfg, distiller)
+        a_opt = torch.optim.SGD([p for p in anchor.parameters() if p.requires_grad], lr=1e-5)
+
+        def anchor_step(batch):
+            a_opt.zero_grad()
+            anchor.parse_losses(anchor.loss(batch['inputs'], batch['data_samples']))[0].backward()
+            a_opt.step()
+        parts['mmdet LD step'] = anchor_step
+        with torch.no_grad():
+            med_first = anchor.loss(batches[0]['inputs'], batches[0]['data_samples'])
+        anchor_first = {k: float(sum(v) if isinstance(v, list) else v)
+                        for k, v in med_first.items()}
+        print("[benchmark] mmdet's LD on the first batch: " + ', '.join(
+            f'{k} {v:.4g}' for k, v in anchor_first.items()))
+    times = {name: [] for name in parts}
     peaks = {}
     progress = Progress(len(batches), '[benchmark] iterations', enabled=not args.no_progress)
     for i, batch in enumerate(batches):
-        for name, fn in zip(times, (student_step, teacher_forward, distill_step)):
+        for name, fn in parts.items():
             seconds = timed(lambda: fn(batch))
             if i >= args.warmup:
                 times[name].append(seconds)
@@ -209,6 +294,14 @@ def main(argv=None):
     med['terms_share'] = 1 - limit / med['distill step']
     print(f'[benchmark] the KD terms\' own cost (distill step - student step - teacher '
           f'forward) is {100 * med["terms_share"]:.1f}% of the distill step')
+    med['first_losses'] = {k: float(sum(v) if isinstance(v, list) else v)
+                           for k, v in first.items()}
+    if 'mmdet LD step' in med:
+        med['anchor_first_losses'] = anchor_first
+        med['anchor_ratio'] = med['mmdet LD step'] / limit
+        med['vs_anchor'] = med['distill step'] / med['mmdet LD step']
+        print(f"[benchmark] mmdet's LD step / limit = {med['anchor_ratio']:.3f}; mmkd's step / "
+              f"mmdet's = {med['vs_anchor']:.3f}")
     return med
 
 
