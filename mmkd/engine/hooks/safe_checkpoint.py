@@ -58,6 +58,32 @@ def write_atomically(path, text):
     os.replace(path + PART, path)
 
 
+def reorder_old_optimizers(runner, checkpoint):
+    """A distiller's checkpoint written before its KD terms were modules keeps its weights
+    (their keys are mapped on load), but its optimizer state is indexed by the old parameter
+    order: rewrite it, before the runner's resume loads it, so that every parameter gets its
+    own momentum back (:func:`mmkd.models.distillers.terms.reorder_old_optimizer_state`)."""
+    from mmengine.model import is_model_wrapper
+    from mmengine.optim import OptimWrapper, OptimWrapperDict
+    from mmkd.models.distillers.terms import reorder_old_optimizer_state
+    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    wrappers = getattr(runner, 'optim_wrapper', None)
+    saved = checkpoint.get('optimizer')
+    if saved is None or not hasattr(model, 'kd_terms') or 'state_dict' not in checkpoint:
+        return
+    if isinstance(wrappers, OptimWrapper):
+        pairs = [(saved, wrappers.optimizer)]
+    elif isinstance(wrappers, OptimWrapperDict):
+        pairs = [(saved[name], w.optimizer) for name, w in wrappers.items() if name in saved]
+    else:
+        return
+    keys = [k[len('module.'):] if k.startswith('module.') else k for k in checkpoint['state_dict']]
+    for state, optimizer in pairs:
+        if reorder_old_optimizer_state(state, optimizer, model, keys):
+            runner.logger.info('mmkd: the checkpoint predates the KD terms as modules; its '
+                               'optimizer state was reordered to the parameters of now.')
+
+
 @HOOKS.register_module()
 class SafeCheckpointHook(CheckpointHook):
     """MMEngine's ``CheckpointHook`` (same arguments) that never loses a checkpoint and makes
@@ -84,6 +110,7 @@ class SafeCheckpointHook(CheckpointHook):
         checkpoint.setdefault('meta', {})['rng_state'] = rng_state()
 
     def after_load_checkpoint(self, runner, checkpoint):
+        reorder_old_optimizers(runner, checkpoint)
         self._rng_state = checkpoint.get('meta', {}).get('rng_state')
         if self._rng_state is not None:
             set_rng_state(self._rng_state)

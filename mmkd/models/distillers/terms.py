@@ -265,3 +265,62 @@ def map_old_term_keys(state_dict, prefix, terms):
                 break
         if new is not None:
             state_dict[prefix + new] = state_dict.pop(key)
+
+
+def old_parameter_order(model, checkpoint_keys):
+    """The names of ``model``'s parameters in the order a model of a checkpoint written before
+    the terms were modules had them (``checkpoint_keys``: that checkpoint's state-dict keys, in
+    its order), or None when the checkpoint has no old key. The old KD parameters
+    (``kd_losses.*``, then ``adapters.*``) sat where ``kd_terms`` sits now, after the student
+    and the teacher; the checkpoint's order gives theirs. Parameters the checkpoint lacks (a
+    teacher not saved) keep their place."""
+    keys = list(checkpoint_keys)
+    if not any(k.startswith(('kd_losses.', 'adapters.')) for k in keys):
+        return None
+    names = [name for name, _ in model.named_parameters()]
+    known = set(names)
+    mapped = []
+    for key in keys:
+        one = {key: None}
+        map_old_term_keys(one, '', model.kd_terms)
+        (new,) = one
+        if new in known:
+            mapped.append(new)
+    present = set(mapped)
+    order = iter(mapped)
+    return [next(order) if name in present else name for name in names]
+
+
+def reorder_old_optimizer_state(optimizer_state, optimizer, model, checkpoint_keys):
+    """Rewrites, in place, the ``torch.optim`` state dict ``optimizer_state`` saved with a model
+    of the old parameter order (:func:`old_parameter_order`) so that ``optimizer`` (built on
+    ``model`` as it is now, its parameters in model order) loads each parameter's own state
+    (momentum, Adam moments) and its own group. Returns whether anything was rewritten."""
+    old = old_parameter_order(model, checkpoint_keys)
+    if old is None:
+        return False
+    name_of = {id(p): n for n, p in model.named_parameters()}
+    rank = {name: i for i, name in enumerate(old)}
+    current = [(gi, name_of[id(p)]) for gi, group in enumerate(optimizer.param_groups)
+               for p in group['params']]
+    saved_groups = optimizer_state['param_groups']
+    if sum(len(g['params']) for g in saved_groups) != len(current):
+        raise ValueError(
+            f'the checkpoint\'s optimizer has {sum(len(g["params"]) for g in saved_groups)} '
+            f'parameters, the model\'s {len(current)}: it was written for another model; '
+            'start from its weights with load_from instead of resume.')
+    # the saved index of a parameter: its place among this optimizer's parameters, old order
+    by_old = sorted(range(len(current)), key=lambda j: rank[current[j][1]])
+    saved_index = {j: i for i, j in enumerate(by_old)}
+    group_of_saved = {i: g for g in saved_groups for i in g['params']}
+    state = optimizer_state['state']
+    optimizer_state['state'] = {j: state[saved_index[j]] for j in range(len(current))
+                                if saved_index[j] in state}
+    groups, start = [], 0
+    for gi, group in enumerate(optimizer.param_groups):
+        indices = list(range(start, start + len(group['params'])))
+        start += len(indices)
+        saved = group_of_saved[saved_index[indices[0]]] if indices else saved_groups[gi]
+        groups.append(dict(saved, params=indices))
+    optimizer_state['param_groups'] = groups
+    return True

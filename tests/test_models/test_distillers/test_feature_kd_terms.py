@@ -221,3 +221,63 @@ def test_inherit_errors_name_the_modules(teacher_ckpt):
         MODELS.build(distill_model_cfg(teacher_ckpt, inherit=['neck']))
     with pytest.raises(ValueError, match=r"inherit names 'roi_head'.*its modules: .*bbox_head"):
         MODELS.build(distill_model_cfg(teacher_ckpt, inherit='roi_head'))
+
+
+def old_name(key):
+    """A key as a checkpoint written before the terms were modules had it."""
+    parts = key.split('.')
+    if parts[0] != 'kd_terms':
+        return key
+    term, kind, rest = parts[1], parts[2], parts[3:]
+    if kind == 'loss':
+        return '.'.join(['kd_losses', term] + rest)
+    return '.'.join(['adapters', f'{term}_{rest[0]}'] + rest[1:])
+
+
+def test_an_old_checkpoint_resumes_each_parameter_with_its_own_momentum(teacher_ckpt):
+    """The old layout registered the KD parameters as kd_losses.* then adapters.*, after the
+    student and the teacher; its optimizer state is indexed in that order. Reordered, every
+    parameter of the model of now gets its own momentum buffer back (the teacher, not saved,
+    keeps its place)."""
+    from mmkd.models.distillers.terms import reorder_old_optimizer_state
+
+    def trained_once():
+        hint = distill_model_cfg(teacher_ckpt).kd_terms.hint  # 1x1 adapters, 32 -> 128
+        model = build(teacher_ckpt, hint=hint, fgd=fgd_term())
+        model.train()
+        model.loss(*batch())  # the adapters are built at the first step
+        wrapper = build_optim_wrapper(model, dict(optimizer=dict(type='SGD', lr=0.01,
+                                                                 momentum=0.9)))
+        return model, wrapper
+
+    model, wrapper = trained_once()
+    wrapper.update_params(model.parse_losses(model.loss(*batch()))[0])
+    names = [n for n, _ in model.named_parameters()]
+    kd = [n for n in names if n.startswith('kd_terms.')]
+    assert any('.adapters.' in n for n in kd) and any('.loss.' in n for n in kd)
+    old_order = ([n for n in names if not n.startswith('kd_terms.')]
+                 + [n for n in kd if n.split('.')[2] == 'loss']
+                 + [n for n in kd if n.split('.')[2] == 'adapters'])
+    assert old_order != names
+    new_state = wrapper.optimizer.state_dict()
+    old_state = dict(
+        state={i: new_state['state'][names.index(n)] for i, n in enumerate(old_order)
+               if names.index(n) in new_state['state']},
+        param_groups=[dict(new_state['param_groups'][0], params=list(range(len(names))))])
+    saved = model.state_dict()  # no teacher: save_teacher=False
+    assert not any(k.startswith('teacher.') for k in saved)
+    old_keys = [k for k in saved if not k.startswith('kd_terms.')] + [
+        old_name(n) for n in old_order if n.startswith('kd_terms.')]
+
+    again, wrapper2 = trained_once()
+    assert reorder_old_optimizer_state(old_state, wrapper2.optimizer, again, old_keys)
+    wrapper2.optimizer.load_state_dict(old_state)
+    params = dict(model.named_parameters())
+    for name, p in again.named_parameters():
+        mine = wrapper.optimizer.state.get(params[name], {}).get('momentum_buffer')
+        theirs = wrapper2.optimizer.state.get(p, {}).get('momentum_buffer')
+        assert (mine is None) == (theirs is None), name
+        if mine is not None:
+            assert torch.equal(mine, theirs), name
+    # a checkpoint of now is left alone
+    assert not reorder_old_optimizer_state(new_state, wrapper2.optimizer, again, list(saved))
