@@ -40,7 +40,7 @@ def kd_weight_at(step, value=1.0, warmup=0, start_value=0.0, decay='linear', dec
 
 @HOOKS.register_module()
 class KDWeightScheduleHook(Hook):
-    """Sets ``model.kd_terms[term].weight`` before every training iteration and logs every
+    """Sets ``model.kd_terms[term].kd_weight`` before every training iteration and logs every
     term's weight as ``kd_weight_<term>``.
 
     A term past its ``stop_at`` is not computed at all (``model.kd_terms[term].stopped``): its
@@ -96,7 +96,7 @@ class KDWeightScheduleHook(Hook):
             spec = dict(spec)
             by_epoch = spec.pop('by_epoch', False)
             step = runner.epoch if by_epoch else runner.iter
-            model.kd_terms[term].weight = kd_weight_at(step, **spec)
+            model.kd_terms[term].kd_weight = kd_weight_at(step, **spec)
             if spec.get('stop_at') is not None and step >= spec['stop_at']:
                 stopped.add(term)
         for name, term in model.kd_terms.items():
@@ -105,7 +105,7 @@ class KDWeightScheduleHook(Hook):
                 print_log(f'mmkd: KD term {name!r} stopped at {unit} '
                           f"{self.schedules[name]['stop_at']}", logger='current')
             term.stopped = name in stopped
-            runner.message_hub.update_scalar(f'train/kd_weight_{name}', term.weight)
+            runner.message_hub.update_scalar(f'train/kd_weight_{name}', term.kd_weight)
 
     @staticmethod
     def _distiller(runner):

@@ -57,7 +57,7 @@ class KDLossScaleHook(Hook):
             return
         task = measured.pop('task')
         for term, m in measured.items():
-            weight = model.kd_terms[term].weight if term in model.kd_terms else 1.0
+            weight = model.kd_terms[term].kd_weight if term in model.kd_terms else 1.0
             if weight == 0 or task['grad_norm'] == 0 or task['loss'] == 0:
                 continue
             self.samples.setdefault(term, []).append(dict(

@@ -241,7 +241,7 @@ class SegmentationDistiller(BaseDistiller):
         # the student's step: gradients reach the student through the discriminator, whose own
         # parameters are stepped only by discriminator_loss()
         with full_precision(knowledge['img'].device.type):
-            return term.weight * term.loss(frozen(self.discriminator), *args)
+            return term.kd_weight * term.loss(frozen(self.discriminator), *args)
 
     def discriminator_loss(self):
         """The discriminator's losses on the maps of the last ``loss()`` call."""

@@ -3,10 +3,11 @@ parameters), its adapters, the levels it reads, its weight and whether it has st
 
 A distiller holds its terms in ``self.kd_terms`` (an ``nn.ModuleDict`` in config order), so one
 term's state is one object: ``distiller.kd_terms['fgd'].loss``, ``.adapters['neck']``,
-``.weight`` (set by ``KDWeightScheduleHook``), ``.stopped``. Its checkpoint keys are
-``kd_terms.<name>.loss.*`` and ``kd_terms.<name>.adapters.<feature>.<i>.*``; checkpoints written
-before the terms were modules (``kd_losses.<name>.*``, ``adapters.<name>_<feature>.*``) are
-mapped to these on loading (:func:`map_old_term_keys`).
+``.kd_weight`` (the schedule's factor on top of the loss's own ``loss_weight``, set by
+``KDWeightScheduleHook``), ``.stopped``. Its checkpoint keys are ``kd_terms.<name>.loss.*``
+and ``kd_terms.<name>.adapters.<feature>.<i>.*``; checkpoints written before the terms were
+modules (``kd_losses.<name>.*``, ``adapters.<name>_<feature>.*``) are mapped to these on
+loading (:func:`map_old_term_keys`).
 """
 from contextlib import contextmanager
 
@@ -113,7 +114,7 @@ class KDTerm(nn.Module):
         #: {feature name: ``nn.ModuleList`` with one adapter per level read}
         self.adapters = nn.ModuleDict()
         #: the weight the step multiplies the loss by (``KDWeightScheduleHook`` sets it)
-        self.weight = 1.0
+        self.kd_weight = 1.0
         #: past its ``stop_at``: the step does not compute it at all
         self.stopped = False
 
@@ -211,7 +212,7 @@ class KDTerm(nn.Module):
         are passed whole.
         """
         with full_precision(knowledge['img'].device.type):
-            return self.weight * self._value(knowledge)
+            return self.kd_weight * self._value(knowledge)
 
     def _value(self, knowledge):
         def read(key, lv=None):

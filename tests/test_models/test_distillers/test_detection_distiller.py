@@ -94,11 +94,11 @@ def test_kd_weight_scales_the_term(distiller):
     distiller.train()
     inputs, samples = batch()
     before = distiller.loss(inputs, samples)['loss_kd_hint'].item()
-    distiller.kd_terms['hint'].weight = 0.25
+    distiller.kd_terms['hint'].kd_weight = 0.25
     try:
         after = distiller.loss(inputs, samples)['loss_kd_hint'].item()
     finally:
-        distiller.kd_terms['hint'].weight = 1.0
+        distiller.kd_terms['hint'].kd_weight = 1.0
     assert after == pytest.approx(0.25 * before, rel=1e-5)
 
 

@@ -79,7 +79,7 @@ def sgd(distiller):
 
 def test_a_nan_kd_term_stops_the_run_naming_it_and_the_iteration(teacher_ckpt):
     distiller = MODELS.build(distill_model_cfg(teacher_ckpt)).train()
-    distiller.kd_terms['cls'].weight = float('nan')
+    distiller.kd_terms['cls'].kd_weight = float('nan')
     MessageHub.get_current_instance().update_info('iter', 7)
     inputs, samples = batch()
     data = dict(inputs=list(inputs), data_samples=samples)
@@ -91,7 +91,7 @@ def test_a_nan_kd_term_stops_the_run_naming_it_and_the_iteration(teacher_ckpt):
 def test_skip_mode_leaves_the_weights_and_counts(teacher_ckpt):
     cfg = distill_model_cfg(teacher_ckpt, nonfinite='skip')
     distiller = MODELS.build(cfg).train()
-    distiller.kd_terms['hint'].weight = float('inf')
+    distiller.kd_terms['hint'].kd_weight = float('inf')
     before = {k: v.clone() for k, v in distiller.student.state_dict().items()
               if v.is_floating_point() and 'running' not in k}
     inputs, samples = batch()
@@ -103,7 +103,7 @@ def test_skip_mode_leaves_the_weights_and_counts(teacher_ckpt):
     after = distiller.student.state_dict()
     assert all(torch.equal(v, after[k]) for k, v in before.items())
     # with a finite loss again, the step updates
-    distiller.kd_terms['hint'].weight = 1.0
+    distiller.kd_terms['hint'].kd_weight = 1.0
     distiller.train_step(dict(inputs=list(inputs), data_samples=samples), wrapper)
     assert distiller.skipped_steps == 2
     assert not all(torch.equal(v, distiller.student.state_dict()[k]) for k, v in before.items())
