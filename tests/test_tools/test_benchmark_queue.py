@@ -217,7 +217,10 @@ def test_record_keeps_every_measured_benchmark(tmp_path):
                   (84, [0.37, 0.41, 0.39]))
     (out / bq.label_of(two)).mkdir(parents=True)
     (out / bq.label_of(two) / 'results.json').write_text(json.dumps(res))
+    # --list reads a record and writes none: it only summarises
     bq.main([queue, '--list', '--out', str(out), '--record', str(tmp_path / 'record.json')])
+    assert not (tmp_path / 'record.json').exists()
+    bq.write_record([one, two], str(out), str(tmp_path / 'record.json'))
     record = json.loads((tmp_path / 'record.json').read_text())
     assert list(record) == [bq.label_of(two)]
     assert record[bq.label_of(two)]['distilled']['values'] == [0.56, 0.57, 0.57]
@@ -304,6 +307,27 @@ def test_record_keeps_runs_and_restores_them_where_the_work_dirs_are_gone(tmp_pa
     assert bq.restore_record([one, two], str(third), record) == []
 
 
+def test_a_stale_work_dir_does_not_overwrite_a_fuller_record(tmp_path):
+    """An out dir left from an earlier queue holds a benchmark stopped in its distilled row;
+    the record has it complete: writing the record from that dir keeps the complete entry."""
+    queue = write_queue(tmp_path, f'student: {STUDENT}\n{DISTILL}\n')
+    (one,) = bq.parse_queue(queue)
+    record = str(tmp_path / 'record.json')
+    full, stale = tmp_path / 'full', tmp_path / 'stale'
+    res = measured()
+    for out, results in ((full, res), (stale, dict(res, distilled=None, matched=None,
+                                                   gains=None, running=dict(
+                                                       row='distilled_48e', seeds=[0])))):
+        (out / bq.label_of(one)).mkdir(parents=True)
+        (out / bq.label_of(one) / 'results.json').write_text(json.dumps(results))
+        for rel in bq.run_paths(one, results):
+            (out / rel).parent.mkdir(parents=True, exist_ok=True)
+            (out / rel).write_text(json.dumps(dict(metric=0.5)))
+    bq.write_record([one], str(full), record)
+    kept = bq.write_record([one], str(stale), record)[bq.label_of(one)]
+    assert kept['distilled'] == res['distilled'] and len(kept['runs']) == 15
+
+
 def test_an_older_record_without_runs_restores_rows_kd_benchmark_reuses(tmp_path):
     """A record written before runs were kept has each row's per-seed metric and minutes: they
     come back as run.json records that kd_benchmark's Runs reuses instead of training."""
@@ -378,3 +402,17 @@ def test_a_record_of_the_teacher_first_names_reads_with_the_names_of_now(tmp_pat
     (tmp_path / 'none.json').write_text('{}')
     assert bq.read_queue_record(str(tmp_path / 'record.json'),
                                 renamed=str(tmp_path / 'none.json')) == record
+
+
+def test_runs_with_an_earlier_train_key_know_the_checkout_they_were_made_in(tmp_path):
+    """The earlier train key depended on the checkout's path: reading the record gives each such
+    run the checkout its benchmark names its student config in."""
+    from tools.analysis.kd_benchmark import TRAIN_KEY_VERSION
+    record = {'b': dict(student_config='/work/bench/configs/demo/s.py', runs={
+        'old.json': dict(train_key='k'),
+        'new.json': dict(train_key='k', train_key_version=TRAIN_KEY_VERSION),
+        'none.json': dict(metric=0.5)})}
+    write_json(str(tmp_path / 'record.json'), record)
+    runs = bq.read_queue_record(str(tmp_path / 'record.json'))['b']['runs']
+    assert runs['old.json']['legacy_root'] == '/work/bench'
+    assert 'legacy_root' not in runs['new.json'] and 'legacy_root' not in runs['none.json']

@@ -459,6 +459,47 @@ def test_the_train_key_does_not_depend_on_where_the_repository_is(tmp_path):
     assert len(keys) == 1
 
 
+def test_the_train_key_does_not_depend_on_the_length_of_the_checkouts_path():
+    """The config's text wraps its lines by their length, so a key made by replacing the
+    folder after formatting (the earlier key) changes with the length of the checkout's path;
+    the key of now replaces it before. An earlier record's key is still recognised from the
+    checkout it was made in (legacy_root)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from tools.analysis.kd_benchmark import TRAIN_KEY_VERSION, same_training, training_sha
+    text = ("model = dict(type='mmkd.SegmentationDistiller', teacher=dict("
+            "config='{{ fileDirname }}/../demo/pspnet_r18-w16-d8_3k_mmkd-demo.py', "
+            "checkpoint='work_dirs/demo/seg_teacher/iter_3000.pth'))\n")
+    # short folders of 40 lengths (pytest's tmp_path is longer than a line): the line of the
+    # teacher's path crosses the formatter's width on the way
+    base = Path(tempfile.mkdtemp(prefix='k', dir='/tmp'))
+    try:
+        roots, cfgs = [], []
+        for n in range(1, 41):
+            root = base / ('c' * n)
+            (root / 'configs').mkdir(parents=True)
+            (root / 'configs' / 'cfg.py').write_text(text)
+            roots.append(root)
+            cfgs.append(Config.fromfile(str(root / 'configs' / 'cfg.py')))
+        assert len({training_sha(c, r) for c, r in zip(cfgs, roots)}) == 1
+        earlier = [training_sha(c, r, legacy_root=str(r)) for c, r in zip(cfgs, roots)]
+        i, j = 0, earlier.index(next(k for k in earlier if k != earlier[0]))
+        # a record made in checkout i with the earlier key, read in checkout j
+        here, root = cfgs[j], roots[j]
+
+        def same(record):
+            return same_training(record, 'sha', 'train_sha', training_sha(here, root),
+                                 lambda r: training_sha(here, root, legacy_root=r))
+        assert same(dict(train_key=earlier[i], legacy_root=str(roots[i])))
+        assert not same(dict(train_key=earlier[i]))  # taken as made here: not recognised
+        assert same(dict(train_key=training_sha(cfgs[i], roots[i]),
+                         train_key_version=TRAIN_KEY_VERSION))
+    finally:
+        shutil.rmtree(base)
+
+
 def test_no_compute_matched_row_when_the_converged_student_already_wins(tmp_path):
     """The distilled student (0.44) scores below the converged 24-epoch student (0.45), whose
     runs (2.9 min) fit in the distilled runs' time (5.8 min): the budget buys at least that

@@ -54,6 +54,11 @@ def read_queue_record(path, renamed=RENAMED):
     benchmark labels and the run paths under them. A record made before the configs were
     renamed student-first goes on being used."""
     record = read_record(path) or {}
+    for bench in record.values():  # the checkout each run with an earlier train key was made in
+        made_in = str(bench.get('student_config', '')).partition(f'{os.sep}configs{os.sep}')
+        for run in bench.get('runs', {}).values():
+            if made_in[1] and 'train_key' in run and 'train_key_version' not in run:
+                run.setdefault('legacy_root', made_in[0])
     if not record or not osp.isfile(renamed):
         return record
     with open(renamed) as f:
@@ -327,11 +332,16 @@ def write_record(entries, out, path):
         results = read_record(osp.join(out, label_of(entry), 'results.json'))
         if results is None:
             continue
-        runs = dict(record.get(label_of(entry), {}).get('runs', {}))
+        before = record.get(label_of(entry), {})
+        runs = dict(before.get('runs', {}))
+        found = 0
         for rel in run_paths(entry, results):
             run = read_record(osp.join(out, rel))
             if run is not None:
                 runs[rel] = run
+                found += 1
+        if before.get('kind') and found < len(run_paths(entry, before)):
+            continue  # a stale work dir measured less than the record holds: keep the record's
         results.pop('restored_from', None)  # it is this record's own entry
         record[label_of(entry)] = dict(results, options=entry['options'], runs=runs)
     write_json(path, record)
@@ -478,7 +488,7 @@ def main(argv=None):
             if args.record:  # after each benchmark: a queue stopped later loses none of it
                 write_record(entries, args.out, args.record)
     write_summary(entries, args.out, failed)
-    if args.record:
+    if args.record and not args.list:  # --list reads the record; it never writes it
         write_record(entries, args.out, args.record)
     with open(osp.join(args.out, 'summary.md')) as f:
         print(f.read())

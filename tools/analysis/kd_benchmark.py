@@ -63,6 +63,8 @@ import time
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
+from mmengine.config import Config  # noqa: E402
+
 from tools.analysis.seed_table import last_checkpoint, metric_of  # noqa: E402
 from tools.demo import evaluate, train  # noqa: E402
 
@@ -265,12 +267,16 @@ class Runs:
         is read again with this benchmark's ``metric``."""
         sha, train_sha = hashlib.sha1(cfg.pretty_text.encode()).hexdigest(), training_sha(cfg)
         train_key = training_sha(cfg, ROOT)
+
+        def legacy_key(root):  # the key of a record made before train_key_version
+            return training_sha(cfg, ROOT, legacy_root=root)
         config = osp.join(self.dir_of(row), 'configs', f'{row}.py')
         records = []
         for seed in self.seeds:
             path = self.record_path(row, seed)
             record = read_record(path)
-            if record is not None and not same_training(record, sha, train_sha, train_key):
+            if record is not None and not same_training(record, sha, train_sha, train_key,
+                                                        legacy_key):
                 flag = '--baseline-dir' if row.startswith('student') else '--work-dir'
                 raise ValueError(
                     f'{path} was measured with another config than row {row} has now (the '
@@ -288,6 +294,7 @@ class Runs:
                 record = dict(row=row, seed=seed, units=units, minutes=minutes,
                               metric=run_metric(metrics, self.metric), config_sha=sha,
                               train_sha=train_sha, train_key=train_key,
+                              train_key_version=TRAIN_KEY_VERSION,
                               metrics=metrics, **(extra or {}))
                 write_json(path, record)
                 self.trained += 1
@@ -308,11 +315,33 @@ RUNTIME_KEYS = ('default_hooks.checkpoint', 'default_hooks.logger', 'log_process
                 'visualizer', 'log_level', 'model_wrapper_cfg', 'custom_imports')
 
 
-def training_sha(cfg, root=None):
+def _with_prefix(node, prefix, new):
+    """``node`` (a config's dict) with every string that starts with ``prefix`` starting with
+    ``new`` instead."""
+    if isinstance(node, dict):
+        return {k: _with_prefix(v, prefix, new) for k, v in node.items()}
+    if isinstance(node, (list, tuple)):
+        return type(node)(_with_prefix(v, prefix, new) for v in node)
+    if isinstance(node, str) and node.startswith(prefix):
+        return new + node[len(prefix):]
+    return node
+
+
+#: the version of :func:`training_sha`'s train keys that records store (``train_key_version``)
+TRAIN_KEY_VERSION = 2
+
+
+def training_sha(cfg, root=None, legacy_root=None):
     """The SHA-1 of ``cfg`` without its :data:`RUNTIME_KEYS`: what a run's record is reused
-    for. With ``root``, that folder is written ``<root>`` in the text first, so the hash does
-    not depend on where the repository is checked out (the configs name their teachers by
-    absolute path, ``{{ fileDirname }}``): the ``train_key`` of a record."""
+    for. With ``root``, the paths in that folder are written ``<root>/...`` in the config before
+    its text is made, so the hash does not depend on where the repository is checked out (the
+    configs name their teachers by absolute path, ``{{ fileDirname }}``): the ``train_key`` of
+    a record.
+
+    ``legacy_root``: the key as records without ``train_key_version`` hold it, made in a
+    checkout at ``legacy_root``: the text was formatted with that checkout's paths and the
+    folder replaced after, so the line wrapping, and the key, depended on the folder's length.
+    """
     cfg = copy.deepcopy(cfg)
     for key in RUNTIME_KEYS:
         *path, last = key.split('.')
@@ -321,23 +350,35 @@ def training_sha(cfg, root=None):
             node = node.get(part) if node is not None else None
         if node is not None and last in node:
             node.pop(last)
-    text = cfg.pretty_text
-    if root is not None:
-        # the folder and what is in it, not a sibling whose name starts the same (/a/b2 for /a/b)
-        text = text.replace(osp.join(osp.abspath(root), ''), osp.join('<root>', ''))
+    if root is None:
+        return hashlib.sha1(cfg.pretty_text.encode()).hexdigest()
+    prefix = osp.join(osp.abspath(root), '')  # the folder, not a sibling /a/b2 of /a/b
+    if legacy_root is None:
+        text = Config(_with_prefix(cfg.to_dict(), prefix, '<root>/')).pretty_text
+    else:
+        old = osp.join(legacy_root, '')
+        text = Config(_with_prefix(cfg.to_dict(), prefix, old)).pretty_text.replace(
+            old, '<root>/')
     return hashlib.sha1(text.encode()).hexdigest()
 
 
-def same_training(record, sha, train_sha, train_key=None):
+def same_training(record, sha, train_sha, train_key=None, legacy_key=None):
     """Whether a run record was measured with the config whose hashes are (``sha``,
     ``train_sha``, ``train_key``): by its checkout-independent training hash (``train_key``)
     when it has one. The older hashes (``train_sha``, the whole config's ``config_sha``) hold
     the absolute paths of the checkout the run was made in, so a record restored from the
     committed record (``restored_from``) without a ``train_key`` is taken as it is; any other
     record by its training hash, else by the whole config's (records made before the training
-    hash); a record with none of them (restored from an older record) is taken as it is."""
+    hash); a record with none of them (restored from an older record) is taken as it is.
+
+    A ``train_key`` without ``train_key_version`` is the earlier key, whose value depended on
+    the length of the checkout's path: it is compared with ``legacy_key(root)``, ``root`` the
+    record's ``legacy_root`` (the checkout it was made in, which ``benchmark_queue`` reads from
+    the committed record) or this one."""
     if 'train_key' in record and train_key is not None:
-        return record['train_key'] == train_key
+        if record.get('train_key_version') == TRAIN_KEY_VERSION or legacy_key is None:
+            return record['train_key'] == train_key
+        return record['train_key'] == legacy_key(record.get('legacy_root', ROOT))
     if 'restored_from' in record:
         return True
     if 'train_sha' in record:
