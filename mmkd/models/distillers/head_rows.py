@@ -100,14 +100,17 @@ class AnchorFamily:
         uses. ``assigned``: what the head's own ``get_targets`` returned in its loss this step
         (:func:`keep_assignment`), used instead of assigning again."""
         head = self.head
-        featmap_sizes = [s.shape[-2:] for s in cls_scores]
-        anchors, valid_flags = head.get_anchors(featmap_sizes, img_metas,
-                                                device=cls_scores[0].device)
         N = len(gt_instances)
-        # per level, before get_targets: ATSS / GFL concatenate the levels in place
-        level_anchors = [a[None].expand(N, -1, -1) for a in anchors[0]]
-        out = assigned if assigned is not None else \
-            head.get_targets(anchors, valid_flags, gt_instances, img_metas)
+        if assigned is not None:  # the head's own assignment and the anchors it was given
+            out, first_image = assigned['out'], assigned['anchors']
+        else:
+            featmap_sizes = [s.shape[-2:] for s in cls_scores]
+            anchors, valid_flags = head.get_anchors(featmap_sizes, img_metas,
+                                                    device=cls_scores[0].device)
+            # per level, before get_targets: ATSS / GFL concatenate the levels in place
+            first_image = list(anchors[0])
+            out = head.get_targets(anchors, valid_flags, gt_instances, img_metas)
+        level_anchors = [a[None].expand(N, -1, -1) for a in first_image]
         if type(head).get_targets is AnchorHead.get_targets:
             labels, label_weights, targets, target_weights, avg_factor = out[:5]
         else:  # ATSS, GFL and their kin give the anchors first
@@ -199,8 +202,10 @@ class PointFamily(DistanceAnchorFamily):
         if assigned is None:
             points = head.prior_generator.grid_priors(featmap_sizes,
                                                       device=cls_scores[0].device)
-            assigned = head.get_targets(points, gt_instances)
-        labels, targets = assigned[:2]
+            out = head.get_targets(points, gt_instances)
+        else:
+            out = assigned['out']
+        labels, targets = out[:2]
         labels = [lb.reshape(N, -1) for lb in labels]
         targets = [t.reshape(N, -1, 4) for t in targets]
         if not head.norm_on_bbox:
@@ -238,8 +243,14 @@ def keep_assignment(head, capture):
 
 
 def _get_targets_kept(head, *args, **kwargs):
+    # an anchor head's per-level anchors of the first image, kept before the call: ATSS / GFL
+    # concatenate the levels of anchor_list in place
+    anchors = None
+    if isinstance(head, AnchorHead):
+        anchor_list = args[0] if args else kwargs['anchor_list']
+        anchors = list(anchor_list[0])
     out = type(head).get_targets(head, *args, **kwargs)
-    head._mmkd_capture.store('assigned', out)
+    head._mmkd_capture.store('assigned', dict(out=out, anchors=anchors))
     return out
 
 

@@ -84,12 +84,22 @@ class LogitKDLoss(nn.Module):
         ``avg_factor``). Returns a scalar (or (M,) with reduction 'none')."""
         check_same_shape('LogitKDLoss', s_logits, t_logits,
                          'Student and teacher heads must predict the same anchors and classes.')
-        rows = logit_kd(self._rows(s_logits), self._rows(t_logits), self.temperature,
-                        self.use_sigmoid)
-        if weight is not None:
-            if weight.numel() != rows.numel():
-                raise ValueError(f'LogitKDLoss: weight has {weight.numel()} values for '
-                                 f'{rows.numel()} rows (num_anchors={self.num_anchors})')
-            weight = weight.reshape(-1).to(rows.dtype)
+        s_rows, t_rows = self._rows(s_logits), self._rows(t_logits)
         reduction = reduction_override or self.reduction
-        return self.loss_weight * reduce_rows(rows, weight, reduction, avg_factor)
+        if weight is None:
+            rows = logit_kd(s_rows, t_rows, self.temperature, self.use_sigmoid)
+            return self.loss_weight * reduce_rows(rows, None, reduction, avg_factor)
+        if weight.numel() != s_rows.shape[0]:
+            raise ValueError(f'LogitKDLoss: weight has {weight.numel()} values for '
+                             f'{s_rows.shape[0]} rows (num_anchors={self.num_anchors})')
+        weight = weight.reshape(-1).to(s_rows.dtype)
+        if reduction == 'none':
+            return self.loss_weight * reduce_rows(
+                logit_kd(s_rows, t_rows, self.temperature, self.use_sigmoid), weight, 'none')
+        # rows of weight 0 add nothing to a sum: only the others are computed (a pos_mask
+        # keeps a few dozen of thousands of anchors); a mean still divides by all the rows
+        if reduction == 'mean' and avg_factor is None:
+            avg_factor = max(s_rows.shape[0], 1)
+        keep = weight.nonzero().squeeze(1)
+        rows = logit_kd(s_rows[keep], t_rows[keep], self.temperature, self.use_sigmoid)
+        return self.loss_weight * reduce_rows(rows, weight[keep], reduction, avg_factor)

@@ -447,3 +447,35 @@ def test_every_dense_row_asked_alone_is_given_and_nothing_else(tmp_path):
         assert all(name in ('s_vlr_bins', 't_vlr_bins', 'vlr_bin_weights', 'num_vlr',
                             's_pos_bins', 't_pos_bins', 'pos_bin_weights', 'pos_bin_avg_factor')
                    for name in extra), (name, extra)
+
+
+@pytest.mark.parametrize('make', [student_model, gfl_model, fcos_model])
+def test_the_reused_assignment_gives_the_rows_of_a_fresh_one(tmp_path, make):
+    """The rows built from what the student head's own loss assigned (and the anchors it was
+    given, before ATSS / GFL concatenate them in place) equal the rows of a second, fresh
+    assignment: RetinaNet, GFL and FCOS students."""
+    from mmkd.models.distillers.head_rows import dense_rows
+    model = distiller(tmp_path, make())
+    model.eval()
+    inputs, samples = one_box_batch()
+    with model.capture() as captured:
+        model.student.loss(inputs, samples)
+    assert captured['assigned']['out'] is not None
+    head = model.student.bbox_head
+    s_out = head(model.student.extract_feat(inputs))[:2]  # FCOS adds its centerness
+    gts, metas = [s.gt_instances for s in samples], [s.metainfo for s in samples]
+    wants = {'pos_mask', 'labels', 'bbox_targets', 'num_pos', 's_pos_reg', 'pos_reg_targets',
+             'pos_reg_weights', 'cls_row_weights', 'cls_avg_factor'}
+    reused = dense_rows(head, None, s_out, None, gts, metas, wants=wants,
+                        assigned=captured['assigned'])
+    fresh = dense_rows(head, None, s_out, None, gts, metas, wants=wants)
+    assert set(reused) == set(fresh) == wants
+    for name in wants:
+        a, b = reused[name], fresh[name]
+        if isinstance(a, list):
+            assert all(torch.equal(x, y) for x, y in zip(a, b)), name
+        elif torch.is_tensor(a):
+            assert torch.equal(a, b), name
+        else:
+            assert a == b, name
+    assert reused['num_pos'] >= 1 and bool(torch.cat(reused['pos_mask'], 1).any())

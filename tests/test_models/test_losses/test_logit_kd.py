@@ -117,3 +117,28 @@ def test_soft_kl_by_hand_and_where_the_teacher_gives_no_mass():
     assert loss.item() == pytest.approx(math.log(2), abs=1e-6)
     loss.sum().backward()
     assert torch.isfinite(s.grad).all() and s.grad[0].tolist() == pytest.approx([-0.5, 0.5])
+
+
+def test_masked_rows_give_the_dense_value_and_gradient():
+    """Only the rows of nonzero weight are computed: the value, the mean over all M rows and the
+    student's gradient equal those of the dense computation (every row weighted), for a 0/1
+    mask, a real-valued weight and a mask that keeps nothing; 'none' keeps every row."""
+    from mmkd.models.losses.logit_kd import logit_kd
+    from mmkd.models.losses.utils import reduce_rows
+    torch.manual_seed(0)
+    s, t = torch.randn(2, 18, 3, 3), torch.randn(2, 18, 3, 3)
+    loss = LogitKDLoss(temperature=2.0, num_anchors=2, loss_weight=1.5)
+    M = 2 * 3 * 3 * 2
+    for weight in (torch.rand(M) > 0.7, torch.rand(M) * (torch.rand(M) > 0.5),
+                   torch.zeros(M, dtype=torch.bool)):
+        for avg_factor in (None, 3.0):
+            a = s.clone().requires_grad_()
+            b = s.clone().requires_grad_()
+            fast = loss(a, t, weight, avg_factor)
+            rows = logit_kd(loss._rows(b), loss._rows(t), 2.0, True)
+            dense = 1.5 * reduce_rows(rows, weight.float(), 'mean', avg_factor)
+            assert fast.item() == pytest.approx(dense.item(), rel=1e-6, abs=1e-9)
+            fast.backward()
+            dense.backward()
+            assert torch.allclose(a.grad, b.grad, atol=1e-7)
+    assert loss(s, t, torch.ones(M), reduction_override='none').shape == (M,)
