@@ -1,6 +1,7 @@
 """Response-based KD on classification logits (Hinton et al., "Distilling the Knowledge in a
 Neural Network", NIPS 2014 Deep Learning Workshop, arXiv:1503.02531), for dense detection heads.
 """
+import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -56,7 +57,12 @@ class LogitKDLoss(nn.Module):
                  inputs=['s_cls_scores', 't_cls_scores'])
         cls_pos=dict(loss=dict(type='mmkd.LogitKDLoss', num_anchors=9),
                      inputs=['s_cls_scores', 't_cls_scores', 'pos_mask', 'num_pos'])
+
+    Per-level inputs come all at once (``levels_at_once``): the result is the sum over the
+    levels of each level's loss (each level's mean over its own rows), computed in one call.
     """
+
+    levels_at_once = True
 
     def __init__(self, *, temperature=1.0, use_sigmoid=True, num_anchors=1, loss_weight=1.0,
                  reduction='mean'):
@@ -79,9 +85,12 @@ class LogitKDLoss(nn.Module):
         return logits.permute(0, 2, 3, 1).reshape(N * H * W * self.num_anchors, -1)  # (M, K)
 
     def forward(self, s_logits, t_logits, weight=None, avg_factor=None, reduction_override=None):
-        """s_logits, t_logits: (M, K) or (N, A*K, H, W); weight: M values in row order, e.g.
-        the distiller's ``pos_mask`` (N, H*W*A) to distil positives only (with ``num_pos`` as
-        ``avg_factor``). Returns a scalar (or (M,) with reduction 'none')."""
+        """s_logits, t_logits: (M, K) or (N, A*K, H, W), or lists of them (one per level);
+        weight: M values in row order (a list with the levels), e.g. the distiller's
+        ``pos_mask`` (N, H*W*A) to distil positives only (with ``num_pos`` as ``avg_factor``).
+        Returns a scalar (or (M,) with reduction 'none', the levels' rows concatenated)."""
+        if isinstance(s_logits, (list, tuple)):
+            return self._levels(s_logits, t_logits, weight, avg_factor, reduction_override)
         check_same_shape('LogitKDLoss', s_logits, t_logits,
                          'Student and teacher heads must predict the same anchors and classes.')
         s_rows, t_rows = self._rows(s_logits), self._rows(t_logits)
@@ -103,3 +112,32 @@ class LogitKDLoss(nn.Module):
         keep = weight.nonzero().squeeze(1)
         rows = logit_kd(s_rows[keep], t_rows[keep], self.temperature, self.use_sigmoid)
         return self.loss_weight * reduce_rows(rows, weight[keep], reduction, avg_factor)
+
+    def _levels(self, s_levels, t_levels, weights, avg_factor, reduction_override):
+        """The sum over the levels of :meth:`forward` of each, in one call: every level's rows
+        weighted by ``w / (avg_factor or M_l)`` (``'mean'``), then one sum."""
+        reduction = reduction_override or self.reduction
+        weights = weights if weights is not None else [None] * len(s_levels)
+        if len(t_levels) != len(s_levels) or len(weights) != len(s_levels):
+            raise ValueError(f'LogitKDLoss: {len(s_levels)} student levels, {len(t_levels)} '
+                             f'teacher levels and {len(weights)} weights')
+        if reduction == 'none':
+            return torch.cat([self(s, t, w, avg_factor, 'none')
+                              for s, t, w in zip(s_levels, t_levels, weights)])
+        s_rows, t_rows, row_weights = [], [], []
+        for s, t, w in zip(s_levels, t_levels, weights):
+            check_same_shape('LogitKDLoss', s, t, 'Student and teacher heads must predict the '
+                             'same anchors and classes.')
+            s, t = self._rows(s), self._rows(t)
+            w = s.new_ones(s.shape[0]) if w is None else w.reshape(-1).to(s.dtype)
+            if w.numel() != s.shape[0]:
+                raise ValueError(f'LogitKDLoss: weight has {w.numel()} values for '
+                                 f'{s.shape[0]} rows (num_anchors={self.num_anchors})')
+            if reduction == 'mean':
+                w = w / (avg_factor if avg_factor is not None else max(s.shape[0], 1))
+            keep = w.nonzero().squeeze(1)
+            s_rows.append(s[keep])
+            t_rows.append(t[keep])
+            row_weights.append(w[keep])
+        rows = logit_kd(torch.cat(s_rows), torch.cat(t_rows), self.temperature, self.use_sigmoid)
+        return self.loss_weight * (rows * torch.cat(row_weights)).sum()

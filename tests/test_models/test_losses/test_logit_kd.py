@@ -142,3 +142,28 @@ def test_masked_rows_give_the_dense_value_and_gradient():
             dense.backward()
             assert torch.allclose(a.grad, b.grad, atol=1e-7)
     assert loss(s, t, torch.ones(M), reduction_override='none').shape == (M,)
+
+
+def test_levels_at_once_is_the_sum_of_the_levels():
+    """Lists of levels (what a per-level term passes) give the sum of each level's loss, with
+    each level's own mean, a shared avg_factor or 'sum', and the same student gradient."""
+    torch.manual_seed(1)
+    sizes = [(4, 4), (2, 2), (1, 1)]
+    s = [torch.randn(2, 18, h, w) for h, w in sizes]
+    t = [torch.randn(2, 18, h, w) for h, w in sizes]
+    masks = [torch.rand(2, h * w * 2) > 0.5 for h, w in sizes]
+    loss = LogitKDLoss(temperature=2.0, num_anchors=2, loss_weight=0.5)
+    assert LogitKDLoss.levels_at_once
+    for weights, avg_factor, reduction in ((None, None, None), (masks, None, None),
+                                           (masks, 7.0, None), (masks, None, 'sum')):
+        a = [x.clone().requires_grad_() for x in s]
+        b = [x.clone().requires_grad_() for x in s]
+        once = loss(a, t, weights, avg_factor, reduction)
+        each = sum(loss(x, y, None if weights is None else w, avg_factor, reduction)
+                   for x, y, w in zip(b, t, weights or [None] * 3))
+        assert once.item() == pytest.approx(each.item(), rel=1e-6)
+        once.backward()
+        each.backward()
+        assert all(torch.allclose(x.grad, y.grad, atol=1e-7) for x, y in zip(a, b))
+    rows = loss(s, t, masks, reduction_override='none')
+    assert rows.shape == (sum(2 * h * w * 2 for h, w in sizes),)
