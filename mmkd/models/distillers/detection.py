@@ -3,6 +3,7 @@ import inspect
 
 import torch
 import torch.nn as nn
+from mmdet.models.dense_heads import GFLHead
 from mmdet.models.task_modules.prior_generators import MlvlPointGenerator
 from mmdet.models.utils import unpack_gt_instances
 
@@ -10,8 +11,8 @@ from mmkd.registry import MODELS
 from mmkd.structures import VLR_MODES, batch_foreground_masks, box_features, points_as_boxes
 from .base import BaseDistiller
 from .capture import Capture
-from .head_rows import (dense_head, dense_rows, head_space, keep_assignment, rcnn_rows,
-                        require_bins)
+from .head_rows import (dense_head, dense_rows, head_branches, head_space, keep_assignment,
+                        rcnn_rows, require_bins)
 from .terms import as_fp32
 from .vocabulary import DETECTION
 
@@ -202,9 +203,21 @@ class DetectionDistiller(BaseDistiller):
                 out['t_neck'] = self.teacher.neck(backbone) if self.teacher.with_neck \
                     else backbone
             if wants_head:
-                head_out = dense_head(self.teacher, 'teacher')(out['t_neck'])
-                out['t_cls_scores'], out['t_bbox_preds'] = head_out[:2]
+                cls, reg = self.teacher_branches()
+                out['t_cls_scores'], out['t_bbox_preds'] = head_branches(
+                    dense_head(self.teacher, 'teacher'), out['t_neck'], cls=cls, reg=reg)
         return out
+
+    def teacher_branches(self):
+        """Which of the teacher head's branches the terms read: (classification, regression).
+        The classification maps also serve the head-match check of ``t_pos_reg`` and a
+        continuous teacher's box choice for the bins; only a GFL teacher's bins need none."""
+        names = {n for n in self.needs if 'teacher_head' in self.TABLE[n].stages}
+        bins = {'t_pos_bins', 't_vlr_bins'}
+        reg = bool(names & {'t_bbox_preds', 't_pos_reg'} | names & bins)
+        cls = bool(names - bins - {'t_bbox_preds'}) or \
+            bool(names & bins and not isinstance(dense_head(self.teacher, 'teacher'), GFLHead))
+        return cls or not reg, reg or not cls
 
     @torch.no_grad()
     def student_priors(self, featmap_sizes, device):

@@ -26,7 +26,7 @@ import types
 import weakref
 
 import torch
-from mmdet.models.dense_heads import AnchorHead, FCOSHead, GFLHead
+from mmdet.models.dense_heads import AnchorHead, FCOSHead, GFLHead, RetinaHead
 from mmdet.structures.bbox import bbox2distance
 
 from mmkd.structures import distances_to_bins, rebin_distribution, vlr_mask
@@ -231,6 +231,44 @@ def family_of(head):
     raise NotImplementedError(
         f'{type(head).__name__}: head-level rows are available for AnchorHead-based heads '
         '(RetinaNet, RPN, ATSS, GFL, ...) and FCOS-style point heads.')
+
+
+# ------------------------------------------------------------------ one branch of a head
+#: the heads whose forward is two independent branches (classification, regression) that
+#: :func:`head_branches` can run one of: {forward_single: (cls convs, cls out, reg out)}.
+#: mmdet's own forward_single of each, read in mmdet 3.3; a subclass that overrides
+#: forward_single is not in it and runs whole.
+_BRANCHES = {
+    GFLHead.forward_single: ('gfl_cls', 'gfl_reg'),
+    RetinaHead.forward_single: ('retina_cls', 'retina_reg'),
+}
+
+
+def head_branches(head, feats, cls=True, reg=True):
+    """The dense head's ``(cls_scores, bbox_preds)`` on ``feats`` (one map per level), with
+    only the branches asked for run where the head allows it (GFL, RetinaNet: their towers are
+    independent), the other given as None; other heads run whole. What a frozen teacher saves
+    when its terms read only one branch (LD reads the teacher's box bins, not its scores)."""
+    names = _BRANCHES.get(type(head).forward_single)
+    if names is None or (cls and reg):
+        return tuple(head(feats)[:2])
+    cls_out, reg_out = (getattr(head, n) for n in names)
+    cls_scores, bbox_preds = [] if cls else None, [] if reg else None
+    for lv, x in enumerate(feats):
+        if cls:
+            feat = x
+            for conv in head.cls_convs:
+                feat = conv(feat)
+            cls_scores.append(cls_out(feat))
+        if reg:
+            feat = x
+            for conv in head.reg_convs:
+                feat = conv(feat)
+            pred = reg_out(feat)
+            if isinstance(head, GFLHead):  # GFL scales each level's box logits
+                pred = head.scales[lv](pred).float()
+            bbox_preds.append(pred)
+    return cls_scores, bbox_preds
 
 
 def keep_assignment(head, capture):

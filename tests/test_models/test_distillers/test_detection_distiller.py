@@ -126,17 +126,22 @@ def test_empty_gt_still_backpropagates(distiller):
     assert distiller.student.bbox_head.retina_cls.weight.grad is not None
 
 
-@pytest.mark.parametrize('terms, head_runs', [(('hint',), False), (('hint', 'cls'), True)])
-def test_teacher_runs_only_as_deep_as_needed(teacher_ckpt, terms, head_runs):
+@pytest.mark.parametrize('terms, runs', [(('hint',), ['neck']),
+                                         (('hint', 'cls'), ['neck'] + ['cls'] * 5)])
+def test_teacher_runs_only_as_deep_as_needed(teacher_ckpt, terms, runs):
+    """The hint reads the neck: the head does not run. Logit KD reads the teacher's scores:
+    its classification branch runs on the five levels, its box branch does not."""
     cfg = distill_model_cfg(teacher_ckpt)
     cfg.kd_terms = {k: v for k, v in cfg.kd_terms.items() if k in terms}
     model = MODELS.build(cfg)
     calls = []
-    model.teacher.bbox_head.register_forward_hook(lambda *args: calls.append('head'))
+    head = model.teacher.bbox_head
+    head.retina_cls.register_forward_hook(lambda *args: calls.append('cls'))
+    head.retina_reg.register_forward_hook(lambda *args: calls.append('reg'))
     model.teacher.neck.register_forward_hook(lambda *args: calls.append('neck'))
     model.train()
     model.loss(*batch())
-    assert calls == (['neck', 'head'] if head_runs else ['neck'])
+    assert calls == runs
 
 
 @MODELS.register_module(force=True)

@@ -479,3 +479,40 @@ def test_the_reused_assignment_gives_the_rows_of_a_fresh_one(tmp_path, make):
         else:
             assert a == b, name
     assert reused['num_pos'] >= 1 and bool(torch.cat(reused['pos_mask'], 1).any())
+
+
+@pytest.mark.parametrize('make', [student_model, gfl_model])
+def test_one_branch_of_the_head_is_what_the_whole_head_gives(make):
+    """RetinaNet and GFL heads: the classification branch alone and the regression branch
+    alone equal the whole head's outputs; the other is None."""
+    from mmkd.models.distillers.build import build_model
+    from mmkd.models.distillers.head_rows import head_branches
+    torch.manual_seed(0)
+    model = build_model(make(), 'mmdet').eval()
+    inputs, _ = one_box_batch()
+    with torch.no_grad():
+        feats = model.extract_feat(inputs)
+        whole = model.bbox_head(feats)
+        cls, none = head_branches(model.bbox_head, feats, cls=True, reg=False)
+        none2, reg = head_branches(model.bbox_head, feats, cls=False, reg=True)
+    assert none is None and none2 is None
+    assert all(torch.equal(a, b) for a, b in zip(cls, whole[0]))
+    assert all(torch.equal(a, b) for a, b in zip(reg, whole[1]))
+
+
+def test_an_ld_term_runs_only_the_gfl_teachers_box_branch(tmp_path):
+    """LD's main term reads the teacher's box bins only: the GFL teacher's classification tower
+    does not run (its convs see no input), and the LD rows are those of the whole head."""
+    model = distiller(tmp_path, gfl_model(16), inputs=['s_pos_bins', 't_pos_bins'])
+    assert model.teacher_branches() == (False, True)
+    ran = []
+    model.teacher.bbox_head.cls_convs[0].register_forward_hook(lambda *a: ran.append(1))
+    model.eval()
+    model.loss(*one_box_batch())
+    assert ran == []
+    bins_alone = RowsProbe.seen[-1][1]
+    both = distiller(tmp_path, gfl_model(16), inputs=['s_pos_bins', 't_pos_bins', 't_cls_rows'])
+    assert both.teacher_branches() == (True, True)
+    both.eval()
+    both.loss(*one_box_batch())
+    assert torch.equal(RowsProbe.seen[-1][1], bins_alone)
