@@ -71,10 +71,10 @@ def reorder_old_optimizers(runner, checkpoint):
     saved = checkpoint.get('optimizer')
     if saved is None or not hasattr(model, 'kd_terms') or 'state_dict' not in checkpoint:
         return
-    if isinstance(wrappers, OptimWrapper):
-        pairs = [(saved, wrappers.optimizer)]
-    elif isinstance(wrappers, OptimWrapperDict):
+    if isinstance(wrappers, OptimWrapperDict):  # (a subclass of OptimWrapper)
         pairs = [(saved[name], w.optimizer) for name, w in wrappers.items() if name in saved]
+    elif isinstance(wrappers, OptimWrapper):
+        pairs = [(saved, wrappers.optimizer)]
     else:
         return
     keys = [k[len('module.'):] if k.startswith('module.') else k for k in checkpoint['state_dict']]
