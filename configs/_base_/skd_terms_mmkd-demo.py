@@ -1,5 +1,6 @@
 # SKD's three terms with the paper's weights, and the holistic term's discriminator and its
-# optimizer, shared by the demo SKD configs of both PSPNet pairs (configs/skd/README.md):
+# optimizer, shared by the demo SKD configs of both PSPNet pairs (configs/skd/README.md; the
+# skd_adversarial_pspnet_* bases put the discriminator and its optimizer in place):
 # - skd_pixel: KL between the teacher's and the student's class distributions at every labelled
 #   pixel of the 1/8 logits, weight 10, the mean over the labelled pixels (normalize='pixels';
 #   the Cityscapes configs take the reference code's sum over the batch / (h w));

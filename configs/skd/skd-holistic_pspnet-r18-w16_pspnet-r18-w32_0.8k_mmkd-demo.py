@@ -1,12 +1,3 @@
-_base_ = ['../_base_/distill_pspnet_mmkd-demo.py', '../_base_/skd_terms_mmkd-demo.py']
+_base_ = ['../_base_/skd_adversarial_pspnet_mmkd-demo.py']
 
-model = dict(
-    discriminator={{_base_.skd_discriminator}},
-    disc_steps=1,
-    kd_terms=dict(holistic={{_base_.skd_holistic}}))
-optim_wrapper = dict(
-    _delete_=True,
-    constructor='mmkd.MultiOptimWrapperConstructor',
-    student={{_base_.optim_wrapper}},
-    discriminator={{_base_.skd_disc_optim}})
-param_scheduler = dict(_delete_=True, student={{_base_.param_scheduler}}, discriminator=[])
+model = dict(kd_terms=dict(holistic={{_base_.skd_holistic}}))
