@@ -1,7 +1,7 @@
 # the demo PSPNet pair (w32 -> w16, 800 iterations), SKD's terms at hand and the holistic
 # term's discriminator trained beside the student by its own optimizer (Adam, lr 4e-4): the base
 # of the SKD configs that use the holistic term, which add their kd_terms. Written once per pair:
-# {{_base_.optim_wrapper}} reaches only this file's own bases.
+# a base variable (_base_.optim_wrapper) reaches only the bases of the file that names it.
 _base_ = ['./distill_pspnet_mmkd-demo.py', './skd_terms_mmkd-demo.py']
 
 model = dict(
