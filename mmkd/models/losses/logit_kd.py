@@ -6,7 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmkd.registry import MODELS
-from .utils import check_same_shape, reduce_rows, soft_kl
+from .utils import REDUCTIONS, check_same_shape, soft_kl
 
 
 def logit_kd(s_logits, t_logits, temperature=1.0, use_sigmoid=False):
@@ -89,41 +89,22 @@ class LogitKDLoss(nn.Module):
         weight: M values in row order (a list with the levels), e.g. the distiller's
         ``pos_mask`` (N, H*W*A) to distil positives only (with ``num_pos`` as ``avg_factor``).
         Returns a scalar (or (M,) with reduction 'none', the levels' rows concatenated)."""
-        if isinstance(s_logits, (list, tuple)):
-            return self._levels(s_logits, t_logits, weight, avg_factor, reduction_override)
-        check_same_shape('LogitKDLoss', s_logits, t_logits,
-                         'Student and teacher heads must predict the same anchors and classes.')
-        s_rows, t_rows = self._rows(s_logits), self._rows(t_logits)
-        reduction = reduction_override or self.reduction
-        if weight is None:
-            rows = logit_kd(s_rows, t_rows, self.temperature, self.use_sigmoid)
-            return self.loss_weight * reduce_rows(rows, None, reduction, avg_factor)
-        if weight.numel() != s_rows.shape[0]:
-            raise ValueError(f'LogitKDLoss: weight has {weight.numel()} values for '
-                             f'{s_rows.shape[0]} rows (num_anchors={self.num_anchors})')
-        weight = weight.reshape(-1).to(s_rows.dtype)
-        if reduction == 'none':
-            return self.loss_weight * reduce_rows(
-                logit_kd(s_rows, t_rows, self.temperature, self.use_sigmoid), weight, 'none')
-        # rows of weight 0 add nothing to a sum: only the others are computed (a pos_mask
-        # keeps a few dozen of thousands of anchors); a mean still divides by all the rows
-        if reduction == 'mean' and avg_factor is None:
-            avg_factor = max(s_rows.shape[0], 1)
-        keep = weight.nonzero().squeeze(1)
-        rows = logit_kd(s_rows[keep], t_rows[keep], self.temperature, self.use_sigmoid)
-        return self.loss_weight * reduce_rows(rows, weight[keep], reduction, avg_factor)
+        if not isinstance(s_logits, (list, tuple)):  # one level
+            s_logits, t_logits, weight = [s_logits], [t_logits], [weight]
+        return self._levels(s_logits, t_logits, weight, avg_factor, reduction_override)
 
     def _levels(self, s_levels, t_levels, weights, avg_factor, reduction_override):
-        """The sum over the levels of :meth:`forward` of each, in one call: every level's rows
-        weighted by ``w / (avg_factor or M_l)`` (``'mean'``), then one sum."""
+        """The sum over the levels of each level's loss, in one call: every level's rows
+        weighted by ``w / (avg_factor or M_l)`` (``'mean'``), then one sum. Rows of weight 0
+        add nothing and are not computed (a pos_mask keeps a few dozen of thousands of
+        anchors); a mean still divides by all the level's rows."""
         reduction = reduction_override or self.reduction
+        if reduction not in REDUCTIONS:
+            raise ValueError(f'reduction={reduction!r}; use one of {REDUCTIONS}')
         weights = weights if weights is not None else [None] * len(s_levels)
         if len(t_levels) != len(s_levels) or len(weights) != len(s_levels):
             raise ValueError(f'LogitKDLoss: {len(s_levels)} student levels, {len(t_levels)} '
                              f'teacher levels and {len(weights)} weights')
-        if reduction == 'none':
-            return torch.cat([self(s, t, w, avg_factor, 'none')
-                              for s, t, w in zip(s_levels, t_levels, weights)])
         s_rows, t_rows, row_weights = [], [], []
         for s, t, w in zip(s_levels, t_levels, weights):
             check_same_shape('LogitKDLoss', s, t, 'Student and teacher heads must predict the '
@@ -134,10 +115,14 @@ class LogitKDLoss(nn.Module):
                 raise ValueError(f'LogitKDLoss: weight has {w.numel()} values for '
                                  f'{s.shape[0]} rows (num_anchors={self.num_anchors})')
             if reduction == 'mean':
-                w = w / (avg_factor if avg_factor is not None else max(s.shape[0], 1))
-            keep = w.nonzero().squeeze(1)
-            s_rows.append(s[keep])
-            t_rows.append(t[keep])
-            row_weights.append(w[keep])
-        rows = logit_kd(torch.cat(s_rows), torch.cat(t_rows), self.temperature, self.use_sigmoid)
-        return self.loss_weight * (rows * torch.cat(row_weights)).sum()
+                w = w / (max(float(avg_factor), torch.finfo(s.dtype).eps)
+                         if avg_factor is not None else max(s.shape[0], 1))
+            if reduction != 'none':
+                keep = w.nonzero().squeeze(1)
+                s, t, w = s[keep], t[keep], w[keep]
+            s_rows.append(s)
+            t_rows.append(t)
+            row_weights.append(w)
+        rows = logit_kd(torch.cat(s_rows), torch.cat(t_rows), self.temperature,
+                        self.use_sigmoid) * torch.cat(row_weights)
+        return self.loss_weight * (rows if reduction == 'none' else rows.sum())
