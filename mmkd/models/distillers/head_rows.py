@@ -235,7 +235,8 @@ def family_of(head):
 
 # ------------------------------------------------------------------ one branch of a head
 #: the heads whose forward is two independent branches (classification, regression) that
-#: :func:`head_branches` can run one of: {forward_single: (cls convs, cls out, reg out)}.
+#: :func:`head_branches` can run one of: {forward_single: (its cls output layer, its box output
+#: layer)}, the towers being the head's cls_convs and reg_convs.
 #: mmdet's own forward_single of each, read in mmdet 3.3; a subclass that overrides
 #: forward_single is not in it and runs whole.
 _BRANCHES = {
