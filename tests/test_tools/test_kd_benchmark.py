@@ -468,7 +468,7 @@ def test_the_train_key_does_not_depend_on_the_length_of_the_checkouts_path():
     import tempfile
     from pathlib import Path
 
-    from tools.analysis.kd_benchmark import TRAIN_KEY_VERSION, same_training, training_sha
+    from tools.analysis.kd_benchmark import ROOT, TRAIN_KEY_VERSION, same_training, training_sha
     text = ("model = dict(type='mmkd.SegmentationDistiller', teacher=dict("
             "config='{{ fileDirname }}/../demo/pspnet_r18-w16-d8_3k_mmkd-demo.py', "
             "checkpoint='work_dirs/demo/seg_teacher/iter_3000.pth'))\n")
@@ -485,8 +485,12 @@ def test_the_train_key_does_not_depend_on_the_length_of_the_checkouts_path():
             cfgs.append(Config.fromfile(str(root / 'configs' / 'cfg.py')))
         assert len({training_sha(c, r) for c, r in zip(cfgs, roots)}) == 1
         earlier = [training_sha(c, r, legacy_root=str(r)) for c, r in zip(cfgs, roots)]
-        i, j = 0, earlier.index(next(k for k in earlier if k != earlier[0]))
-        # a record made in checkout i with the earlier key, read in checkout j
+        # a record made in checkout i with the earlier key, read in checkout j; i is one whose
+        # key differs from the one made in this repository (ROOT), which a record without
+        # legacy_root is taken to come from, whatever the length of the path CI clones it to
+        as_here = training_sha(cfgs[0], roots[0], legacy_root=ROOT)
+        i = next(n for n, k in enumerate(earlier) if k != as_here)
+        j = next(n for n, k in enumerate(earlier) if k != earlier[i])
         here, root = cfgs[j], roots[j]
 
         def same(record):
