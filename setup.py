@@ -16,7 +16,7 @@ setup(
         'numpy<2',
     ],
     extras_require={
-        'tests': ['pytest', 'scikit-learn', 'pycocotools'],
+        'tests': ['pytest', 'scikit-learn', 'pycocotools', 'mmrazor==1.0.0'],
         'seg': ['mmsegmentation>=1.0.0,<1.3'],
         'demo': ['scikit-learn'],
     },

@@ -34,6 +34,27 @@ def test_benchmark_compares_two_processes_with_one(demo_data, capsys):
 
 
 @pytest.mark.heavy
+def test_mmrazor_cwd_anchor_computes_the_losses_of_the_coco_cwd_config(demo_data, capsys):
+    """MMRazor's FpnTeacherDistill (one ChannelWiseDivergence per FPN level, its own detection
+    CWD config's layout) with the same weights gives, on the first batch, the task losses of
+    our COCO CWD config and per-level CWD values that sum to our term's (levels summed, each
+    loss_weight * tau^2 / (N C) times the sum of the rows' KL, docs/cwd.md)."""
+    root = data_options(demo_data)['train_dataloader.dataset.data_root']
+    med = benchmark.main(['configs/cwd/cwd-fpn_retinanet-r50_retinanet-r101_1x_coco.py',
+                          '--iters', '1', '--warmup', '0', '--random-teacher', '--demo-data',
+                          '--no-pretrained', '--input-size', '96', '--anchor', 'mmrazor-cwd',
+                          '--no-progress', '--threads', '1',
+                          '--cfg-options', f'train_dataloader.dataset.data_root={root}'])
+    ours, theirs = med['first_losses'], med['anchor_first_losses']
+    per_level = [theirs[f'distill.loss_cwd_fpn{lv}'] for lv in range(5)]
+    assert per_level[0] > 0  # (P7 is 1 x 1 at 96 px: one location, a KL of 0)
+    assert ours['loss_kd_cwd_fpn'] == pytest.approx(sum(per_level), rel=1e-5)
+    assert ours['loss_cls'] == pytest.approx(theirs['student.loss_cls'], rel=1e-5)
+    assert ours['loss_bbox'] == pytest.approx(theirs['student.loss_bbox'], rel=1e-5)
+    assert "mmkd's step / MMRazor's" in capsys.readouterr().out
+
+
+@pytest.mark.heavy
 def test_mmdet_ld_anchor_computes_the_losses_of_the_coco_ld_config(demo_data, capsys):
     """The anchor is only a fair peer if it computes what our config computes: on the first
     batch, mmdet's own LD (LDHead, KnowledgeDistillationSingleStageDetector) with the same

@@ -24,6 +24,13 @@ mmkd's step against mmdet's. A COCO config runs here with ``--demo-data --no-pre
 (``tools/analysis/loss_scale.py``'s options) and ``--input-size 320`` (every ``Resize`` of the
 train pipeline to 320 x 320).
 
+``--anchor mmrazor-cwd`` (a config of one CWD term on the FPN levels, configs/cwd/cwd-fpn_*) does
+the same with MMRazor 1.0's ``FpnTeacherDistill``: a ``ConfigurableDistiller`` recording both
+necks, one ``ChannelWiseDivergence`` per level with the config's temperature and weight
+(MMRazor's own detection CWD config). MMRazor is in the ``[tests]`` extra; its quantization
+structures import names torch 2.x removed, so when that import fails they are replaced by a
+module whose names raise when used (distillation never uses them).
+
 ``--procs N`` times instead the whole training step (MMEngine's optimizer wrapper, one SGD step)
 for a global batch of ``--batch-size`` images: in one process with ``--threads`` threads, then in
 N processes (gloo, ``KDDistributedDataParallel``, ``batch-size / N`` images and
@@ -195,6 +202,87 @@ def mmdet_ld(cfg, distiller):
     return anchor
 
 
+def import_mmrazor():
+    """MMRazor's models, importable beside torch 2.13. Its quantization structures import names
+    torch 2.x removed (``torch.ao.quantization.fuser_method_mappings.reverse2`` ...) and
+    ``mmrazor.structures`` imports them for every model; distillation never uses them, so that
+    subpackage is replaced, before MMRazor is first imported, by a module whose names raise when
+    used. (MMRazor's registries join MMEngine's when first imported: a failed import cannot be
+    retried in the same process.)"""
+    import importlib
+    import importlib.util
+    import types
+    if importlib.util.find_spec('mmrazor') is None:
+        raise SystemExit('--anchor mmrazor-cwd needs MMRazor 1.0: pip install mmrazor==1.0.0 '
+                         '(the [tests] extra has it)')
+    name = 'mmrazor.structures.quantization'
+    if 'mmrazor' not in sys.modules and name not in sys.modules:
+        stub = types.ModuleType(name)
+        stub.__path__ = []
+        stub.__all__ = []
+
+        def unavailable(attr):
+            if attr.startswith('__'):
+                raise AttributeError(attr)
+
+            def refuse(*args, **kwargs):
+                raise RuntimeError(f"{name}.{attr}: MMRazor 1.0's quantization does not import "
+                                   'beside torch 2.x')
+            return refuse
+        stub.__getattr__ = unavailable
+        sys.modules[name] = stub
+    return importlib.import_module('mmrazor.models')
+
+
+def mmrazor_cwd(cfg, distiller):
+    """MMRazor's own CWD on the FPN for the config ``cfg`` (one ``ChannelWiseDivergenceLoss``
+    term on ``s_neck`` / ``t_neck``): ``FpnTeacherDistill`` with the config's student and
+    teacher, a ``ChannelWiseDivergence`` per neck level (the term's temperature and weight) and
+    the distiller's student and teacher weights, in train mode (the teacher in eval mode)."""
+    import copy
+    terms = list(distiller.kd_terms.values())
+    if len(terms) != 1 or type(terms[0].loss_module).__name__ != 'ChannelWiseDivergenceLoss' \
+            or list(terms[0].inputs) != ['s_neck', 't_neck'] \
+            or any(True for _ in terms[0].adapters.parameters()):
+        raise SystemExit('--anchor mmrazor-cwd needs a config with one KD term, '
+                         "ChannelWiseDivergenceLoss on ['s_neck', 't_neck'] with equal channels "
+                         f'(configs/cwd/cwd-fpn_*): this one has {sorted(distiller.kd_terms)}')
+    term = terms[0]
+    razor = import_mmrazor()
+    from mmrazor.registry import MODELS as RAZOR_MODELS
+    with torch.no_grad():
+        levels = term.level_indices(len(distiller.student.extract_feat(
+            torch.zeros(1, 3, 64, 64))))
+    loss = term.loss_module
+    losses, mappings = {}, {}
+    for lv in levels:
+        losses[f'loss_cwd_fpn{lv}'] = dict(type='ChannelWiseDivergence', tau=loss.temperature,
+                                           loss_weight=loss.loss_weight * term.kd_weight)
+        mappings[f'loss_cwd_fpn{lv}'] = dict(
+            preds_S=dict(from_student=True, recorder='fpn', data_idx=lv),
+            preds_T=dict(from_student=False, recorder='fpn', data_idx=lv))
+    student = dict(copy.deepcopy(distiller.student_cfg), _scope_='mmdet')
+    teacher = dict(copy.deepcopy(distiller.teacher_cfg), _scope_='mmdet')
+    teacher.pop('init_cfg', None)
+    with DefaultScope.overwrite_default_scope('mmrazor'):
+        anchor = RAZOR_MODELS.build(dict(
+            type='FpnTeacherDistill', architecture=student, teacher=teacher,
+            distiller=dict(
+                type='ConfigurableDistiller',
+                student_recorders=dict(fpn=dict(type='ModuleOutputs', source='neck')),
+                teacher_recorders=dict(fpn=dict(type='ModuleOutputs', source='neck')),
+                distill_losses=losses, loss_forward_mappings=mappings)))
+    assert isinstance(anchor, razor.FpnTeacherDistill)
+    anchor.student.load_state_dict(distiller.student.state_dict())
+    anchor.teacher.load_state_dict(distiller.teacher.state_dict())
+    anchor.train()
+    return anchor
+
+
+# --anchor: (the peer, its method, the builder of its model)
+ANCHORS = {'mmdet-ld': ('mmdet', 'LD', mmdet_ld), 'mmrazor-cwd': ('MMRazor', 'CWD', mmrazor_cwd)}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('config')
@@ -210,7 +298,7 @@ def main(argv=None):
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     parser.add_argument('--no-progress', action='store_true',
                         help='no progress lines while timing')
-    parser.add_argument('--anchor', choices=['mmdet-ld'],
+    parser.add_argument('--anchor', choices=sorted(ANCHORS),
                         help="also time a peer's step on the same batches (see above)")
     parser.add_argument('--demo-data', action='store_true',
                         help='a COCO / Cityscapes config on the demo images')
@@ -258,20 +346,21 @@ def main(argv=None):
 
     parts = {'student step': student_step, 'teacher forward': teacher_forward,
              'distill step': distill_step}
-    if args.anchor == 'mmdet-ld':
-        anchor = mmdet_ld(cfg, distiller)
+    if args.anchor:
+        peer, method, build_anchor = ANCHORS[args.anchor]
+        label = f"{peer}'s {method}"
+        anchor = build_anchor(cfg, distiller)
         a_opt = torch.optim.SGD([p for p in anchor.parameters() if p.requires_grad], lr=1e-5)
 
         def anchor_step(batch):
             a_opt.zero_grad()
             anchor.parse_losses(anchor.loss(batch['inputs'], batch['data_samples']))[0].backward()
             a_opt.step()
-        parts['mmdet LD step'] = anchor_step
+        parts[f'{label} step'] = anchor_step
         with torch.no_grad():
-            med_first = anchor.loss(batches[0]['inputs'], batches[0]['data_samples'])
-        anchor_first = {k: float(sum(v) if isinstance(v, list) else v)
-                        for k, v in med_first.items()}
-        print("[benchmark] mmdet's LD on the first batch: " + ', '.join(
+            anchor_first = {k: float(sum(v) if isinstance(v, list) else v) for k, v in
+                            anchor.loss(batches[0]['inputs'], batches[0]['data_samples']).items()}
+        print(f'[benchmark] {label} on the first batch: ' + ', '.join(
             f'{k} {v:.4g}' for k, v in anchor_first.items()))
     times = {name: [] for name in parts}
     peaks = {}
@@ -296,12 +385,12 @@ def main(argv=None):
           f'forward) is {100 * med["terms_share"]:.1f}% of the distill step')
     med['first_losses'] = {k: float(sum(v) if isinstance(v, list) else v)
                            for k, v in first.items()}
-    if 'mmdet LD step' in med:
+    if args.anchor:
         med['anchor_first_losses'] = anchor_first
-        med['anchor_ratio'] = med['mmdet LD step'] / limit
-        med['vs_anchor'] = med['distill step'] / med['mmdet LD step']
-        print(f"[benchmark] mmdet's LD step / limit = {med['anchor_ratio']:.3f}; mmkd's step / "
-              f"mmdet's = {med['vs_anchor']:.3f}")
+        med['anchor_ratio'] = med[f'{label} step'] / limit
+        med['vs_anchor'] = med['distill step'] / med[f'{label} step']
+        print(f"[benchmark] {label} step / limit = {med['anchor_ratio']:.3f}; mmkd's step / "
+              f"{peer}'s = {med['vs_anchor']:.3f}")
     return med
 
 

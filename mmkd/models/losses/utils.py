@@ -53,8 +53,13 @@ def soft_kl(s_logits, t_logits, temperature, dim):
         precision is too coarse for the log-softmax).
     """
     dtype = torch.promote_types(s_logits.dtype, torch.float32)
-    log_p_s = F.log_softmax(s_logits.to(dtype) / temperature, dim=dim)
-    log_p_t = F.log_softmax(t_logits.detach().to(dtype) / temperature, dim=dim)
-    p_t = log_p_t.exp()
-    kl = torch.where(p_t > 0, p_t * (log_p_t - log_p_s), torch.zeros_like(p_t))
+    s_logits, t_logits = s_logits.to(dtype), t_logits.detach().to(dtype)
+    if temperature != 1:
+        s_logits, t_logits = s_logits / temperature, t_logits / temperature
+    log_p_s = F.log_softmax(s_logits, dim=dim)
+    # a class of teacher logit -inf has log p_t = -inf: made the lowest finite value, its
+    # p_t (0) times the difference is 0, not 0 * inf = nan; one operation on the teacher's side
+    # instead of a mask the student's gradient would go through
+    log_p_t = F.log_softmax(t_logits, dim=dim).clamp_(min=torch.finfo(dtype).min)
+    kl = log_p_t.exp() * (log_p_t - log_p_s)
     return kl.sum(dim=dim) * temperature ** 2
