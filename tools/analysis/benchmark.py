@@ -28,8 +28,8 @@ train pipeline to 320 x 320).
 the same with MMRazor 1.0's ``FpnTeacherDistill``: a ``ConfigurableDistiller`` recording both
 necks, one ``ChannelWiseDivergence`` per level with the config's temperature and weight
 (MMRazor's own detection CWD config). MMRazor is in the ``[tests]`` extra; its quantization
-structures import names torch 2.x removed, so when that import fails they are replaced by a
-module whose names raise when used (distillation never uses them).
+structures import names torch 2.x removed, so they are replaced by a module whose names raise
+when used (distillation never uses them; ``import_mmrazor``).
 
 ``--procs N`` times instead the whole training step (MMEngine's optimizer wrapper, one SGD step)
 for a global batch of ``--batch-size`` images: in one process with ``--threads`` threads, then in
@@ -250,9 +250,11 @@ def mmrazor_cwd(cfg, distiller):
     term = terms[0]
     razor = import_mmrazor()
     from mmrazor.registry import MODELS as RAZOR_MODELS
-    with torch.no_grad():
-        levels = term.level_indices(len(distiller.student.extract_feat(
-            torch.zeros(1, 3, 64, 64))))
+    num_levels = getattr(getattr(distiller.student, 'neck', None), 'num_outs', None)
+    if num_levels is None:
+        raise SystemExit('--anchor mmrazor-cwd needs a student with an FPN-like neck '
+                         f'(num_outs); this one is {type(distiller.student).__name__}')
+    levels = term.level_indices(num_levels)
     loss = term.loss_module
     losses, mappings = {}, {}
     for lv in levels:
