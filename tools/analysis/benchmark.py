@@ -281,6 +281,11 @@ def mmrazor_cwd(cfg, distiller):
     return anchor
 
 
+def loss_values(losses):
+    """A model's loss dict as floats (a per-level list summed)."""
+    return {k: float(sum(v) if isinstance(v, list) else v) for k, v in losses.items()}
+
+
 # --anchor: (the peer, its method, the builder of its model)
 ANCHORS = {'mmdet-ld': ('mmdet', 'LD', mmdet_ld), 'mmrazor-cwd': ('MMRazor', 'CWD', mmrazor_cwd)}
 
@@ -329,9 +334,9 @@ def main(argv=None):
           f'{args.threads} threads')
 
     with torch.no_grad():
-        first = distiller.loss(batches[0]['inputs'], batches[0]['data_samples'])
+        first = loss_values(distiller.loss(batches[0]['inputs'], batches[0]['data_samples']))
     print('[benchmark] losses on the first batch: ' + ', '.join(
-        f'{k} {float(sum(v) if isinstance(v, list) else v):.4g}' for k, v in first.items()))
+        f'{k} {v:.4g}' for k, v in first.items()))
 
     def student_step(batch):
         s_opt.zero_grad()
@@ -360,8 +365,8 @@ def main(argv=None):
             a_opt.step()
         parts[f'{label} step'] = anchor_step
         with torch.no_grad():
-            anchor_first = {k: float(sum(v) if isinstance(v, list) else v) for k, v in
-                            anchor.loss(batches[0]['inputs'], batches[0]['data_samples']).items()}
+            anchor_first = loss_values(anchor.loss(batches[0]['inputs'],
+                                                   batches[0]['data_samples']))
         print(f'[benchmark] {label} on the first batch: ' + ', '.join(
             f'{k} {v:.4g}' for k, v in anchor_first.items()))
     times = {name: [] for name in parts}
@@ -388,8 +393,7 @@ def main(argv=None):
     med['terms_share'] = 1 - limit / med['distill step']
     print(f'[benchmark] the KD terms\' own cost (distill step - student step - teacher '
           f'forward) is {100 * med["terms_share"]:.1f}% of the distill step')
-    med['first_losses'] = {k: float(sum(v) if isinstance(v, list) else v)
-                           for k, v in first.items()}
+    med['first_losses'] = first
     if args.anchor:
         med['anchor_first_losses'] = anchor_first
         med['anchor_ratio'] = med[f'{label} step'] / limit
