@@ -27,10 +27,11 @@ class DetectionDistiller(BaseDistiller):
 
     One training step (``loss``) reads top to bottom:
 
-    1. the student's own ``loss()`` (unchanged mmdet losses); forward hooks, registered once,
-       keep its backbone, neck and dense-head outputs when a term reads them;
-    2. the teacher, under ``no_grad`` and in eval mode, runs only as deep as the terms read
+    1. the teacher, under ``no_grad`` and in eval mode, runs only as deep as the terms read
        (backbone, neck, dense head; never its loss or label assignment);
+    2. the student's own ``loss()`` (unchanged mmdet losses); forward hooks, registered once,
+       keep its backbone, neck and dense-head outputs when a term reads them (the student's
+       backward then follows its own forward);
     3. targets of the student's assigner, once, when a term reads them;
     4. each KD term on the tensors it names, ``loss_kd_<name>``.
 
@@ -103,20 +104,19 @@ class DetectionDistiller(BaseDistiller):
 
     def loss(self, inputs, data_samples):
         """Student task losses plus ``loss_kd_<term>`` for every KD term."""
-        with self.capture() as captured:
-            losses = self.student.loss(inputs, data_samples)
         active = self.active_terms()
         if not active:
-            return losses
-
-        knowledge = dict(img=inputs)
+            return self.student.loss(inputs, data_samples)
+        # the teacher first: the student's backward then follows its own forward
+        knowledge = dict(img=inputs, **self.teacher_knowledge(inputs))
+        with self.capture() as captured:
+            losses = self.student.loss(inputs, data_samples)
         if self.wants.student_backbone:
             knowledge['s_backbone'] = captured['s_backbone']
         if self.wants.student_neck:
             knowledge['s_neck'] = captured.get('s_neck', captured.get('s_backbone'))
         if 's_head' in captured:
             knowledge['s_cls_scores'], knowledge['s_bbox_preds'] = captured['s_head'][:2]
-        knowledge.update(self.teacher_knowledge(inputs))
 
         gt_instances, _, img_metas = unpack_gt_instances(data_samples)
         knowledge['gt_bboxes'] = [gt.bboxes for gt in gt_instances]

@@ -26,12 +26,30 @@ def logit_kd(s_logits, t_logits, temperature=1.0, use_sigmoid=False):
     """
     if not use_sigmoid:
         return soft_kl(s_logits.float(), t_logits.float(), temperature, dim=-1)
-    s = s_logits.float() / temperature
-    t = t_logits.detach().float() / temperature
-    p_t = t.sigmoid()
-    kl = p_t * (F.logsigmoid(t) - F.logsigmoid(s)) + \
-        (1 - p_t) * (F.logsigmoid(-t) - F.logsigmoid(-s))
-    return kl.sum(dim=-1) * temperature ** 2
+    return binary_kl(s_logits, t_logits, temperature).sum(dim=-1) * temperature ** 2
+
+
+def binary_kl(s_logits, t_logits, temperature=1.0, weight=None, reduction='none'):
+    """The per-class binary KL ``KL(p_t || p_s)`` of ``p = sigmoid(z / T)``, unscaled by T^2.
+
+    With ``log(1 - sigmoid(x)) = logsigmoid(x) - x`` the binary KL is
+    ``BCE(s, p_t) - H(p_t) = BCE(s, p_t) + logsigmoid(t) - (1 - p_t) t`` (s, t the logits over
+    T): the student's part is one fused binary cross-entropy (its gradient
+    ``sigmoid(s) - p_t``), the teacher's entropy a constant computed without a graph.
+    ``weight`` (M,) weighs the rows; ``reduction`` 'none' gives (M, K), 'sum' a scalar.
+    """
+    s = s_logits.float()
+    t = t_logits.detach().float()
+    if temperature != 1:
+        s, t = s / temperature, t / temperature
+    with torch.no_grad():
+        p_t = t.sigmoid()
+        neg_entropy = F.logsigmoid(t) - (1 - p_t) * t
+    w = None if weight is None else weight[:, None]
+    bce = F.binary_cross_entropy_with_logits(s, p_t, weight=w, reduction=reduction)
+    if reduction == 'sum':
+        return bce + (neg_entropy.sum() if w is None else (neg_entropy * w).sum())
+    return bce + (neg_entropy if w is None else neg_entropy * w)
 
 
 @MODELS.register_module()
@@ -75,14 +93,35 @@ class LogitKDLoss(nn.Module):
         self.loss_weight = loss_weight
         self.reduction = reduction
 
-    def _rows(self, logits):
-        if logits.dim() == 2:
-            return logits
+    def _split(self, logits):
+        """(N, A*K, H, W) -> N, A, K, H*W, checking that the channels split into A groups."""
         N, C, H, W = logits.shape
         if C % self.num_anchors:
             raise ValueError(f'LogitKDLoss: {C} channels do not split into num_anchors='
                              f'{self.num_anchors} groups')
-        return logits.permute(0, 2, 3, 1).reshape(N * H * W * self.num_anchors, -1)  # (M, K)
+        return N, self.num_anchors, C // self.num_anchors, H * W
+
+    def _num_rows(self, logits):
+        if logits.dim() == 2:
+            return logits.shape[0]
+        N, A, _, HW = self._split(logits)
+        return N * HW * A
+
+    def _rows(self, logits):
+        """Every row: (M, K), M = N * H * W * A in mmdet's order (image, location, anchor)."""
+        if logits.dim() == 2:
+            return logits
+        N, A, K, HW = self._split(logits)
+        return logits.reshape(N, A, K, HW).permute(0, 3, 1, 2).reshape(N * HW * A, K)
+
+    def _take(self, logits, rows):
+        """``_rows(logits)[rows]`` without laying out the whole map first: row
+        ``(n * H * W + hw) * A + a`` is ``logits[n, a * K:(a + 1) * K, hw]``."""
+        if logits.dim() == 2:
+            return logits[rows]
+        N, A, K, HW = self._split(logits)
+        location, a = rows // A, rows % A
+        return logits.reshape(N, A, K, HW)[location // HW, a, :, location % HW]  # (P, K)
 
     def forward(self, s_logits, t_logits, weight=None, avg_factor=None, reduction_override=None):
         """s_logits, t_logits: (M, K) or (N, A*K, H, W), or lists of them (one per level);
@@ -109,20 +148,33 @@ class LogitKDLoss(nn.Module):
         for s, t, w in zip(s_levels, t_levels, weights):
             check_same_shape('LogitKDLoss', s, t, 'Student and teacher heads must predict the '
                              'same anchors and classes.')
-            s, t = self._rows(s), self._rows(t)
-            w = s.new_ones(s.shape[0]) if w is None else w.reshape(-1).to(s.dtype)
-            if w.numel() != s.shape[0]:
+            M = self._num_rows(s)
+            if w is not None and w.numel() != M:
                 raise ValueError(f'LogitKDLoss: weight has {w.numel()} values for '
-                                 f'{s.shape[0]} rows (num_anchors={self.num_anchors})')
+                                 f'{M} rows (num_anchors={self.num_anchors})')
+            scale = 1.0
             if reduction == 'mean':
-                w = w / (max(float(avg_factor), torch.finfo(s.dtype).eps)
-                         if avg_factor is not None else max(s.shape[0], 1))
-            if reduction != 'none':
-                keep = w.nonzero().squeeze(1)
-                s, t, w = s[keep], t[keep], w[keep]
+                scale = 1.0 / (max(float(avg_factor), torch.finfo(s.dtype).eps)
+                               if avg_factor is not None else max(M, 1))
+            if reduction == 'none' or w is None:
+                s, t = self._rows(s), self._rows(t)
+                w = s.new_full((M,), scale) if w is None else w.reshape(-1).to(s.dtype) * scale
+            else:  # only the rows of nonzero weight, taken from the maps as they are
+                keep = w.reshape(-1).nonzero().squeeze(1)
+                if not len(keep):  # a level without them (most levels, for the positives)
+                    continue
+                w = w.reshape(-1)[keep].to(s.dtype) * scale
+                s, t = self._take(s, keep), self._take(t, keep)
             s_rows.append(s)
             t_rows.append(t)
             row_weights.append(w)
-        rows = logit_kd(torch.cat(s_rows), torch.cat(t_rows), self.temperature,
-                        self.use_sigmoid) * torch.cat(row_weights)
-        return self.loss_weight * (rows if reduction == 'none' else rows.sum())
+        if not s_rows:  # no row kept: a zero that still back-propagates
+            return self.loss_weight * s_levels[0].reshape(-1)[:0].float().sum()
+        s, t, w = (torch.cat(x) if len(x) > 1 else x[0] for x in (s_rows, t_rows, row_weights))
+        if reduction == 'none':
+            return self.loss_weight * logit_kd(s, t, self.temperature, self.use_sigmoid) * w
+        if self.use_sigmoid:
+            total = binary_kl(s, t, self.temperature, w, 'sum') * self.temperature ** 2
+        else:
+            total = (logit_kd(s, t, self.temperature, False) * w).sum()
+        return self.loss_weight * total
