@@ -186,3 +186,31 @@ def test_levels_at_once_is_the_sum_of_the_levels():
         assert all(torch.allclose(x.grad, y.grad, atol=1e-7) for x, y in zip(a, b))
     rows = loss(s, t, masks, reduction_override='none')
     assert rows.shape == (sum(2 * h * w * 2 for h, w in sizes),)
+
+
+def test_a_level_without_kept_rows_adds_nothing():
+    """Positives are on a few levels only: a level whose mask keeps no row is skipped, and the
+    value and the gradients of the other levels equal the dense computation (every row of every
+    level laid out and weighted); the skipped level gets no gradient but zero."""
+    from mmkd.models.losses.utils import reduce_rows
+    torch.manual_seed(2)
+    sizes = [(4, 4), (2, 2), (1, 1)]
+    s = [torch.randn(2, 18, h, w) for h, w in sizes]
+    t = [torch.randn(2, 18, h, w) for h, w in sizes]
+    masks = [torch.rand(2, h * w * 2) > 0.5 for h, w in sizes]
+    masks[1][:] = False
+    loss = LogitKDLoss(temperature=2.0, num_anchors=2, loss_weight=0.5)
+    a = [x.clone().requires_grad_() for x in s]
+    b = [x.clone().requires_grad_() for x in s]
+    fast = loss(a, t, masks, 5.0)
+    dense = sum(0.5 * reduce_rows(logit_kd(loss._rows(x), loss._rows(y), 2.0, True),
+                                  m.reshape(-1).float(), 'mean', 5.0)
+                for x, y, m in zip(b, t, masks))
+    assert masks[0].any() and masks[2].any()
+    assert fast.item() == pytest.approx(dense.item(), rel=1e-5)
+    fast.backward()
+    dense.backward()
+    for lv in (0, 2):
+        assert torch.allclose(a[lv].grad, b[lv].grad, atol=1e-7)
+    assert a[1].grad is None or not a[1].grad.any()
+    assert not b[1].grad.any()
