@@ -23,7 +23,10 @@ def box_features(feats, boxes, batch_input_shape, size=1):
     if len(rois) == 0:
         return feats.new_zeros(0, feats.shape[1], size, size) + feats.sum() * 0
     scale = feats.shape[-1] / batch_input_shape[-1]
-    return roi_align(feats.float(), rois.float(), (size, size), scale, 0, 'avg', True)
+    # mmcv's kernel reads ``feats`` as contiguous without checking (a channels-last teacher map
+    # would give other values)
+    return roi_align(feats.float().contiguous(), rois.float(), (size, size), scale, 0, 'avg',
+                     True)
 
 
 def region_features(feats, gt_seg, num_classes, ignore_index=255):

@@ -13,6 +13,8 @@ def test_benchmark_reports_medians_and_ratio(demo_data, capsys):
     # what is printed is what is returned
     assert f"{med['ratio']:.3f}" in next(line for line in out.splitlines() if 'ratio distill' in line)
     assert "terms ['hint']" in out and 'peak RSS' in out
+    assert f"{med['ratio_after_teacher']:.3f}" in next(
+        line for line in out.splitlines() if 'after a teacher forward' in line)
     # progress: the first (warm-up) and the last of the 3 iterations, with an ETA
     assert '[benchmark] iterations 1/3 (warm-up), elapsed' in out
     assert '[benchmark] iterations 3/3, elapsed' in out

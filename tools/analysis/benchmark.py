@@ -7,12 +7,17 @@ In one process, on the same batches of the config's train dataloader, it times
 - the student's own train step (its mmdet loss, backward, SGD step),
 - the teacher's no-grad forward, as deep as the config's KD terms need it,
 - the distill train step (student step + teacher + KD terms, backward, SGD step),
+- the student's own step again, right after a teacher forward that is not timed: a distill step
+  runs both models one after the other, so the student's step meets a cache the teacher has
+  just been through, while the limit times it alone,
 - (once, first) every loss of the distill step on the first batch, to compare the KD terms'
   magnitudes with the task losses,
 
 interleaved iteration by iteration, each iteration starting at the next part (a progress line
 with an ETA every few seconds, unless ``--no-progress``), and prints the medians, the ratio
-``distill / (student + teacher forward)`` and the process's peak memory after each part.
+``distill / (student + teacher forward)``, the same ratio with the student's step after the
+teacher (what the KD terms' own work adds, the two models' sharing of the cache taken out) and
+the process's peak memory after each part.
 The config's teacher checkpoint must exist (train the teacher first) unless ``--random-teacher``.
 ``--cfg-options model.teacher.dtype=bfloat16`` times the teacher in reduced precision.
 
@@ -351,8 +356,12 @@ def main(argv=None):
         distiller.parse_losses(distiller.loss(batch['inputs'], batch['data_samples']))[0].backward()
         d_opt.step()
 
+    def student_after_teacher(batch):
+        teacher_forward(batch)
+        return timed(lambda: student_step(batch))  # the teacher's forward not counted
+
     parts = {'student step': student_step, 'teacher forward': teacher_forward,
-             'distill step': distill_step}
+             'distill step': distill_step, 'student after teacher': student_after_teacher}
     if args.anchor:
         peer, method, build_anchor = ANCHORS[args.anchor]
         label = f"{peer}'s {method}"
@@ -377,14 +386,16 @@ def main(argv=None):
         # each iteration starts at another part, so no part always runs after the same one
         for name in names[i % len(names):] + names[:i % len(names)]:
             fn = parts[name]
-            seconds = timed(lambda: fn(batch))
+            start = time.perf_counter()
+            own = fn(batch)  # a part that times itself returns its seconds
+            seconds = time.perf_counter() - start if own is None else own
             if i >= args.warmup:
                 times[name].append(seconds)
             peaks[name] = peak_rss_mib()
         progress.update(note=' (warm-up)' if i < args.warmup else '')
     med = {k: statistics.median(v) for k, v in times.items()}
     for name, value in med.items():
-        print(f'[benchmark] {name:16s} median {value:.4f} s   (process peak RSS so far '
+        print(f'[benchmark] {name:21s} median {value:.4f} s   (process peak RSS so far '
               f'{peaks[name]:.0f} MiB)')
     limit = med['student step'] + med['teacher forward']
     med['ratio'] = med['distill step'] / limit
@@ -393,6 +404,11 @@ def main(argv=None):
     med['terms_share'] = 1 - limit / med['distill step']
     print(f'[benchmark] the KD terms\' own cost (distill step - student step - teacher '
           f'forward) is {100 * med["terms_share"]:.1f}% of the distill step')
+    med['ratio_after_teacher'] = med['distill step'] / (med['student after teacher'] +
+                                                         med['teacher forward'])
+    print(f"[benchmark] the student's step after a teacher forward takes "
+          f"{med['student after teacher'] / med['student step']:.3f} times its step alone; "
+          f"distill / (that step + teacher forward) = {med['ratio_after_teacher']:.3f}")
     med['first_losses'] = first
     if args.anchor:
         med['anchor_first_losses'] = anchor_first

@@ -202,7 +202,9 @@ class BaseDistiller(KDTermsModel):
         teacher (dict): ``config`` (model dict or config file, packaged ``mmdet::`` configs work),
             ``checkpoint`` (path of the teacher's weights, loaded with ``weights_only=True``),
             ``dtype`` (optional, ``'bfloat16'`` or ``'float16'``: the frozen teacher runs under
-            autocast in that type, channels-last, to save time; KD terms still get float32).
+            autocast in that type, channels-last, to save time; KD terms still get float32),
+            ``channels_last`` (optional: the teacher's layout; unset, the distiller's
+            ``TEACHER_CHANNELS_LAST``, see :func:`~.teacher.build_teacher`).
         kd_terms (dict): ``{name: dict(loss=..., inputs=[...], levels=..., adapter=...)}``, see
             ``docs/design.md``. Each term adds ``loss_kd_<name>`` to the losses.
         save_teacher (bool): write the teacher's weights into checkpoints. Defaults to False.
@@ -220,6 +222,9 @@ class BaseDistiller(KDTermsModel):
 
     #: the scope of student / teacher types when a config does not name one.
     DEFAULT_SCOPE = 'mmdet'
+    #: the teacher's layout when ``model.teacher.channels_last`` is unset: channels-last for
+    #: detectors, whose backbone and neck are faster in it on the CPU (``docs/benchmarks.md``).
+    TEACHER_CHANNELS_LAST = True
 
     def __init__(self, student, teacher, kd_terms=None, save_teacher=False,
                  data_preprocessor=None, init_cfg=None, nonfinite='raise', inherit=()):
@@ -230,8 +235,9 @@ class BaseDistiller(KDTermsModel):
                          init_cfg=init_cfg)
         self.student = built_student
         self.student_cfg = student_cfg
-        self.teacher, self.teacher_cfg, self.teacher_dtype = build_teacher(teacher,
-                                                                           self.DEFAULT_SCOPE)
+        (self.teacher, self.teacher_cfg, self.teacher_dtype,
+         self.teacher_channels_last) = build_teacher(teacher, self.DEFAULT_SCOPE,
+                                                     self.TEACHER_CHANNELS_LAST)
         #: converts the student's batch to the teacher's normalisation, or None when they agree
         self.to_teacher = InputConversion.between(self.data_preprocessor,
                                                   self.teacher.data_preprocessor)
@@ -250,11 +256,11 @@ class BaseDistiller(KDTermsModel):
 
     def teacher_precision(self, inputs):
         """The context the teacher runs in, autocast to ``model.teacher.dtype`` if set, and the
-        image batch to give it (converted to the teacher's normalisation, channels-last with a
-        reduced-precision teacher)."""
+        image batch to give it (converted to the teacher's normalisation, channels-last unless
+        ``model.teacher.channels_last=False``)."""
         if inputs.dim() == 4:
             inputs = self.teacher_input(inputs)
-        return teacher_precision(self.teacher_dtype, inputs)
+        return teacher_precision(self.teacher_dtype, self.teacher_channels_last, inputs)
 
     def train(self, mode=True):
         """The teacher stays in eval mode (BatchNorm statistics, dropout) whatever ``mode`` is."""

@@ -14,18 +14,27 @@ from mmengine.logging import MMLogger
 from mmkd.utils.checkpoint import load_checkpoint_file, load_matching_state, state_dict_of
 from .build import build_model, model_config
 
-TEACHER_KEYS = ('config', 'checkpoint', 'dtype')
+TEACHER_KEYS = ('config', 'checkpoint', 'dtype', 'channels_last')
 TEACHER_DTYPES = {None: None, 'float32': None, 'bfloat16': torch.bfloat16,
                   'float16': torch.float16}
 
 
-def build_teacher(teacher, default_scope):
-    """Builds ``model.teacher`` (``dict(config=..., checkpoint=..., dtype=...)``), loads its
-    weights and freezes it: no gradients, eval mode, channels-last with a reduced-precision
-    ``dtype``, and marked initialised so that the runner's ``init_weights()`` keeps the weights.
+def build_teacher(teacher, default_scope, channels_last_default=False):
+    """Builds ``model.teacher`` (``dict(config=..., checkpoint=..., dtype=...,
+    channels_last=...)``), loads its weights and freezes it: no gradients, eval mode, its
+    weights in the channels-last layout if ``channels_last`` says so, and marked initialised so
+    that the runner's ``init_weights()`` keeps the weights.
+
+    ``channels_last`` unset takes ``channels_last_default`` (the distiller's), and is always on
+    with a reduced-precision ``dtype``. The teacher only runs forward, and there oneDNN's
+    convolutions are often faster in that layout, but not always (2 CPU cores, 2 images,
+    ``docs/benchmarks.md``): 12% faster on the RetinaNet R101 teacher's backbone and neck at
+    320 x 320, 8% on the demo's R18, but 6% slower on the PSPNet R101-d8 at 256 x 256, whose
+    pyramid pooling head loses more than its backbone gains. The outputs equal the default
+    layout's within float rounding (about 1e-5).
 
     Returns:
-        tuple: (the teacher, its model config, the autocast dtype or None).
+        tuple: (the teacher, its model config, the autocast dtype or None, channels-last or not).
     """
     if not isinstance(teacher, (dict, ConfigDict)) or 'config' not in teacher:
         raise ValueError('model.teacher must be dict(config=<model dict or config path>, '
@@ -38,6 +47,13 @@ def build_teacher(teacher, default_scope):
         raise ValueError(f"model.teacher.dtype={teacher.get('dtype')!r}; use one of "
                          f'{sorted(k for k in TEACHER_DTYPES if k)} or None.')
     dtype = TEACHER_DTYPES[teacher.get('dtype')]
+    channels_last = teacher.get('channels_last')
+    if channels_last is None:
+        channels_last = channels_last_default or dtype is not None
+    elif not isinstance(channels_last, bool):
+        raise ValueError(f'model.teacher.channels_last={channels_last!r}; use True (the '
+                         'teacher runs in the channels-last layout), False or None (the '
+                         "distiller's default).")
     cfg, scope = model_config(teacher['config'], 'model.teacher.config', default_scope)
     model = build_model(cfg, scope)
     checkpoint = teacher.get('checkpoint')
@@ -48,10 +64,36 @@ def build_teacher(teacher, default_scope):
     load_teacher_weights(model, checkpoint, teacher['config'])
     model.requires_grad_(False)
     model.eval()
-    if dtype is not None:
-        model.to(memory_format=torch.channels_last)
+    if channels_last:
+        to_channels_last(model)
     model._is_init = True
-    return model, cfg, dtype
+    return model, cfg, dtype, channels_last
+
+
+def to_channels_last(model):
+    """Puts ``model``'s weights in the channels-last layout, except those of mmcv's compiled ops
+    (``mmcv.ops``: deformable convolution, RoIAlign...). Their kernels read tensors as contiguous
+    without checking (RoIAlign of a channels-last map silently gives other values), so those
+    modules keep their weights contiguous and get contiguous inputs (a forward pre-hook).
+
+    Returns:
+        list[str]: the names of the modules left contiguous.
+    """
+    model.to(memory_format=torch.channels_last)
+    kept = [(name, module) for name, module in model.named_modules()
+            if type(module).__module__.startswith('mmcv.ops')]
+    for _, module in kept:
+        module.to(memory_format=torch.contiguous_format)
+        module.register_forward_pre_hook(_contiguous_inputs, with_kwargs=True)
+    return [name for name, _ in kept]
+
+
+def _contiguous_inputs(module, args, kwargs):
+    def contiguous(value):
+        return value.contiguous() if isinstance(value, torch.Tensor) else value
+
+    return (tuple(contiguous(a) for a in args),
+            {key: contiguous(value) for key, value in kwargs.items()})
 
 
 def load_teacher_weights(model, checkpoint, config_name):
@@ -116,13 +158,13 @@ class InputConversion:
         return (raw - self.t_mean.to(device)) / self.t_std.to(device)
 
 
-def teacher_precision(dtype, inputs):
+def teacher_precision(dtype, channels_last, inputs):
     """The context the teacher runs in (autocast to ``dtype``, or none) and the image batch
-    to give it (channels-last with a reduced-precision teacher)."""
+    to give it (channels-last when the teacher is)."""
+    if channels_last and inputs.dim() == 4:
+        inputs = inputs.contiguous(memory_format=torch.channels_last)
     if dtype is None:
         return nullcontext(), inputs
-    if inputs.dim() == 4:
-        inputs = inputs.contiguous(memory_format=torch.channels_last)
     return torch.autocast(device_type=inputs.device.type, dtype=dtype), inputs
 
 

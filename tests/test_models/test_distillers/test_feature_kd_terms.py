@@ -120,6 +120,29 @@ def test_conv_adapter_always_builds_a_conv():
         ConvAdapter(4, 4, kernel_size=2)
 
 
+def test_the_1x1_adapter_as_a_matrix_product_equals_the_convolution():
+    """The 1x1 adapter runs as a batched matrix product: the value and the gradients (input,
+    weight, bias) of ``F.conv2d``, on a channels-last input too."""
+    torch.manual_seed(0)
+    adapter = ConvAdapter(6, 10)
+    target = torch.randn(3, 10, 5, 7)
+    results = []
+    for run in ('adapter', 'conv2d', 'channels-last'):
+        adapter.zero_grad()
+        x = torch.randn(3, 6, 5, 7, generator=torch.Generator().manual_seed(1))
+        if run == 'channels-last':
+            x = x.contiguous(memory_format=torch.channels_last)
+        x.requires_grad_(True)
+        y = torch.nn.functional.conv2d(x, adapter.conv.weight, adapter.conv.bias) \
+            if run == 'conv2d' else adapter(x, (5, 7))
+        ((y - target) ** 2).sum().backward()
+        results.append([y.detach(), x.grad, adapter.conv.weight.grad.clone(),
+                        adapter.conv.bias.grad.clone()])
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            assert torch.allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
 def test_conv_adapter_with_relu():
     """FGFI's reference adaptation layer: a 1x1 conv of weight 1 and bias 0 with a ReLU maps
     [-2, 3] to [0, 3]; a ReLU without a conv is refused."""

@@ -58,7 +58,9 @@ def gfl_model(reg_max=16):
 
 def distiller(tmp_path, student, teacher=None, inputs=ROWS, seed=0):
     """A distiller whose teacher is ``teacher`` (the student's config by default) with random
-    weights saved to a checkpoint."""
+    weights saved to a checkpoint, in the default layout, so that a teacher equal to the student
+    gives the student's rows to the bit (the channels-last layout is tested in
+    test_teacher_layout.py)."""
     from mmkd.models.distillers.build import build_model
     teacher = copy.deepcopy(teacher or student)
     torch.manual_seed(seed)
@@ -66,7 +68,8 @@ def distiller(tmp_path, student, teacher=None, inputs=ROWS, seed=0):
     torch.save(build_model(teacher, 'mmdet').state_dict(), ckpt)
     RowsProbe.seen = []
     return MODELS.build(dict(type='mmkd.DetectionDistiller', student=student,
-                             teacher=dict(config=teacher, checkpoint=ckpt),
+                             teacher=dict(config=teacher, checkpoint=ckpt,
+                                          channels_last=False),
                              kd_terms=dict(probe=dict(loss=dict(type='RowsProbe'),
                                                       inputs=list(inputs)))))
 

@@ -45,8 +45,8 @@ def test_detection_box_feats_are_roi_align_at_the_gt(teacher_ckpt):
     boxes = torch.cat([torch.cat([torch.full((2, 1), float(i)), s.gt_instances.bboxes], 1)
                        for i, s in enumerate(samples)])  # (4, 5)
 
-    def pooled(f):  # level stride 8 or 16 on the 64 x 64 input
-        return roi_align(f, boxes, (2, 2), f.shape[-1] / 64, 0, 'avg', True)
+    def pooled(f):  # level stride 8 or 16 on the 64 x 64 input; mmcv reads f as contiguous
+        return roi_align(f.contiguous(), boxes, (2, 2), f.shape[-1] / 64, 0, 'avg', True)
     rkd = sum(RelationalKDLoss()(pooled(s_neck[lv]), pooled(t_neck[lv])) for lv in (0, 1))
     sp = SimilarityPreservingLoss()(pooled(s_neck[1]), pooled(t_neck[1]))
     at = sum(AttentionTransferLoss()(s_neck[lv], t_neck[lv]) for lv in (0, 1))
