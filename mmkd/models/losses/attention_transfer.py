@@ -7,6 +7,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmkd.registry import MODELS
+from .utils import check_positive
 
 
 def spatial_attention(feats, p=2.0, size=None):
@@ -75,8 +76,7 @@ class AttentionTransferLoss(nn.Module):
 
     def __init__(self, *, p=2.0, loss_weight=1.0):
         super().__init__()
-        if p <= 0:
-            raise ValueError(f'AttentionTransferLoss: p={p} must be > 0')
+        check_positive('AttentionTransferLoss', p=p)
         self.p = p
         self.loss_weight = loss_weight
 

@@ -5,7 +5,7 @@ MMRazor, ``ChannelWiseDivergence``).
 import torch.nn as nn
 
 from mmkd.registry import MODELS
-from .utils import check_same_shape, reduce_rows, soft_kl
+from .utils import check_positive, check_same_shape, reduce_rows, soft_kl
 
 
 def channel_wise_divergence(s_logits, t_logits, temperature=4.0):
@@ -48,8 +48,7 @@ class ChannelWiseDivergenceLoss(nn.Module):
 
     def __init__(self, *, temperature=4.0, loss_weight=3.0):
         super().__init__()
-        if temperature <= 0:
-            raise ValueError(f'ChannelWiseDivergenceLoss: temperature={temperature} must be > 0')
+        check_positive('ChannelWiseDivergenceLoss', temperature=temperature)
         self.temperature = temperature
         self.loss_weight = loss_weight
 

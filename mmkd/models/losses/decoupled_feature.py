@@ -5,7 +5,7 @@ import torch.nn as nn
 
 from mmkd.registry import MODELS
 from mmkd.structures import gt_box_mask, level_assigned_box_masks
-from .utils import check_same_shape
+from .utils import check_choice, check_same_shape
 
 ASSIGN = ('level', 'all')
 
@@ -68,8 +68,7 @@ class DecoupledFeatureLoss(nn.Module):
 
     def __init__(self, *, fg_weight=3.0, bg_weight=12.0, assign='level', loss_weight=1.0):
         super().__init__()
-        if assign not in ASSIGN:
-            raise ValueError(f'DecoupledFeatureLoss: assign={assign!r}; use one of {ASSIGN}.')
+        check_choice('DecoupledFeatureLoss', 'assign', assign, ASSIGN)
         self.fg_weight, self.bg_weight = fg_weight, bg_weight
         self.assign = assign
         self.loss_weight = loss_weight

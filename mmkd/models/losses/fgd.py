@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from mmkd.registry import MODELS
 from mmkd.structures import fg_bg_masks
 from mmkd.structures.masks import CELL_RULES
+from .utils import check_choice
 
 
 def fgd_attention(feat, temperature):
@@ -135,8 +136,7 @@ class FGDLoss(nn.Module):
                  beta_fgd=5e-4, gamma_fgd=1e-3, lambda_fgd=5e-6, cells='reference',
                  loss_weight=1.0):
         super().__init__()
-        if cells not in CELL_RULES:
-            raise ValueError(f'FGDLoss: cells={cells!r}; use one of {CELL_RULES}.')
+        check_choice('FGDLoss', 'cells', cells, CELL_RULES)
         self.cells = cells
         self.student_channels, self.teacher_channels = student_channels, teacher_channels
         self.temperature = temperature

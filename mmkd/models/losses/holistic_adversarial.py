@@ -9,6 +9,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmkd.registry import MODELS
+from .utils import check_choice
 
 
 MAPS = ('softmax', 'logits')
@@ -95,8 +96,7 @@ class HolisticAdversarialLoss(nn.Module):
 
     def __init__(self, *, adv_weight=0.1, gp_weight=10.0, maps='softmax', disc_weight=1.0):
         super().__init__()
-        if maps not in MAPS:
-            raise ValueError(f'HolisticAdversarialLoss: maps={maps!r}; use one of {MAPS}.')
+        check_choice('HolisticAdversarialLoss', 'maps', maps, MAPS)
         self.adv_weight = adv_weight
         self.gp_weight = gp_weight
         self.maps = maps

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 
 from mmkd.registry import MODELS
 from mmkd.structures.bins import distances_to_bins, rebin_distribution  # noqa: F401
-from .utils import check_same_shape, reduce_rows, soft_kl
+from .utils import check_choice, check_positive, check_same_shape, reduce_rows, soft_kl
 
 
 BIN_REDUCTIONS = ('mean', 'sum')
@@ -59,12 +59,9 @@ class LocalizationDistillationLoss(nn.Module):
     def __init__(self, *, temperature=10.0, loss_weight=0.25, reduction='mean',
                  bin_reduction='mean', avg_factor=None):
         super().__init__()
-        if temperature <= 0:
-            raise ValueError(f'LocalizationDistillationLoss: temperature={temperature} must be '
-                             '> 0')
-        if bin_reduction not in BIN_REDUCTIONS:
-            raise ValueError(f'LocalizationDistillationLoss: bin_reduction={bin_reduction!r}; '
-                             f'use one of {BIN_REDUCTIONS}.')
+        check_positive('LocalizationDistillationLoss', temperature=temperature)
+        check_choice('LocalizationDistillationLoss', 'bin_reduction', bin_reduction,
+                     BIN_REDUCTIONS)
         self.temperature = temperature
         self.loss_weight = loss_weight
         self.reduction = reduction

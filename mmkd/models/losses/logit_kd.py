@@ -6,7 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmkd.registry import MODELS
-from .utils import REDUCTIONS, check_same_shape, soft_kl
+from .utils import REDUCTIONS, check_positive, check_same_shape, soft_kl
 
 
 def logit_kd(s_logits, t_logits, temperature=1.0, use_sigmoid=False):
@@ -85,8 +85,7 @@ class LogitKDLoss(nn.Module):
     def __init__(self, *, temperature=1.0, use_sigmoid=True, num_anchors=1, loss_weight=1.0,
                  reduction='mean'):
         super().__init__()
-        if temperature <= 0:
-            raise ValueError(f'LogitKDLoss: temperature={temperature} must be > 0')
+        check_positive('LogitKDLoss', temperature=temperature)
         self.temperature = temperature
         self.use_sigmoid = use_sigmoid
         self.num_anchors = num_anchors

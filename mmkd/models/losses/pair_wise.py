@@ -52,9 +52,9 @@ class PairWiseKDLoss(nn.Module):
     where the h x w nodes f_i are the feature max-pooled with kernel = stride =
     ``(int(H * pool_scale), int(W * pool_scale))`` (ceil mode). The affinities are h*w x h*w
     whatever the channels, so student and teacher may differ in C and the distiller adds no
-    adapter (``needs_adapter = False``); a teacher feature of another H x W is resized bilinearly to the
-    student's. The gradient flows through the L2 normalisation, whereas the reference code
-    detaches the norm.
+    adapter (``needs_adapter = False``); a teacher feature of another H x W is resized
+    bilinearly to the student's. The gradient flows through the L2 normalisation, whereas the
+    reference code detaches the norm.
 
     Args:
         pool_scale (float): Defaults to 0.5 (the reference code's run script).

@@ -7,7 +7,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmkd.registry import MODELS
-from .utils import reduce_rows, soft_kl
+from .utils import check_choice, check_positive, reduce_rows, soft_kl
 
 
 def pixel_wise_kd(s_logits, t_logits, temperature=1.0):
@@ -61,11 +61,8 @@ class PixelWiseKDLoss(nn.Module):
 
     def __init__(self, *, temperature=1.0, loss_weight=10.0, normalize='image'):
         super().__init__()
-        if temperature <= 0:
-            raise ValueError(f'PixelWiseKDLoss: temperature={temperature} must be > 0')
-        if normalize not in NORMALIZE:
-            raise ValueError(f'PixelWiseKDLoss: normalize={normalize!r}; use one of '
-                             f'{NORMALIZE}.')
+        check_positive('PixelWiseKDLoss', temperature=temperature)
+        check_choice('PixelWiseKDLoss', 'normalize', normalize, NORMALIZE)
         self.temperature = temperature
         self.loss_weight = loss_weight
         self.normalize = normalize

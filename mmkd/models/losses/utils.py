@@ -1,5 +1,5 @@
 """What mmkd's losses share: the reduction contract of mmdet's losses, the temperature-scaled
-KL divergence, and the shape check."""
+KL divergence, and the checks of arguments and shapes."""
 import torch
 import torch.nn.functional as F
 
@@ -23,6 +23,19 @@ def reduce_rows(rows, weight=None, reduction='mean', avg_factor=None):
     denominator = avg_factor if avg_factor is not None else max(rows.numel(), 1)
     return rows.sum() / (torch.as_tensor(denominator, dtype=rows.dtype, device=rows.device)
                          .clamp(min=torch.finfo(rows.dtype).eps))
+
+
+def check_positive(loss, **values):
+    """Raises a ValueError naming the argument of ``loss`` (its class name) that is not > 0."""
+    for name, value in values.items():
+        if not value > 0:
+            raise ValueError(f'{loss}: {name}={value} must be > 0')
+
+
+def check_choice(loss, name, value, choices):
+    """Raises a ValueError naming the argument ``name`` of ``loss`` and the values it takes."""
+    if value not in choices:
+        raise ValueError(f'{loss}: {name}={value!r}; use one of {choices}.')
 
 
 def check_same_shape(term, s_tensor, t_tensor, hint):

@@ -6,7 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmkd.registry import MODELS
-from .utils import check_same_shape, reduce_rows
+from .utils import check_positive, check_same_shape, reduce_rows
 
 
 def weighted_soft_label(s_logits, t_logits, class_weights, background_weight=1.5,
@@ -69,8 +69,7 @@ class WeightedSoftLabelKDLoss(nn.Module):
     def __init__(self, *, class_weights=None, background_weight=1.5, temperature=1.0,
                  loss_weight=0.5, use_sigmoid=False, reduction='mean'):
         super().__init__()
-        if temperature <= 0:
-            raise ValueError(f'WeightedSoftLabelKDLoss: temperature={temperature} must be > 0')
+        check_positive('WeightedSoftLabelKDLoss', temperature=temperature)
         self.class_weights = None if class_weights is None else list(class_weights)
         self.background_weight = background_weight
         self.temperature = temperature
