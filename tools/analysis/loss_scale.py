@@ -66,18 +66,21 @@ def random_teacher_checkpoint(cfg, seed):
 DEMO_ROOT = 'data/mmkd_demo/'
 
 
-def use_demo_data(cfg):
-    """The train dataset of ``cfg`` (a COCO or Cityscapes one) on the demo images."""
-    dataset = cfg.train_dataloader.dataset
+def use_demo_data(cfg, dataloader='train_dataloader'):
+    """The dataset of ``cfg``'s ``dataloader`` (a COCO or Cityscapes one) on the demo images:
+    their train split for the train dataloader, their val split for the others."""
+    dataset = cfg[dataloader].dataset
     while 'dataset' in dataset:  # RepeatDataset and the like
         dataset = dataset.dataset
     dataset.data_root = DEMO_ROOT
+    split = 'train' if dataloader == 'train_dataloader' else 'val'
     if 'Coco' in dataset.type:
-        dataset.ann_file = 'annotations/instances_train.json'
+        dataset.ann_file = f'annotations/instances_{split}.json'
         dataset.data_prefix = dict(img='')
         dataset.metainfo = dict(classes=tuple(str(d) for d in range(10)))
     else:
-        dataset.data_prefix = dict(img_path='leftImg8bit/train', seg_map_path='gtFine/train')
+        dataset.data_prefix = dict(img_path=f'leftImg8bit/{split}',
+                                   seg_map_path=f'gtFine/{split}')
 
 
 def measure(cfg, batch_size=None, seed=0):

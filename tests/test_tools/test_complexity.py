@@ -1,0 +1,59 @@
+"""tools/analysis/complexity.py: the teacher's and the student's parameters and FLOPs are those of
+the config's two models at the test pipeline's size; a checkpoint of another model is named."""
+import pytest
+import torch
+from mmengine.config import Config
+
+from mmkd.models.distillers.build import build_model
+from tests.helpers import DISTILL_CFG, STUDENT_CFG, TEACHER_CFG
+from tools.analysis import complexity
+
+
+def options(demo_data):
+    return ['--cfg-options', f'test_dataloader.dataset.data_root={demo_data}/']
+
+
+def conv_macs(model, inputs):
+    """Multiply-adds of every convolution of ``model``'s tensor forward, by hand: each output
+    value of a k x k conv over C_in / groups channels costs C_in / groups * k * k of them."""
+    total = []
+
+    def hook(module, args, out):
+        k_h, k_w = module.kernel_size
+        total.append(out.numel() * module.in_channels // module.groups * k_h * k_w)
+    handles = [m.register_forward_hook(hook) for m in model.modules()
+               if isinstance(m, torch.nn.Conv2d)]
+    with torch.no_grad():
+        model(inputs, mode='tensor')
+    for h in handles:
+        h.remove()
+    return sum(total)
+
+
+def test_teacher_and_student_of_the_demo_pair(demo_data, capsys):
+    report = complexity.main([DISTILL_CFG, '--images', '2', '--repeats', '1']
+                             + options(demo_data))
+    assert list(report) == ['teacher', 'student']
+    for role, cfg in (('teacher', TEACHER_CFG), ('student', STUDENT_CFG)):
+        model = build_model(Config.fromfile(cfg).model, 'mmdet').eval()
+        row = report[role]
+        assert row['params'] == sum(p.numel() for p in model.parameters()), role
+        assert row['input_shape'] == (160, 160) and row['same_shape']  # the test Resize
+        inputs = torch.zeros(1, 3, *row['input_shape'])
+        assert row['flops_by_operator']['conv'] == conv_macs(model, inputs), role
+        assert row['trained'] is False
+    out = capsys.readouterr().out
+    t, s = report['teacher'], report['student']
+    ratios = next(line for line in out.splitlines() if line.startswith('| student / teacher'))
+    assert f"{s['params'] / t['params']:.3f}" in ratios
+    assert f"{s['flops'] / t['flops']:.3f}" in ratios
+    assert 'random weights' in out
+
+
+def test_a_teacher_checkpoint_of_another_model_is_named(demo_data, tmp_path):
+    student = build_model(Config.fromfile(STUDENT_CFG).model, 'mmdet')
+    path = str(tmp_path / 'student.pth')
+    torch.save(dict(state_dict=student.state_dict()), path)
+    with pytest.raises(ValueError, match='does not match'):
+        complexity.main([DISTILL_CFG, '--images', '1', '--repeats', '1',
+                         '--teacher-checkpoint', path] + options(demo_data))
