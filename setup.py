@@ -16,7 +16,13 @@ setup(
         'numpy<2',
     ],
     extras_require={
-        'tests': ['pytest', 'scikit-learn', 'pycocotools', 'mmrazor==1.0.0'],
+        'tests': ['pytest', 'scikit-learn', 'pycocotools', 'mmrazor==1.0.0',
+                  'mmdeploy==1.3.1', 'onnxruntime==1.26.0', 'onnx==1.17.0',
+                  'tensorboard==2.20.0', 'openmim==0.3.9'],
+        # tools/deploy.py: ONNX export with MMDeploy, checked against onnxruntime
+        'deploy': ['mmdeploy==1.3.1', 'onnxruntime==1.26.0', 'onnx==1.17.0'],
+        # the TensorBoard backend of the KD runtime (configs/_base_/kd_runtime.py)
+        'tensorboard': ['tensorboard==2.20.0'],
         'seg': ['mmsegmentation>=1.0.0,<1.3'],
         'demo': ['scikit-learn'],
     },
