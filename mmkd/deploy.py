@@ -27,7 +27,7 @@ import torch
 from mmengine.config import Config
 
 from mmkd.apis import distiller_class, export_student
-from mmkd.utils.checkpoint import load_checkpoint_file, state_dict_of
+from mmkd.utils.checkpoint import load_checkpoint_file, load_matching_state, state_dict_of
 
 #: the tasks mmdeploy exports, by the config's ``default_scope``
 TASKS = {'mmdet': 'ObjectDetection', 'mmseg': 'Segmentation'}
@@ -56,12 +56,14 @@ def legacy_onnx_exporter():
 
 def bin_average_matrix(size, bins, like):
     """The (bins, size) matrix whose row ``i`` averages the positions ``floor(i * size / bins)``
-    to ``ceil((i + 1) * size / bins) - 1``: adaptive average pooling along one axis. Built from
-    tensors so that a traced export keeps ``size`` dynamic."""
-    size = torch.as_tensor(size, dtype=like.dtype)
-    i = torch.arange(bins, dtype=like.dtype)[:, None]  # (bins, 1)
-    pos = torch.arange(int(size), dtype=like.dtype)[None]  # (1, size)
-    start, end = torch.floor(i * size / bins), torch.ceil((i + 1) * size / bins)
+    to ``ceil((i + 1) * size / bins) - 1``: adaptive average pooling along one axis.
+
+    ``size`` may be a traced size (``x.shape[2]`` during an ONNX export): it is used only through
+    ``torch.arange``, so the exported graph computes the matrix for each input size."""
+    pos = torch.arange(size, dtype=like.dtype, device=like.device)[None]  # (1, size)
+    length = pos[:, -1:] + 1  # (1, 1): size as a tensor of the graph
+    i = torch.arange(bins, dtype=like.dtype, device=like.device)[:, None]  # (bins, 1)
+    start, end = torch.floor(i * length / bins), torch.ceil((i + 1) * length / bins)
     inside = ((pos >= start) & (pos < end)).to(like.dtype)  # (bins, size)
     return inside / inside.sum(1, keepdim=True)
 
@@ -158,12 +160,9 @@ def pytorch_model(task_processor, checkpoint):
     """The task's PyTorch model with ``checkpoint`` loaded strictly and safely."""
     model = task_processor.build_pytorch_model(None)
     state = state_dict_of(load_checkpoint_file(checkpoint, 'student checkpoint'))
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if missing or unexpected:
-        raise ValueError(f'checkpoint {checkpoint!r} does not fit the config\'s model: '
-                         f'{len(missing)} missing keys (first: {missing[:3]}), '
-                         f'{len(unexpected)} unexpected (first: {unexpected[:3]}). Give the '
-                         'checkpoint this config trained (or tools/export_student.py wrote).')
+    load_matching_state(model, state, f'checkpoint {checkpoint!r} does not fit the model of the '
+                        'config (give the checkpoint this config trained, or the student.pth '
+                        'tools/export_student.py wrote)')
     return model.eval()
 
 
@@ -221,8 +220,27 @@ def predictions(model_cfg, checkpoint, deploy_cfg, onnx_file, images):
         data, _ = processor.create_input(image, shape)
         with torch.no_grad():
             torch_out.extend(model.test_step(copy.deepcopy(data)))
-            onnx_out.extend(backend.test_step(data))
+            onnx_out.extend(clip_to_image(backend.test_step(data)))
     return torch_out, onnx_out
+
+
+def clip_to_image(samples):
+    """Clips the boxes of ONNX detection samples to their image (``ori_shape``), in place.
+
+    mmdet clips boxes to the resized image before it rescales them; the exported graph of a
+    dynamic-shape model clips them to its input, which is the resized image padded to the size
+    divisor, so a box near the bottom or right edge of a padded image can reach into the padding.
+    Clipping the rescaled boxes to the original image gives mmdet's boxes back. Segmentation
+    samples are returned as they are.
+    """
+    for sample in samples:
+        pred = sample.get('pred_instances')
+        if pred is None or 'bboxes' not in pred:
+            continue
+        height, width = sample.metainfo['ori_shape'][:2]
+        pred.bboxes[:, 0::2] = pred.bboxes[:, 0::2].clamp(0, width)
+        pred.bboxes[:, 1::2] = pred.bboxes[:, 1::2].clamp(0, height)
+    return samples
 
 
 def box_iou(a, b):
