@@ -7,6 +7,11 @@ setup(
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',
     packages=find_packages(include=['mmkd', 'mmkd.*']),
+    # configs and tools under mmkd/.mim, as OpenMMLab packages ship them: `mmkd::<path>` names a
+    # config and `mim train mmkd` finds tools/train.py (links in the repo, files in a wheel)
+    package_data={'mmkd': ['.mim/model-index.yml', '.mim/configs/**/*.py', '.mim/configs/**/*.md',
+                           '.mim/configs/**/*.json', '.mim/configs/**/*.txt',
+                           '.mim/tools/**/*.py', '.mim/tools/**/*.sh']},
     python_requires='>=3.9',
     # The exact stack (torch, mmcv with ops) is installed by tools/setup_env.sh; these are the
     # ranges `import mmkd` accepts (mmkd/version_check.py).

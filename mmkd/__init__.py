@@ -10,5 +10,10 @@ from .utils.checkpoint import allow_runner_checkpoints  # noqa: E402
 allow_runner_checkpoints()
 
 from . import engine, models  # noqa: E402,F401
+from .utils.named_configs import register_config_scope  # noqa: E402
+
+# `mmkd::<folder>/<config>.py` names a config that the package ships (mmkd/.mim/configs), as
+# `mmdet::` does, once mmkd is imported (docs/getting_started.md, "Named configs").
+register_config_scope()
 
 __version__ = '0.1.0'

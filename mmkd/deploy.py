@@ -1,8 +1,8 @@
 """Deploying an exported student: ONNX through mmdeploy, run and checked in onnxruntime.
 
 mmdeploy 1.3.1 rewrites an mmdet / mmseg model for export (post-processing and NMS included) and
-runs the ONNX file in onnxruntime with the codebase's own data samples. Two things are needed on
-our stack:
+runs the ONNX file in onnxruntime with the codebase's own data samples. Three things are needed
+on our stack (``docs/deploy.md`` has the measured effect of each):
 
 - torch 2.9 and later export through ``torch.export`` (``dynamo=True``) by default, which knows
   none of mmdeploy's rewrites; :func:`legacy_onnx_exporter` sends mmdeploy's call to the
@@ -253,16 +253,23 @@ def box_iou(a, b):
     return inter / np.maximum(area_a[:, None] + area_b[None] - inter, 1e-12)
 
 
-def compare_detections(torch_sample, onnx_sample, min_iou=0.99):
+def compare_detections(torch_sample, onnx_sample, min_iou=0.99, min_score=0.0):
     """How one image's ONNX detections differ from PyTorch's.
 
     Detections are paired as sets, not by rank: scores that tie (an untrained head gives many)
-    come out of the two NMS implementations in different orders.
+    come out of the two NMS implementations in different orders. A detection is matched when the
+    other side has a box of the same label that overlaps it with IoU >= ``min_iou``.
+
+    Args:
+        min_score (float): only detections scoring at least this count in ``matched`` (they are
+            paired with all of the other side's). Below mmdet's usual 0.05 the two keep different
+            candidates: mmdet keeps the ``nms_pre`` best (anchor, class) pairs of a level, the
+            exported graph the ``nms_pre`` anchors of best class score and all their classes.
 
     Returns:
-        dict: ``count`` (PyTorch's, ONNX's); ``matched``: the fraction of all detections of both
-        whose best box of the same label on the other side overlaps it with IoU >= ``min_iou``;
-        ``max_score_diff`` over those pairs.
+        dict: ``count`` (PyTorch's, ONNX's), ``matched`` (the fraction of the detections of both
+        scoring >= ``min_score`` that are matched), ``matched_all`` (the fraction of all),
+        ``max_score_diff`` over the matched pairs.
     """
     def arrays(sample):
         pred = sample.pred_instances
@@ -271,14 +278,20 @@ def compare_detections(torch_sample, onnx_sample, min_iou=0.99):
     (t_box, t_score, t_label), (o_box, o_score, o_label) = arrays(torch_sample), \
         arrays(onnx_sample)
     count = (len(t_box), len(o_box))
+    t_keep, o_keep = t_score >= min_score, o_score >= min_score
     if min(count) == 0:
-        return dict(count=count, matched=float(count == (0, 0)), max_score_diff=0.0)
+        kept = int(t_keep.sum() + o_keep.sum())
+        return dict(count=count, matched=float(kept == 0), matched_all=float(count == (0, 0)),
+                    max_score_diff=0.0)
     iou = box_iou(t_box, o_box) * (t_label[:, None] == o_label[None, :])
     t_best, o_best = iou.argmax(1), iou.argmax(0)  # (N,), (M,)
     t_hit, o_hit = iou.max(1) >= min_iou, iou.max(0) >= min_iou
     diffs = np.concatenate([np.abs(t_score - o_score[t_best])[t_hit],
                             np.abs(o_score - t_score[o_best])[o_hit]])
-    return dict(count=count, matched=float((t_hit.sum() + o_hit.sum()) / sum(count)),
+    kept = t_keep.sum() + o_keep.sum()
+    matched = (t_hit[t_keep].sum() + o_hit[o_keep].sum()) / kept if kept else 1.0
+    return dict(count=count, matched=float(matched),
+                matched_all=float((t_hit.sum() + o_hit.sum()) / sum(count)),
                 max_score_diff=float(diffs.max()) if len(diffs) else float('inf'))
 
 

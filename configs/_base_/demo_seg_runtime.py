@@ -18,6 +18,11 @@ default_hooks = dict(
     checkpoint=dict(type='mmkd.SafeCheckpointHook', by_epoch=False, interval=max_iters, max_keep_ckpts=1))
 log_processor = dict(by_epoch=False, window_size=50)
 randomness = dict(seed=0)
+# Scalars and pictures (mmkd.KDVisualizationHook) go to vis_data/ as files and as a TensorBoard
+# event file: `tensorboard --logdir work_dirs` (pip install "mmkd[tensorboard]"; without it the
+# TensorBoard backend warns and writes nothing).
+visualizer = dict(vis_backends=[dict(type='LocalVisBackend'),
+                                dict(type='mmkd.OptionalTensorboardVisBackend')])
 # What runs, whichever tool starts a config built on this one (ours, mmdet's / mmseg's
 # tools/train.py, mim): mmkd's checkpoint hook (exact resumes; above) and its DDP step
 # (docs/distributed.md).

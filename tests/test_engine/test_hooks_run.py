@@ -166,6 +166,64 @@ def test_visualisation_writes_non_blank_pngs(det_run):
     assert pixels[14:, 2 * 160:3 * 160].std() > 1
 
 
+def read_events(log_dir):
+    """``(scalars, images)`` of the TensorBoard event file under ``log_dir/vis_data``:
+    ``{tag: [(step, value)]}`` and ``{tag: [(step, RGB array)]}``."""
+    import io
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    files = glob.glob(osp.join(log_dir, 'vis_data', 'events.out.tfevents.*'))
+    assert len(files) == 1, files
+    events = EventAccumulator(files[0], size_guidance={'scalars': 0, 'images': 0})
+    events.Reload()
+    tags = events.Tags()
+    scalars = {tag: [(e.step, e.value) for e in events.Scalars(tag)] for tag in tags['scalars']}
+    images = {tag: [(e.step, np.asarray(Image.open(io.BytesIO(e.encoded_image_string))
+                                        .convert('RGB'))) for e in events.Images(tag)]
+              for tag in tags['images']}
+    return scalars, images
+
+
+def test_tensorboard_holds_the_kd_scalars_and_pictures(det_run):
+    """The demo runtime's TensorBoard backend: the event file holds what the logger logged (the
+    same values as the local backend's scalars.json) and the visualisation hook's pictures,
+    pixel for pixel as the PNG files."""
+    _, runner = det_run
+    scalars, images = read_events(runner.log_dir)
+    # the logger logs at the end of each 4-iteration epoch: steps 4 and 8. A schedule weight is
+    # the value of that iteration (warm-up over 4 iterations: 0.75 at the 4th, then 1)
+    assert scalars['kd_weight_hint'] == [(4, pytest.approx(0.75)), (8, pytest.approx(1.0))]
+    assert scalars['kd_weight_cls'] == [(4, 1.0), (8, 0.0)]  # stopped at iteration 5
+    with open(osp.join(runner.log_dir, 'vis_data', 'scalars.json')) as f:
+        local = [json.loads(line) for line in f]
+    logged = [row for row in local if 'loss_kd_hint' in row]
+    assert [row['step'] for row in logged] == [4, 8]
+    for key in ('loss_kd_hint', 'loss_kd_cls_pos', 'loss_cls', 'kd_weight_cls_pos'):
+        assert scalars[key] == [(row['step'], pytest.approx(row[key], rel=1e-6))
+                                for row in logged], key
+    # the mean loss of the first 4 iterations (window of 10 holds 4)
+    assert scalars['loss_kd_hint'][0][1] == pytest.approx(
+        np.mean(history(runner, 'loss_kd_hint')[:4]), rel=1e-5)
+    for level in range(5):
+        steps = images[f'kd_level{level}']
+        assert [step for step, _ in steps] == [4, 8]
+        for step, pixels in steps:
+            png = osp.join(runner.log_dir, 'vis_data', 'vis_image', f'kd_level{level}_{step}.png')
+            with Image.open(png) as picture:
+                assert np.array_equal(pixels, np.asarray(picture.convert('RGB')))
+
+
+def test_tensorboard_backend_without_tensorboard_warns_and_writes_nothing(tmp_path, monkeypatch):
+    from mmkd.engine.visualization import tensorboard as module
+    warnings = []
+    monkeypatch.setattr(module, 'tensorboard_available', lambda: False)
+    monkeypatch.setattr(module, 'print_log', lambda msg, **kw: warnings.append(msg))
+    backend = module.OptionalTensorboardVisBackend(str(tmp_path))
+    assert len(warnings) == 1 and 'pip install "mmkd[tensorboard]"' in warnings[0]
+    backend.add_scalars({'loss_kd_hint': 1.0}, step=1)
+    backend.add_image('kd_level0', np.zeros((4, 4, 3), np.uint8), step=1)
+    backend.close()
+    assert not backend.available and list(tmp_path.iterdir()) == []
+
 def test_teacher_metrics_once_and_best_checkpoint_on_the_student(det_run):
     work_dir, runner = det_run
     hook = hook_of(runner, 'TeacherMetricsHook')

@@ -56,8 +56,16 @@ def test_box_iou_and_compare_by_hand():
     o = sample([[5., 5, 9, 9], [0, 0, 2, 2], [1, 1, 3, 3]], [0.5, 0.91, 0.3], [2, 1, 1])
     row = deploy.compare_detections(t, o)
     assert row['count'] == (2, 3)
-    assert row['matched'] == pytest.approx(4 / 5)  # both of torch's, two of onnx's three
+    assert row['matched'] == row['matched_all'] == pytest.approx(4 / 5)  # 2 of 2, 2 of 3
     assert row['max_score_diff'] == pytest.approx(0.01, abs=1e-6)
+    # with a floor of 0.4 the unmatched 0.3 box no longer counts: all 4 above it are matched
+    floor = deploy.compare_detections(t, o, min_score=0.4)
+    assert floor['matched'] == 1.0 and floor['matched_all'] == pytest.approx(4 / 5)
+    # a floor of 0.6 leaves torch's 0.9 box and onnx's 0.91 box, a matched pair
+    assert deploy.compare_detections(t, o, min_score=0.6)['matched'] == 1.0
+    # an unmatched box above the floor counts: onnx's 0.3 box is scored 0.7 here
+    o3 = sample([[5., 5, 9, 9], [0, 0, 2, 2], [1, 1, 3, 3]], [0.5, 0.91, 0.7], [2, 1, 1])
+    assert deploy.compare_detections(t, o3, min_score=0.6)['matched'] == pytest.approx(2 / 3)
     # the same box with another label is no match
     o2 = sample([[0., 0, 2, 2], [5, 5, 9, 9]], [0.9, 0.5], [3, 2])
     assert deploy.compare_detections(t, o2)['matched'] == pytest.approx(2 / 4)

@@ -1,0 +1,3 @@
+from .tensorboard import OptionalTensorboardVisBackend, tensorboard_available
+
+__all__ = ['OptionalTensorboardVisBackend', 'tensorboard_available']
