@@ -10,7 +10,7 @@ from .utils.checkpoint import allow_runner_checkpoints  # noqa: E402
 allow_runner_checkpoints()
 
 from . import engine, models  # noqa: E402,F401
-from .utils.named_configs import register_config_scope  # noqa: E402
+from .utils import register_config_scope  # noqa: E402
 
 # `mmkd::<folder>/<config>.py` names a config that the package ships (mmkd/.mim/configs), as
 # `mmdet::` does, once mmkd is imported (docs/getting_started.md, "Named configs").

@@ -38,3 +38,22 @@ def register_config_scope():
     utils.MODULE2PACKAGE.setdefault('mmkd', 'mmkd')
     for module in (config_module, hub):  # the two callers of get_installed_path
         module.get_installed_path = installed_path_with_mmkd(module.get_installed_path)
+
+
+def register_all_modules(init_default_scope=False):
+    """Registers every mmkd module (``import mmkd`` does; this is the function OpenMMLab packages
+    offer, which MMEngine calls for a registry of a scope in ``MODULE2PACKAGE`` that sets no
+    import location).
+
+    Args:
+        init_default_scope (bool): also make ``mmkd`` the default registry scope. Defaults to
+            False: mmkd configs run in the scope of their student (``mmdet`` or ``mmseg``).
+    """
+    import mmkd.engine  # noqa: F401
+    import mmkd.models  # noqa: F401
+    if init_default_scope:
+        import datetime
+        from mmengine.registry import DefaultScope
+        current = DefaultScope.get_current_instance()
+        if current is None or current.scope_name != 'mmkd':
+            DefaultScope.get_instance(f'mmkd-{datetime.datetime.now()}', scope_name='mmkd')
