@@ -73,3 +73,45 @@ def test_adversarial_config_through_mmseg_train_gives_our_losses(demo_data, seg_
     assert_same_losses(theirs, ours)
     # the discriminator trained in both (its own loss keys are logged each iteration)
     assert any(k.startswith('loss_d') or 'disc' in k for k in ours['1'])
+
+
+def launch(script, config, work_dir, port):
+    """``script`` CONFIG in 2 processes (torch.distributed.run; tests/launch_cpu.py joins the
+    gloo group that MMEngine's launcher cannot join on a CPU build)."""
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=ROOT)
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2',
+           '--master_port', str(port), osp.join(ROOT, 'tests', 'launch_cpu.py'), script, config,
+           '--launcher', 'pytorch', '--work-dir', str(work_dir)]
+    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, (out.stdout + out.stderr)[-4000:]
+    return [json.load(open(osp.join(work_dir, f'rank{r}_losses.json'))) for r in (0, 1)], \
+        [torch.load(osp.join(work_dir, f'rank{r}_state.pth'), weights_only=True) for r in (0, 1)]
+
+
+@pytest.mark.heavy
+def test_adversarial_config_through_mmseg_train_under_a_launcher(demo_data, seg_teacher_ckpt,
+                                                                 tmp_path):
+    """SKD in 2 processes through mmseg's own tools/train.py and through ours: the config's
+    mmkd.KDDistributedDataParallel runs in both (under MMEngine's own wrapper the discriminator,
+    stepped outside DDP's forward, would never train), so each process's losses are the same
+    and the discriminator ends trained and equal in both processes."""
+    opts = probes(seg_data_options(demo_data, iters=3, batch_size=2))
+    opts.update({'model.teacher.checkpoint': seg_teacher_ckpt, 'train_cfg.val_interval': 100})
+    config = write_config(tmp_path / 'cfg.py', SKD_CFG, opts)
+    theirs, states = launch(mm_train('mmseg'), config, tmp_path / 'mmseg', 29521)
+    ours, _ = launch(osp.join(ROOT, 'tools', 'train.py'), config, tmp_path / 'ours', 29522)
+    for rank in (0, 1):
+        assert_same_losses(theirs[rank], ours[rank])
+    disc = [k for k in states[0] if k.startswith('discriminator.') and
+            states[0][k].is_floating_point() and 'running_' not in k]
+    assert disc
+    for key in disc:
+        assert torch.equal(states[0][key], states[1][key]), key
+    # trained: the discriminator's weights moved from their initialisation
+    from mmengine.config import Config
+    from mmkd.models.distillers.build import build_model
+    cfg = Config.fromfile(config)
+    torch.manual_seed(0)
+    initial = build_model(cfg.model, 'mmseg').state_dict()
+    weights = [k for k in disc if k.endswith(('weight', 'weight.original'))]
+    assert weights and all(not torch.equal(initial[k], states[0][k]) for k in weights)
