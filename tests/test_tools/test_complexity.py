@@ -57,3 +57,19 @@ def test_a_teacher_checkpoint_of_another_model_is_named(demo_data, tmp_path):
     with pytest.raises(ValueError, match='does not match'):
         complexity.main([DISTILL_CFG, '--images', '1', '--repeats', '1',
                          '--teacher-checkpoint', path] + options(demo_data))
+
+
+def test_image_size_reaches_the_model_at_the_configs_test_size(demo_data):
+    """--image-size 640 480 on a COCO config: mmdet's test Resize (1333, 800, keep ratio) scales
+    a 640 x 480 image by min(1333 / 640, 800 / 480) = 5 / 3, to 1067 x 800 (rounded)."""
+    cfg = Config.fromfile('configs/cwd/cwd-fpn_retinanet-r50_retinanet-r101_1x_coco.py')
+    from tools.analysis.loss_scale import use_demo_data
+    use_demo_data(cfg, 'test_dataloader')
+    cfg.test_dataloader.dataset.data_root = demo_data + '/'
+    complexity.resize_on_load(cfg, 640, 480)
+    (batch,) = complexity.test_batches(cfg, 1)
+    assert tuple(batch['inputs'][0].shape) == (3, 800, 1067)
+    assert batch['data_samples'][0].img_shape == (800, 1067)
+    cfg.test_dataloader.dataset.pipeline = [dict(type='PackDetInputs')]
+    with pytest.raises(ValueError, match='no LoadImageFromFile'):
+        complexity.resize_on_load(cfg, 640, 480)
