@@ -13,7 +13,7 @@ def options(demo_data):
     return ['--cfg-options', f'test_dataloader.dataset.data_root={demo_data}/']
 
 
-def conv_macs(model, inputs):
+def conv_macs(model, inputs, forward=None):
     """Multiply-adds of every convolution of ``model``'s tensor forward, by hand: each output
     value of a k x k conv over C_in / groups channels costs C_in / groups * k * k of them."""
     total = []
@@ -24,7 +24,7 @@ def conv_macs(model, inputs):
     handles = [m.register_forward_hook(hook) for m in model.modules()
                if isinstance(m, torch.nn.Conv2d)]
     with torch.no_grad():
-        model(inputs, mode='tensor')
+        forward(inputs) if forward else model(inputs, mode='tensor')
     for h in handles:
         h.remove()
     return sum(total)
@@ -73,3 +73,24 @@ def test_image_size_reaches_the_model_at_the_configs_test_size(demo_data):
     cfg.test_dataloader.dataset.pipeline = [dict(type='PackDetInputs')]
     with pytest.raises(ValueError, match='no LoadImageFromFile'):
         complexity.resize_on_load(cfg, 640, 480)
+
+
+def test_a_two_stage_pair_is_measured(demo_data):
+    """Faster R-CNN's tensor forward needs the data samples (its RPN proposals): the student's
+    convolution FLOPs are at least those of its backbone and neck, counted by hand."""
+    cfg = Config.fromfile('configs/fgfi/fgfi_faster-rcnn-r50_faster-rcnn-r101_1x_coco.py')
+    from tools.analysis.loss_scale import use_demo_data
+    use_demo_data(cfg, 'test_dataloader')
+    dataset = cfg.test_dataloader.dataset
+    dataset.data_root = demo_data + '/'
+    for step in dataset.pipeline:  # the demo images' own size, to keep the test small
+        if step['type'] == 'Resize':
+            step['scale'] = (160, 160)
+    report = complexity.measure(cfg, images=1, repeats=1, pretrained=False)
+    student = build_model(Config.fromfile(
+        'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py').model, 'mmdet').eval()
+    inputs = torch.zeros(1, 3, *report['student']['input_shape'])
+    by_hand = conv_macs(student, inputs, forward=student.extract_feat)  # backbone and neck
+    assert report['student']['input_shape'] == (160, 160)
+    assert report['student']['flops_by_operator']['conv'] > by_hand
+    assert report['teacher']['flops'] > report['student']['flops']

@@ -52,24 +52,27 @@ from mmkd.utils.checkpoint import load_matching_state  # noqa: E402
 
 
 class TensorForward(nn.Module):
-    """``model(inputs, mode='tensor')`` as a one-argument module, for the FLOP tracer."""
+    """``model(inputs, data_samples, mode='tensor')`` as a one-argument module, for the FLOP
+    tracer. A two-stage detector needs the data samples (image sizes for its RPN proposals), as
+    in mmdet's ``get_flops.py``."""
 
-    def __init__(self, model):
+    def __init__(self, model, data_samples=None):
         super().__init__()
         self.model = model
+        self.data_samples = data_samples
 
     def forward(self, inputs):
-        return self.model(inputs, mode='tensor')
+        return self.model(inputs, self.data_samples, mode='tensor')
 
 
 def count_parameters(model):
     return sum(p.numel() for p in model.parameters())
 
 
-def count_flops(model, inputs):
+def count_flops(model, inputs, data_samples=None):
     """(total FLOPs, {operator: FLOPs}) of ``model``'s tensor forward on ``inputs``."""
     from mmengine.analysis import FlopAnalyzer
-    analyzer = FlopAnalyzer(TensorForward(model), inputs)
+    analyzer = FlopAnalyzer(TensorForward(model, data_samples), inputs)
     analyzer.unsupported_ops_warnings(False)
     analyzer.uncalled_modules_warnings(False)
     return analyzer.total(), dict(analyzer.by_operator())
@@ -144,14 +147,20 @@ def resize_on_load(cfg, width, height):
     dataset.pipeline = pipeline
 
 
-def measure(cfg, checkpoint=None, teacher_checkpoint=None, images=5, repeats=10):
-    """``{role: dict(params, flops, flops_by_operator, latency, input_shape, trained)}``."""
+def measure(cfg, checkpoint=None, teacher_checkpoint=None, images=5, repeats=10,
+            pretrained=True):
+    """``{role: dict(params, flops, flops_by_operator, latency, input_shape, trained)}``;
+    ``pretrained=False`` drops the ImageNet initialisations of both models (the teacher's
+    config may be a file that ``cfg`` only names)."""
     batches = test_batches(cfg, images)
     if not batches:
         raise ValueError('complexity.py: the config\'s test dataloader gave no image; point it '
                          'at data (--demo-data, or --cfg-options test_dataloader.dataset...).')
     report = {}
     for role, model_cfg, scope, state in models_of(cfg, checkpoint, teacher_checkpoint):
+        if not pretrained:
+            from tools.analysis.loss_scale import no_pretrained
+            no_pretrained(model_cfg)
         with DefaultScope.overwrite_default_scope(scope):
             model = build_model(model_cfg, scope)
             model.init_weights()  # as the runner does (the heads' prior-probability biases)
@@ -162,9 +171,10 @@ def measure(cfg, checkpoint=None, teacher_checkpoint=None, images=5, repeats=10)
             seconds = latency(model, batches, repeats)  # before the FLOP tracer runs the model
             flops, by_operator, shapes = [], {}, []
             for batch in batches:
-                inputs = model.data_preprocessor(batch, False)['inputs']
+                data = model.data_preprocessor(batch, False)
+                inputs = data['inputs']
                 shapes.append(tuple(inputs.shape[-2:]))
-                total, ops = count_flops(model, inputs)
+                total, ops = count_flops(model, inputs, data['data_samples'])
                 flops.append(total)
                 for op, value in ops.items():
                     by_operator[op] = by_operator.get(op, 0) + value / len(batches)
@@ -218,18 +228,17 @@ def main(argv=None):
     parser.add_argument('--json', help='also write the figures to this JSON file')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
-    from tools.analysis.loss_scale import no_pretrained, use_demo_data
+    from tools.analysis.loss_scale import use_demo_data
     torch.set_num_threads(args.threads)
     cfg = Config.fromfile(args.config)
     if args.demo_data:
         use_demo_data(cfg, 'test_dataloader')
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    if args.no_pretrained:
-        no_pretrained(cfg.model)
     if args.image_size:
         resize_on_load(cfg, *args.image_size)
-    report = measure(cfg, args.checkpoint, args.teacher_checkpoint, args.images, args.repeats)
+    report = measure(cfg, args.checkpoint, args.teacher_checkpoint, args.images, args.repeats,
+                     pretrained=not args.no_pretrained)
     table = format_table(report, args.threads)
     print(table)
     if args.json:
