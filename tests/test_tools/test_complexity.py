@@ -87,8 +87,7 @@ def test_a_two_stage_pair_is_measured(demo_data):
         if step['type'] == 'Resize':
             step['scale'] = (160, 160)
     report = complexity.measure(cfg, images=1, repeats=1, pretrained=False)
-    student = build_model(Config.fromfile(
-        'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py').model, 'mmdet').eval()
+    student = build_model(cfg.model.student, 'mmdet').eval()
     inputs = torch.zeros(1, 3, *report['student']['input_shape'])
     by_hand = conv_macs(student, inputs, forward=student.extract_feat)  # backbone and neck
     assert report['student']['input_shape'] == (160, 160)
