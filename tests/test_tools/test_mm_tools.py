@@ -17,11 +17,15 @@ from tests.helpers import (DISTILL_CFG, SKD_CFG, data_options, seg_data_options,
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
-def mm_train(package):
-    """The path of ``package``'s own tools/train.py."""
+def mm_tool(package, name):
+    """The path of ``package``'s own ``tools/<name>``."""
     import importlib
     return osp.join(osp.dirname(importlib.import_module(package).__file__), '.mim', 'tools',
-                    'train.py')
+                    name)
+
+
+def mm_train(package):
+    return mm_tool(package, 'train.py')
 
 
 def train(script, config, work_dir):
@@ -60,6 +64,22 @@ def test_detection_config_through_mmdet_train_gives_our_losses(demo_data, teache
     # mmdet's tool ran mmkd's checkpoint hook: the checkpoint holds the random state
     ckpt = torch.load(osp.join(tmp_path, 'mmdet', 'epoch_1.pth'), weights_only=True)
     assert 'rng_state' in ckpt['meta']
+    # mmdet's tools/test.py evaluates the distiller checkpoint's student as ours does
+    ckpt = osp.join(tmp_path, 'ours', 'epoch_1.pth')
+    theirs = detections(mm_tool('mmdet', 'test.py'), config, ckpt, tmp_path / 'mmdet_test')
+    ours = detections(osp.join(ROOT, 'tools', 'test.py'), config, ckpt, tmp_path / 'ours_test')
+    assert len(ours) > 0 and theirs == ours
+
+
+def detections(script, config, checkpoint, work_dir):
+    """The COCO detections (bbox json) ``script`` CONFIG CHECKPOINT writes."""
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=ROOT)
+    out = subprocess.run([sys.executable, script, config, checkpoint, '--work-dir', str(work_dir),
+                          '--cfg-options', f'test_evaluator.outfile_prefix={work_dir}/dets'],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, (out.stdout + out.stderr)[-4000:]
+    with open(osp.join(work_dir, 'dets.bbox.json')) as f:
+        return json.load(f)
 
 
 @pytest.mark.heavy
@@ -73,6 +93,24 @@ def test_adversarial_config_through_mmseg_train_gives_our_losses(demo_data, seg_
     assert_same_losses(theirs, ours)
     # the discriminator trained in both (its own loss keys are logged each iteration)
     assert any(k.startswith('loss_d') or 'disc' in k for k in ours['1'])
+    # mmseg's tools/test.py evaluates the distiller checkpoint's student as ours does
+    ckpt = osp.join(tmp_path, 'ours', 'iter_3.pth')
+    theirs = seg_metrics(mm_tool('mmseg', 'test.py'), config, ckpt, tmp_path / 'mmseg_test')
+    ours = seg_metrics(osp.join(ROOT, 'tools', 'test.py'), config, ckpt, tmp_path / 'ours_test')
+    assert theirs == ours and float(ours['aAcc']) > 0
+
+
+def seg_metrics(script, config, checkpoint, work_dir):
+    """The aAcc, mIoU and mAcc that ``script`` CONFIG CHECKPOINT logs (two decimals)."""
+    import re
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=ROOT)
+    out = subprocess.run([sys.executable, script, config, checkpoint, '--work-dir', str(work_dir)],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, (out.stdout + out.stderr)[-4000:]
+    found = re.findall(r'aAcc: ([0-9.]+)\s+mIoU: ([0-9.]+)\s+mAcc: ([0-9.]+)',
+                       out.stdout + out.stderr)
+    assert found, (out.stdout + out.stderr)[-2000:]
+    return dict(zip(('aAcc', 'mIoU', 'mAcc'), found[-1]))
 
 
 def launch(script, config, work_dir, port):
