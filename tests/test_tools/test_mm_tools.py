@@ -153,3 +153,20 @@ def test_adversarial_config_through_mmseg_train_under_a_launcher(demo_data, seg_
     initial = build_model(cfg.model, 'mmseg').state_dict()
     weights = [k for k in disc if k.endswith(('weight', 'weight.original'))]
     assert weights and all(not torch.equal(initial[k], states[0][k]) for k in weights)
+
+
+@pytest.mark.heavy
+def test_detection_config_through_mmdet_train_under_a_launcher(demo_data, teacher_ckpt,
+                                                               tmp_path):
+    """The demo distill config in 2 processes through mmdet's own tools/train.py and through
+    ours: the same losses in each process, and the processes end with the same student."""
+    opts = probes(data_options(demo_data, epochs=1, batch_size=2))
+    opts.update({'model.teacher.checkpoint': teacher_ckpt, 'train_cfg.val_interval': 100})
+    config = write_config(tmp_path / 'cfg.py', DISTILL_CFG, opts)
+    theirs, states = launch(mm_train('mmdet'), config, tmp_path / 'mmdet', 29523)
+    ours, _ = launch(osp.join(ROOT, 'tools', 'train.py'), config, tmp_path / 'ours', 29524)
+    for rank in (0, 1):
+        assert_same_losses(theirs[rank], ours[rank])
+    student = [k for k in states[0] if k.startswith('student.') and 'running_' not in k and
+               states[0][k].is_floating_point()]
+    assert student and all(torch.equal(states[0][k], states[1][k]) for k in student)
