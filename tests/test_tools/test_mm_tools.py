@@ -126,6 +126,16 @@ def launch(script, config, work_dir, port):
         [torch.load(osp.join(work_dir, f'rank{r}_state.pth'), weights_only=True) for r in (0, 1)]
 
 
+def launch_both(package, config, tmp_path, port):
+    """``config`` in 2 processes through ``package``'s tools/train.py and through ours: the
+    same losses in each process. Returns the states of ``package``'s run's processes."""
+    theirs, states = launch(mm_train(package), config, tmp_path / package, port)
+    ours, _ = launch(osp.join(ROOT, 'tools', 'train.py'), config, tmp_path / 'ours', port + 1)
+    for rank in (0, 1):
+        assert_same_losses(theirs[rank], ours[rank])
+    return states
+
+
 @pytest.mark.heavy
 def test_adversarial_config_through_mmseg_train_under_a_launcher(demo_data, seg_teacher_ckpt,
                                                                  tmp_path):
@@ -136,10 +146,7 @@ def test_adversarial_config_through_mmseg_train_under_a_launcher(demo_data, seg_
     opts = probes(seg_data_options(demo_data, iters=3, batch_size=2))
     opts.update({'model.teacher.checkpoint': seg_teacher_ckpt, 'train_cfg.val_interval': 100})
     config = write_config(tmp_path / 'cfg.py', SKD_CFG, opts)
-    theirs, states = launch(mm_train('mmseg'), config, tmp_path / 'mmseg', 29521)
-    ours, _ = launch(osp.join(ROOT, 'tools', 'train.py'), config, tmp_path / 'ours', 29522)
-    for rank in (0, 1):
-        assert_same_losses(theirs[rank], ours[rank])
+    states = launch_both('mmseg', config, tmp_path, 29521)
     disc = [k for k in states[0] if k.startswith('discriminator.') and
             states[0][k].is_floating_point() and 'running_' not in k]
     assert disc
@@ -163,10 +170,7 @@ def test_detection_config_through_mmdet_train_under_a_launcher(demo_data, teache
     opts = probes(data_options(demo_data, epochs=1, batch_size=2))
     opts.update({'model.teacher.checkpoint': teacher_ckpt, 'train_cfg.val_interval': 100})
     config = write_config(tmp_path / 'cfg.py', DISTILL_CFG, opts)
-    theirs, states = launch(mm_train('mmdet'), config, tmp_path / 'mmdet', 29523)
-    ours, _ = launch(osp.join(ROOT, 'tools', 'train.py'), config, tmp_path / 'ours', 29524)
-    for rank in (0, 1):
-        assert_same_losses(theirs[rank], ours[rank])
+    states = launch_both('mmdet', config, tmp_path, 29523)
     student = [k for k in states[0] if k.startswith('student.') and 'running_' not in k and
                states[0][k].is_floating_point()]
     assert student and all(torch.equal(states[0][k], states[1][k]) for k in student)
