@@ -33,13 +33,12 @@ def check(exported, images, min_score=MIN_SCORE):
     rows, ok = [], True
     for image, t, o in zip(images, torch_out, onnx_out):
         if detection:
-            row = deploy.compare_detections(t, o, MIN_IOU, min_score)
+            row = dict(deploy.compare_detections(t, o, MIN_IOU, min_score), min_score=min_score)
             row_ok = row['matched'] == 1.0 and row['max_score_diff'] <= SCORE_TOL
         else:
             row = dict(mask_agreement=deploy.compare_masks(t, o))
             row_ok = row['mask_agreement'] >= MASK_AGREEMENT
-        rows.append(dict(image=image, ok=row_ok, **row, **({} if not detection else
-                                                           dict(min_score=min_score))))
+        rows.append(dict(image=image, ok=row_ok, **row))
         ok = ok and row_ok
     return rows, ok
 

@@ -28,11 +28,17 @@ def mm_train(package):
     return mm_tool(package, 'train.py')
 
 
-def train(script, config, work_dir):
+def run_tool(args):
+    """Runs ``python ARGS`` in the repo with mmkd importable; returns stdout + stderr."""
     env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=ROOT)
-    out = subprocess.run([sys.executable, script, config, '--work-dir', str(work_dir)],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    out = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=900)
     assert out.returncode == 0, (out.stdout + out.stderr)[-4000:]
+    return out.stdout + out.stderr
+
+
+def train(script, config, work_dir):
+    run_tool([script, config, '--work-dir', str(work_dir)])
     return json.load(open(osp.join(work_dir, 'rank0_losses.json')))
 
 
@@ -73,11 +79,8 @@ def test_detection_config_through_mmdet_train_gives_our_losses(demo_data, teache
 
 def detections(script, config, checkpoint, work_dir):
     """The COCO detections (bbox json) ``script`` CONFIG CHECKPOINT writes."""
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=ROOT)
-    out = subprocess.run([sys.executable, script, config, checkpoint, '--work-dir', str(work_dir),
-                          '--cfg-options', f'test_evaluator.outfile_prefix={work_dir}/dets'],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
-    assert out.returncode == 0, (out.stdout + out.stderr)[-4000:]
+    run_tool([script, config, checkpoint, '--work-dir', str(work_dir),
+              '--cfg-options', f'test_evaluator.outfile_prefix={work_dir}/dets'])
     with open(osp.join(work_dir, 'dets.bbox.json')) as f:
         return json.load(f)
 
@@ -103,25 +106,18 @@ def test_adversarial_config_through_mmseg_train_gives_our_losses(demo_data, seg_
 def seg_metrics(script, config, checkpoint, work_dir):
     """The aAcc, mIoU and mAcc that ``script`` CONFIG CHECKPOINT logs (two decimals)."""
     import re
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=ROOT)
-    out = subprocess.run([sys.executable, script, config, checkpoint, '--work-dir', str(work_dir)],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
-    assert out.returncode == 0, (out.stdout + out.stderr)[-4000:]
-    found = re.findall(r'aAcc: ([0-9.]+)\s+mIoU: ([0-9.]+)\s+mAcc: ([0-9.]+)',
-                       out.stdout + out.stderr)
-    assert found, (out.stdout + out.stderr)[-2000:]
+    log = run_tool([script, config, checkpoint, '--work-dir', str(work_dir)])
+    found = re.findall(r'aAcc: ([0-9.]+)\s+mIoU: ([0-9.]+)\s+mAcc: ([0-9.]+)', log)
+    assert found, log[-2000:]
     return dict(zip(('aAcc', 'mIoU', 'mAcc'), found[-1]))
 
 
 def launch(script, config, work_dir, port):
     """``script`` CONFIG in 2 processes (torch.distributed.run; tests/launch_cpu.py joins the
     gloo group that MMEngine's launcher cannot join on a CPU build)."""
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=ROOT)
-    cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2',
-           '--master_port', str(port), osp.join(ROOT, 'tests', 'launch_cpu.py'), script, config,
-           '--launcher', 'pytorch', '--work-dir', str(work_dir)]
-    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
-    assert out.returncode == 0, (out.stdout + out.stderr)[-4000:]
+    run_tool(['-m', 'torch.distributed.run', '--nproc_per_node', '2', '--master_port', str(port),
+              osp.join(ROOT, 'tests', 'launch_cpu.py'), script, config, '--launcher', 'pytorch',
+              '--work-dir', str(work_dir)])
     return [json.load(open(osp.join(work_dir, f'rank{r}_losses.json'))) for r in (0, 1)], \
         [torch.load(osp.join(work_dir, f'rank{r}_state.pth'), weights_only=True) for r in (0, 1)]
 

@@ -82,7 +82,7 @@ def resize_to(pipeline, size):
 def build(args, parser, batch_size):
     """The config (with the command line's changes), its distiller in train mode and a train
     dataloader of ``batch_size`` images."""
-    from tools.analysis.loss_scale import no_pretrained, use_demo_data
+    from tools.analysis.loss_scale import innermost_dataset, no_pretrained, use_demo_data
     cfg = Config.fromfile(args.config)
     if args.demo_data:  # first, so that --cfg-options can change what it sets
         use_demo_data(cfg)
@@ -91,10 +91,7 @@ def build(args, parser, batch_size):
     if args.no_pretrained:
         no_pretrained(cfg.model)
     if args.input_size:
-        dataset = cfg.train_dataloader.dataset
-        while 'dataset' in dataset:
-            dataset = dataset.dataset
-        resize_to(dataset.pipeline, args.input_size)
+        resize_to(innermost_dataset(cfg.train_dataloader.dataset).pipeline, args.input_size)
     cfg.train_dataloader.num_workers = 0
     cfg.train_dataloader.persistent_workers = False
     if args.only:

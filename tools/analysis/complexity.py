@@ -27,7 +27,7 @@ threshold into NMS), so give trained weights for latencies you publish.
 ``--no-pretrained`` drops ImageNet initialisations (no download). ``--image-size W H`` resizes
 each image to ``W x H`` as it is loaded, before the config's own test pipeline: the 160 x 160
 demo images then reach the models at the size a dataset's typical image does (``640 480`` for
-COCO: 1066 x 800 after mmdet's test resize; ``2048 1024`` for Cityscapes). ``--json`` writes
+COCO: 1067 x 800 after mmdet's test resize; ``2048 1024`` for Cityscapes). ``--json`` writes
 the figures.
 """
 import argparse
@@ -135,9 +135,8 @@ def test_batches(cfg, images):
 def resize_on_load(cfg, width, height):
     """Inserts ``Resize(scale=(width, height), keep_ratio=False)`` after the test pipeline's
     image loading."""
-    dataset = cfg.test_dataloader.dataset
-    while 'dataset' in dataset:
-        dataset = dataset.dataset
+    from tools.analysis.loss_scale import innermost_dataset
+    dataset = innermost_dataset(cfg.test_dataloader.dataset)
     pipeline = list(dataset.pipeline)
     loads = [i for i, t in enumerate(pipeline) if 'LoadImage' in t['type']]
     if not loads:

@@ -66,12 +66,17 @@ def random_teacher_checkpoint(cfg, seed):
 DEMO_ROOT = 'data/mmkd_demo/'
 
 
+def innermost_dataset(dataset):
+    """The dataset config inside ``RepeatDataset`` and the like: the one with the pipeline."""
+    while 'dataset' in dataset:
+        dataset = dataset.dataset
+    return dataset
+
+
 def use_demo_data(cfg, dataloader='train_dataloader'):
     """The dataset of ``cfg``'s ``dataloader`` (a COCO or Cityscapes one) on the demo images:
     their train split for the train dataloader, their val split for the others."""
-    dataset = cfg[dataloader].dataset
-    while 'dataset' in dataset:  # RepeatDataset and the like
-        dataset = dataset.dataset
+    dataset = innermost_dataset(cfg[dataloader].dataset)
     dataset.data_root = DEMO_ROOT
     split = 'train' if dataloader == 'train_dataloader' else 'val'
     if 'Coco' in dataset.type:
