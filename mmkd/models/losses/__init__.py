@@ -10,8 +10,10 @@ from .localization_distillation import (LocalizationDistillationLoss, distances_
 from .holistic_adversarial import (HolisticAdversarialLoss, critic, gradient_penalty,
                                    score_maps)
 from .logit_kd import LogitKDLoss, logit_kd
+from .mgd import MGDLoss, masked_generation, random_keep_mask
 from .pair_wise import PairWiseKDLoss, node_affinity, pair_wise_kd
 from .pixel_wise import PixelWiseKDLoss, pixel_wise_kd
+from .pkd import PKDLoss, channel_standardise, pearson_kd
 from .relational import RelationalKDLoss, angle_potential, distance_potential, relational_kd
 from .similarity_preserving import (SimilarityPreservingLoss, similarity_matrix,
                                     similarity_preserving)
@@ -30,4 +32,5 @@ __all__ = ['bounded_regression', 'TeacherBoundedRegressionLoss', 'WeightedSoftLa
            'RelationalKDLoss', 'angle_potential', 'distance_potential', 'relational_kd',
            'SimilarityPreservingLoss', 'similarity_matrix', 'similarity_preserving',
            'decoupled_feature', 'fine_grained_imitation', 'localization_distillation',
-           'weighted_soft_label', 'soft_kl']
+           'weighted_soft_label', 'soft_kl', 'MGDLoss', 'masked_generation', 'random_keep_mask',
+           'PKDLoss', 'channel_standardise', 'pearson_kd']
