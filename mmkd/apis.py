@@ -8,7 +8,7 @@ import torch
 from mmengine.config import Config, ConfigDict
 
 from mmkd.models.distillers.base import KDTermsModel
-from mmkd.models.distillers.build import model_config
+from mmkd.models.distillers.build import model_config, student_config, task_scope
 from mmkd.registry import MODELS
 from mmkd.utils.checkpoint import load_checkpoint_file, state_dict_of, student_state_dict
 
@@ -58,14 +58,14 @@ def plain_model(cfg, checkpoint=None, teacher=False, member=None):
         if checkpoint is None:
             raise ValueError('a checkpoint is needed to evaluate a plain model')
         state = state_dict_of(_loaded(checkpoint, 'checkpoint'))
-        return cfg.model, cfg.get('default_scope') or 'mmdet', state
+        return cfg.model, task_scope(cfg.get('default_scope')), state
     if teacher:
         model, scope = model_config(cfg.model.teacher['config'], 'model.teacher.config',
                                     distiller.DEFAULT_SCOPE)
         checkpoint = resolve_checkpoint(cfg, checkpoint, teacher)
         state = state_dict_of(_loaded(checkpoint, 'teacher checkpoint'))
         return model, scope, state
-    model, scope = model_config(cfg.model.student, 'model.student', distiller.DEFAULT_SCOPE)
+    model, scope = student_config(cfg, distiller)
     if checkpoint is None:
         raise ValueError('a distiller checkpoint is needed to evaluate or export the student')
     state = student_state_dict(state_dict_of(_loaded(checkpoint, 'checkpoint')))
@@ -80,8 +80,7 @@ def _member_model(cfg, checkpoint, teacher, member):
     member = member or members[0]
     if member not in members:
         raise ValueError(f'--member {member}: the config\'s members are {members}.')
-    model, scope = model_config(cfg.model.students[member], f'model.students.{member}',
-                                cfg.get('default_scope') or 'mmdet')
+    model, scope = student_config(cfg, distiller_class(cfg), member)
     if checkpoint is None:
         raise ValueError('a mutual-learning checkpoint is needed to evaluate or export a member')
     state = student_state_dict(state_dict_of(_loaded(checkpoint, 'checkpoint')),

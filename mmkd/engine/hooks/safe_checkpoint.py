@@ -65,11 +65,12 @@ def reorder_old_optimizers(runner, checkpoint):
     own momentum back (:func:`mmkd.models.distillers.terms.reorder_old_optimizer_state`)."""
     from mmengine.model import is_model_wrapper
     from mmengine.optim import OptimWrapper, OptimWrapperDict
+    from mmkd.models.distillers.base import is_distiller
     from mmkd.models.distillers.terms import reorder_old_optimizer_state
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
     wrappers = getattr(runner, 'optim_wrapper', None)
     saved = checkpoint.get('optimizer')
-    if saved is None or not hasattr(model, 'kd_terms') or 'state_dict' not in checkpoint:
+    if saved is None or not is_distiller(model) or 'state_dict' not in checkpoint:
         return
     if isinstance(wrappers, OptimWrapperDict):  # (a subclass of OptimWrapper)
         pairs = [(saved[name], w.optimizer) for name, w in wrappers.items() if name in saved]

@@ -8,7 +8,7 @@ from mmengine.hooks import CheckpointHook, Hook
 from mmengine.logging import print_log
 
 from mmkd.apis import plain_config, plain_model
-from mmkd.models.distillers.build import model_config
+from mmkd.models.distillers.build import student_config
 from mmkd.registry import HOOKS
 from mmkd.utils.checkpoint import load_checkpoint_file
 from .kd_weight_schedule import distiller_of
@@ -55,13 +55,7 @@ class StudentCheckpointHook(Hook):
         if not is_main_process():
             return
         for member in self.suffixes.values():
-            if member is None:
-                model, scope = model_config(runner.cfg.model.student, 'model.student',
-                                            distiller.DEFAULT_SCOPE)
-            else:
-                model, scope = model_config(runner.cfg.model.students[member],
-                                            f'model.students.{member}',
-                                            runner.cfg.get('default_scope') or 'mmdet')
+            model, scope = student_config(runner.cfg, type(distiller), member)
             plain_config(runner.cfg, model, scope, member).dump(
                 osp.join(self.out_dir, f'{member or "student"}_config.py'))
 

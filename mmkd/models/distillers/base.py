@@ -287,17 +287,23 @@ class BaseDistiller(KDTermsModel):
     def loss(self, inputs, data_samples):
         raise NotImplementedError
 
-    def align_terms(self, features, levels_of):
+    def align_terms(self, neck_name):
         """Builds the terms' adapters and gives the per-level copies to the losses with
         parameters, from the shapes of the features on a probe image.
 
         Args:
-            features (callable): ``features(model)`` gives a function of an image batch that
-                returns ``{feature name: [tensor per level]}`` (the names of the vocabulary
-                without ``s_`` / ``t_``).
-            levels_of (str): the feature whose level count a per-level input not in
-                ``features`` has (the head outputs have the neck's levels).
+            neck_name (str): the vocabulary's name (without ``s_`` / ``t_``) of the neck's
+                outputs (the backbone's, for a model without a neck): ``neck`` for a detector,
+                ``decode_inputs`` for a segmentor. A per-level input that is neither these nor
+                ``backbone`` (a head output) has the neck's level count.
         """
+        def features(model):
+            def run(img):
+                backbone = model.backbone(img)
+                neck = model.neck(backbone) if model.with_neck else backbone
+                return {'backbone': backbone, neck_name: neck}
+            return run
+
         terms = self.kd_terms.values()
         learnable = [t for t in terms if t.per_level and any(True for _ in t.loss.parameters())]
         if not learnable and not any(t.pairs for t in terms):
@@ -308,7 +314,7 @@ class BaseDistiller(KDTermsModel):
             term.build_adapters(s_shapes, t_shapes)
         for term in learnable:
             key = term.per_level[0][2:]
-            term.replicate(len(s_shapes[key if key in s_shapes else levels_of]))
+            term.replicate(len(s_shapes[key if key in s_shapes else neck_name]))
 
     @torch.no_grad()
     def probe_shapes(self, module_fn, size=128):

@@ -27,6 +27,30 @@ def model_config(spec, what, default_scope):
     return cfg.model, cfg.get('default_scope', default_scope) or default_scope
 
 
+def task_scope(scope=None):
+    """The registry scope, mmdet or mmseg, that a model config naming no scope of its own is
+    built in: ``scope`` (a config's ``default_scope``; by default the current default scope,
+    the runner's) when it is one of the two, else mmdet."""
+    if scope is None:
+        current = DefaultScope.get_current_instance()
+        scope = current.scope_name if current is not None else None
+    return scope if scope in ('mmdet', 'mmseg') else 'mmdet'
+
+
+def student_config(cfg, distiller, member=None):
+    """The model config of the student of a distill config ``cfg`` (a full config, whose model
+    ``distiller``, a distiller class, builds), or of its mutual-learning ``member``, with the
+    scope it is built in; the one reading of it for the tools, the hooks and the distillers.
+
+    Returns:
+        tuple[ConfigDict, str]: as :func:`model_config`.
+    """
+    if member is None:
+        return model_config(cfg.model.student, 'model.student', distiller.DEFAULT_SCOPE)
+    return model_config(cfg.model.students[member], f'model.students.{member}',
+                        task_scope(cfg.get('default_scope')))
+
+
 def load_config(spec, what='config'):
     """``Config.fromfile`` that also reads packaged configs (``mmdet::retinanet/...py``)."""
     if '::' in spec:

@@ -94,13 +94,7 @@ class DetectionDistiller(BaseDistiller):
                 raise NotImplementedError(
                     f"`priors` needs a dense head with a prior_generator; the student's "
                     f'{type(student_head).__name__} has none.')
-        def features(model):
-            def run(img):
-                backbone = model.backbone(img)
-                neck = model.neck(backbone) if model.with_neck else backbone
-                return dict(backbone=backbone, neck=neck)
-            return run
-        self.align_terms(features, levels_of='neck')
+        self.align_terms('neck')
 
     def loss(self, inputs, data_samples):
         """Student task losses plus ``loss_kd_<term>`` for every KD term."""

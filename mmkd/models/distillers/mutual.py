@@ -5,13 +5,12 @@ from contextlib import contextmanager
 
 from mmdet.models.utils import unpack_gt_instances
 from mmengine.optim import OptimWrapperDict
-from mmengine.registry import DefaultScope
 
 from mmkd.registry import MODELS
 from mmkd.structures import label_maps
 from mmkd.utils.errors import UnknownNameError, did_you_mean
 from .base import KDTermsModel
-from .build import build_model, model_config
+from .build import build_model, model_config, task_scope
 from .capture import Capture
 from .head_rows import dense_head, dense_rows
 from .teacher import normalisation_of
@@ -63,9 +62,7 @@ class MutualLearningDistiller(KDTermsModel):
             raise ValueError('model.students must name at least two members, e.g. '
                              "dict(student1='a.py', student2='b.py'); got "
                              f'{type(students).__name__} {students!r:.200}.')
-        current = DefaultScope.get_current_instance()
-        default_scope = current.scope_name if current is not None and \
-            current.scope_name in ('mmdet', 'mmseg') else 'mmdet'
+        default_scope = task_scope()
         built = {}
         for name, spec in students.items():
             if not name.isidentifier():
@@ -215,7 +212,7 @@ class MutualLearningDistiller(KDTermsModel):
             return super().train_step(data, optim_wrapper, ddp)
         missing = sorted(set(self.member_names) - set(optim_wrapper.keys()))
         if missing:
-            raise KeyError(f'optim_wrapper has {sorted(optim_wrapper.keys())}, missing members '
-                           f'{missing}: give every member its optimizer.')
+            raise UnknownNameError(f'optim_wrapper has {sorted(optim_wrapper.keys())}, missing '
+                                   f'members {missing}: give every member its optimizer.')
         first = optim_wrapper[self.member_names[0]]
         return self.joint_step(data, first, list(optim_wrapper.values()), ddp, 'the members')[0]

@@ -7,6 +7,7 @@ from mmengine.optim import OptimWrapperDict
 from mmkd.registry import MODELS
 from mmkd.structures import label_maps, region_features
 from mmkd.utils.dist import average_gradients
+from mmkd.utils.errors import UnknownNameError
 from .base import BaseDistiller
 from .build import build_model
 from .capture import Capture, first_input
@@ -97,13 +98,7 @@ class SegmentationDistiller(BaseDistiller):
             raise ValueError(f'model.disc_steps={disc_steps!r}: give a positive integer.')
         self.disc_steps = disc_steps
         self._adv_inputs = None
-        def features(model):
-            def run(img):
-                backbone = model.backbone(img)
-                inputs = model.neck(backbone) if model.with_neck else backbone
-                return dict(backbone=backbone, decode_inputs=inputs)
-            return run
-        self.align_terms(features, levels_of='decode_inputs')
+        self.align_terms('decode_inputs')
 
     # ----------------------------------------------------------------- parts
     @staticmethod
@@ -274,8 +269,8 @@ class SegmentationDistiller(BaseDistiller):
         missing = {'student', 'discriminator'} - set(optim_wrapper.keys()) \
             if self.adversarial is not None else {'student'} - set(optim_wrapper.keys())
         if missing:
-            raise KeyError(f'optim_wrapper has {sorted(optim_wrapper.keys())}, missing '
-                           f'{sorted(missing)}.')
+            raise UnknownNameError(f'optim_wrapper has {sorted(optim_wrapper.keys())}, missing '
+                                   f'{sorted(missing)}.')
         log_vars, stepped = self.joint_step(
             data, optim_wrapper['student'],
             [w for key, w in optim_wrapper.items() if key != 'discriminator'], ddp)

@@ -26,11 +26,12 @@ def logit_kd(s_logits, t_logits, temperature=1.0, use_sigmoid=False):
     """
     if not use_sigmoid:
         return soft_kl(s_logits.float(), t_logits.float(), temperature, dim=-1)
-    return binary_kl(s_logits, t_logits, temperature).sum(dim=-1) * temperature ** 2
+    return sigmoid_kl(s_logits, t_logits, temperature).sum(dim=-1)
 
 
-def binary_kl(s_logits, t_logits, temperature=1.0, weight=None, reduction='none'):
-    """The per-class binary KL ``KL(p_t || p_s)`` of ``p = sigmoid(z / T)``, unscaled by T^2.
+def sigmoid_kl(s_logits, t_logits, temperature=1.0, weight=None, reduction='none'):
+    """The per-class binary KL ``T^2 * KL(p_t || p_s)`` of ``p = sigmoid(z / T)``: the
+    sigmoid counterpart of :func:`mmkd.models.losses.utils.soft_kl`, T^2 included.
 
     With ``log(1 - sigmoid(x)) = logsigmoid(x) - x`` the binary KL is
     ``BCE(s, p_t) - H(p_t) = BCE(s, p_t) + logsigmoid(t) - (1 - p_t) t`` (s, t the logits over
@@ -48,8 +49,10 @@ def binary_kl(s_logits, t_logits, temperature=1.0, weight=None, reduction='none'
     w = None if weight is None else weight[:, None]
     bce = F.binary_cross_entropy_with_logits(s, p_t, weight=w, reduction=reduction)
     if reduction == 'sum':
-        return bce + (neg_entropy.sum() if w is None else (neg_entropy * w).sum())
-    return bce + (neg_entropy if w is None else neg_entropy * w)
+        kl = bce + (neg_entropy.sum() if w is None else (neg_entropy * w).sum())
+    else:
+        kl = bce + (neg_entropy if w is None else neg_entropy * w)
+    return kl * temperature ** 2
 
 
 @MODELS.register_module()
@@ -173,7 +176,7 @@ class LogitKDLoss(nn.Module):
         if reduction == 'none':
             return self.loss_weight * logit_kd(s, t, self.temperature, self.use_sigmoid) * w
         if self.use_sigmoid:
-            total = binary_kl(s, t, self.temperature, w, 'sum') * self.temperature ** 2
+            total = sigmoid_kl(s, t, self.temperature, w, 'sum')
         else:
             total = (logit_kd(s, t, self.temperature, False) * w).sum()
         return self.loss_weight * total

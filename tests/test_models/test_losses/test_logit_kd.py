@@ -36,8 +36,8 @@ def test_sigmoid_kl_as_bce_minus_entropy_equals_the_direct_formula():
     """The sigmoid KL is computed as BCE(s, p_t) - H(p_t); against the direct binary KL
     p_t log(p_t / p_s) + (1 - p_t) log((1 - p_t) / (1 - p_s)), written with float64 sigmoids, on
     logits up to +-12 (p within 1e-5 of 0 or 1): the value of every element and the student's
-    gradient (sigmoid(s / T) - p_t) / T."""
-    from mmkd.models.losses.logit_kd import binary_kl as kl_of
+    gradient (sigmoid(s / T) - p_t) / T, both times the T^2 the function includes."""
+    from mmkd.models.losses.logit_kd import sigmoid_kl as kl_of
     torch.manual_seed(3)
     s = (torch.rand(6, 5, dtype=torch.float64) * 24 - 12).requires_grad_()
     t = torch.rand(6, 5, dtype=torch.float64) * 24 - 12
@@ -45,9 +45,9 @@ def test_sigmoid_kl_as_bce_minus_entropy_equals_the_direct_formula():
         p, q = torch.sigmoid(t / T), torch.sigmoid(s.detach() / T)
         direct = p * torch.log(p / q) + (1 - p) * torch.log((1 - p) / (1 - q))
         got = kl_of(s.double(), t, T)
-        assert torch.allclose(got.double(), direct, atol=1e-5)
+        assert torch.allclose(got.double(), T ** 2 * direct, atol=1e-5)
         grad, = torch.autograd.grad(got.sum(), s)
-        assert torch.allclose(grad.double(), (q - p) / T, atol=1e-6)
+        assert torch.allclose(grad.double(), T * (q - p), atol=1e-6)
 
 
 def test_dense_layout_counts_rows_per_anchor():
