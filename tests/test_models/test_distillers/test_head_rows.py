@@ -220,15 +220,18 @@ BINS = ['s_pos_bins', 't_pos_bins', 'pos_bin_weights', 'num_pos']
 
 def test_gfl_bins_same_and_other_reg_max(tmp_path):
     """Same weights, same reg_max: the teacher's bin logits are the student's. A teacher with
-    reg_max 8 for a reg_max 16 student: log-probabilities on 17 bins, nothing past bin 8."""
-    model = distiller(tmp_path, gfl_model(16), inputs=BINS)
+    reg_max 8 for a reg_max 16 student: log-probabilities on 17 bins, nothing past bin 8. The
+    weights are the student's largest sigmoid class score at each positive, once per edge."""
+    model = distiller(tmp_path, gfl_model(16), inputs=BINS + ['s_pos_cls'])
     model.student.load_state_dict(model.teacher.state_dict())
     model.eval()
     model.loss(*one_box_batch())
-    s_bins, t_bins, weights, num_pos = RowsProbe.seen[0]
+    s_bins, t_bins, weights, num_pos, s_pos_cls = RowsProbe.seen[0]
     assert s_bins.shape == (4 * int(num_pos), 17) and torch.equal(s_bins, t_bins)
-    assert weights.shape == (4 * int(num_pos),) and torch.all((weights > 0) & (weights < 1))
-    assert torch.equal(weights[0::4], weights[3::4])  # one score per positive, its four edges
+    assert weights.shape == (4 * int(num_pos),)
+    best = s_pos_cls.sigmoid().amax(dim=1)  # (P,)
+    for edge in range(4):
+        assert torch.allclose(weights[edge::4], best)
     model = distiller(tmp_path, gfl_model(16), gfl_model(8), inputs=BINS)
     model.train()
     model.loss(*one_box_batch())
