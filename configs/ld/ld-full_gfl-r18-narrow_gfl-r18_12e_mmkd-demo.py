@@ -1,20 +1,7 @@
-# LD, the full method on the demo GFL pair: main region + valuable localization region
-# (alpha_vl 0.25), both T = 10, weight 0.25, + classification KD on the positives (softmax KL over
-# the 10 classes, T = 2; the paper's weight 10 is for a KL averaged over the classes, here summed:
-# 10 / 10). The region and the normalisation are mmkd's of the measured runs (vlr_mode='score',
-# the KL summed over the bins, divided by the sum of the weights); the COCO config takes the
-# reference code's (docs/ld.md). Results: configs/ld/README.md.
-_base_ = ['./ld_gfl-r18-narrow_gfl-r18_12e_mmkd-demo.py']
+# LD, the full method on the demo GFL pair: the main region of ld_gfl-r18-narrow_gfl-r18_12e_...
+# + the valuable localization region + classification KD on the positives, with mmkd's
+# normalisation of the measured runs (configs/_base_/ld_full_terms_mmkd-demo.py). Results:
+# configs/ld/README.md.
+_base_ = ['./ld_gfl-r18-narrow_gfl-r18_12e_mmkd-demo.py', '../_base_/ld_full_terms_mmkd-demo.py']
 
-model = dict(
-    vlr_alpha=0.25,
-    vlr_mode='score',
-    kd_terms=dict(
-        ld_vlr=dict(
-            loss=dict(type='mmkd.LocalizationDistillationLoss', temperature=10.0,
-                      loss_weight=0.25, bin_reduction='sum'),
-            inputs=['s_vlr_bins', 't_vlr_bins', 'vlr_bin_weights', 'pos_bin_avg_factor']),
-        cls_kd=dict(
-            loss=dict(type='mmkd.LogitKDLoss', temperature=2.0, use_sigmoid=False,
-                      loss_weight=1.0),
-            inputs=['s_pos_cls', 't_pos_cls', None, 'num_pos'])))
+model = dict(vlr_alpha=0.25, vlr_mode='score', kd_terms={{_base_.ld_full_terms}})

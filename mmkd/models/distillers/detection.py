@@ -46,9 +46,9 @@ class DetectionDistiller(BaseDistiller):
 
         model = dict(
             type='mmkd.DetectionDistiller',
-            student='configs/demo/retinanet_r18-narrow_fpn_20e_mmkd-demo.py',
-            teacher=dict(config='configs/demo/retinanet_r18_fpn_20e_mmkd-demo.py',
-                         checkpoint='work_dirs/teacher/epoch_20.pth'),
+            student='configs/demo/retinanet_r18-narrow_fpn_48e_mmkd-demo-student.py',
+            teacher=dict(config='configs/demo/retinanet_r18_fpn_24e_mmkd-demo.py',
+                         checkpoint='work_dirs/demo/teacher/epoch_24.pth'),
             kd_terms=dict(
                 hint=dict(loss=dict(type='mmkd.FeatureImitationLoss', loss_weight=1.0),
                           inputs=['s_neck', 't_neck'], levels=[0, 1, 2]),

@@ -60,9 +60,9 @@ class SegmentationDistiller(BaseDistiller):
 
         model = dict(
             type='mmkd.SegmentationDistiller',
-            student='configs/demo/pspnet_r18-w16-d8_0.8k_mmkd-demo.py',
-            teacher=dict(config='configs/demo/pspnet_r18-w32-d8_1.5k_mmkd-demo.py',
-                         checkpoint='work_dirs/demo/seg_teacher/iter_1500.pth'),
+            student='configs/demo/pspnet_r18-w8-d8_1.6k_mmkd-demo-student.py',
+            teacher=dict(config='configs/demo/pspnet_r18-w16-d8_3k_mmkd-demo.py',
+                         checkpoint='work_dirs/demo/seg_teacher/iter_3000.pth'),
             discriminator=dict(type='mmkd.SegDiscriminator'),
             kd_terms=dict(
                 pixel=dict(loss=dict(type='mmkd.PixelWiseKDLoss'),
