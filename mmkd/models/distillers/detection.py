@@ -1,5 +1,4 @@
 """The detection distiller: an mmdet 3.x student, a frozen teacher, KD terms on named tensors."""
-import inspect
 
 import torch
 import torch.nn as nn
@@ -11,8 +10,8 @@ from mmkd.registry import MODELS
 from mmkd.structures import VLR_MODES, batch_foreground_masks, box_features, points_as_boxes
 from .base import BaseDistiller
 from .capture import Capture
-from .head_rows import (dense_head, dense_rows, head_branches, head_space, keep_assignment,
-                        rcnn_rows, require_bins)
+from .head_rows import (RCNNFamily, dense_head, dense_rows, head_branches, head_space,
+                        keep_assignment, require_bins)
 from .terms import as_fp32
 from .vocabulary import DETECTION
 
@@ -86,8 +85,8 @@ class DetectionDistiller(BaseDistiller):
             keep_assignment(student_head, self.capture)
         if wants.bins or wants.vlr:
             require_bins(student_head)
-        if wants.rcnn:
-            self._capture_rcnn_targets()
+        #: the two-stage heads' rows (None when no term reads rcnn_* names)
+        self.rcnn = RCNNFamily(self.student, self.teacher, self.capture) if wants.rcnn else None
         if wants.priors:
             student_head = student_head or dense_head(self.student, 'student')
             if not hasattr(student_head, 'prior_generator'):
@@ -233,37 +232,9 @@ class DetectionDistiller(BaseDistiller):
             gt.labels = torch.zeros_like(gt.labels)
         return gt_instances
 
-    def _capture_rcnn_targets(self):
-        """Keeps, during the student's ``loss()``, what its RCNN box head's ``loss_and_target``
-        receives (the sampled RoIs and the head's outputs) and the targets it assigns, so that the
-        teacher's box head can be run on the same RoIs. Wraps that method of this student's box
-        head instance once; mmdet's code is not changed."""
-        roi_head = getattr(self.student, 'roi_head', None)
-        bbox_head = getattr(roi_head, 'bbox_head', None)
-        if bbox_head is None or not hasattr(bbox_head, 'loss_and_target') or \
-                not hasattr(getattr(self.teacher, 'roi_head', None), 'bbox_head'):
-            raise ValueError('rcnn_* inputs need a two-stage student and teacher with an RCNN '
-                             f'box head (roi_head.bbox_head); got {type(self.student).__name__} '
-                             f'and {type(self.teacher).__name__}.')
-        signature = inspect.signature(bbox_head.loss_and_target)
-        original = bbox_head.loss_and_target
-
-        def loss_and_target(*args, **kwargs):
-            out = original(*args, **kwargs)
-            if self.capture.active is not None:
-                given = signature.bind(*args, **kwargs).arguments
-                self.capture.store('rcnn', dict(cls_score=given['cls_score'],
-                                                bbox_pred=given['bbox_pred'], rois=given['rois'],
-                                                targets=out['bbox_targets']))
-            return out
-
-        bbox_head.loss_and_target = loss_and_target
-
     def rcnn_knowledge(self, captured, t_neck):
-        """The teacher's RCNN box head on the student's sampled RoIs (one RoI-head forward), and
-        the RCNN rows."""
+        """The RCNN rows (:class:`RCNNFamily`), the teacher's box head run on the student's
+        sampled RoIs in the teacher's precision."""
         precision, _ = self.teacher_precision(captured['rois'])
         with torch.no_grad(), precision:
-            t_out = self.teacher.roi_head._bbox_forward(t_neck, captured['rois'])
-        return rcnn_rows(self.student.roi_head.bbox_head, captured, t_out['cls_score'],
-                         t_out['bbox_pred'])
+            return self.rcnn.rows(captured, t_neck)

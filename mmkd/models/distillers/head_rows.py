@@ -1,6 +1,7 @@
 """Head-level knowledge in rows: the student's assignment (positives, targets in the head's own
 regression space) and the student's and teacher's predictions at the same locations, for dense
-heads (anchor heads, RPN, ATSS, GFL, FCOS) and the RCNN box head of two-stage detectors.
+heads (anchor heads, RPN, ATSS, GFL, FCOS) and the RCNN box head of two-stage detectors
+(:class:`RCNNFamily`, with the mmdet calls it relies on).
 
 Every head-level term (bounded regression, soft labels, LD) reads these rows, so the assignment
 and the conversions live here once. What differs between head families (where the priors are,
@@ -22,6 +23,7 @@ starts with the labels for ``AnchorHead`` itself and with the anchors for ATSS, 
 kin; ``FCOSHead.get_targets`` on points, in stride units only with ``norm_on_bbox``;
 ``GFLHead.integral`` (the expected distance of an edge distribution); ``bbox_coder.decode``.
 """
+import inspect
 import types
 import weakref
 
@@ -422,6 +424,51 @@ def dense_rows(s_head, t_head, s_out, t_out, gt_instances, img_metas, wants=STUD
     return rows
 
 
+class RCNNFamily:
+    """The RCNN box head of a two-stage student and teacher (Faster R-CNN and kin): the rows of
+    the RoIs the student's RoI head samples, its own assignment of them, and the teacher's box
+    head run on the same RoIs. Regression space ``'delta'`` (the box head's ``bbox_coder``).
+
+    The mmdet 3.3 calls it relies on: ``bbox_head.loss_and_target`` (its arguments hold the
+    sampled RoIs and the head's outputs, its result the targets), wrapped on the student's box
+    head instance once, mmdet's code unchanged; and ``StandardRoIHead._bbox_forward``, private,
+    the one call that runs a box head on given RoIs (RoI extraction, shared head, box head).
+    """
+
+    space = 'delta'
+
+    def __init__(self, student, teacher, capture):
+        roi_head = getattr(student, 'roi_head', None)
+        bbox_head = getattr(roi_head, 'bbox_head', None)
+        if bbox_head is None or not hasattr(bbox_head, 'loss_and_target') or \
+                not hasattr(getattr(teacher, 'roi_head', None), 'bbox_head'):
+            raise ValueError('rcnn_* inputs need a two-stage student and teacher with an RCNN '
+                             f'box head (roi_head.bbox_head); got {type(student).__name__} '
+                             f'and {type(teacher).__name__}.')
+        self.student, self.teacher = student, teacher
+        signature = inspect.signature(bbox_head.loss_and_target)
+        original = bbox_head.loss_and_target
+
+        def loss_and_target(*args, **kwargs):
+            out = original(*args, **kwargs)
+            if capture.active is not None:
+                given = signature.bind(*args, **kwargs).arguments
+                capture.store('rcnn', dict(cls_score=given['cls_score'],
+                                           bbox_pred=given['bbox_pred'], rois=given['rois'],
+                                           targets=out['bbox_targets']))
+            return out
+
+        bbox_head.loss_and_target = loss_and_target
+
+    def rows(self, captured, t_neck):
+        """The vocabulary's RCNN rows of this step: ``captured``, what the student's box head
+        saw (the capture's ``'rcnn'``); ``t_neck``, the teacher's neck outputs. Run by the
+        caller under ``no_grad`` and the teacher's precision."""
+        t_out = self.teacher.roi_head._bbox_forward(t_neck, captured['rois'])
+        return rcnn_rows(self.student.roi_head.bbox_head, captured,
+                         t_out['cls_score'], t_out['bbox_pred'])
+
+
 def rcnn_rows(s_bbox_head, captured, t_cls, t_reg):
     """The vocabulary's RCNN rows from what the student's box head saw (``captured``: its
     ``loss_and_target`` arguments and targets) and the teacher's box head on the same RoIs."""
@@ -447,8 +494,6 @@ def rcnn_rows(s_bbox_head, captured, t_cls, t_reg):
         's_rcnn_pos_reg': pos_deltas(s_reg), 't_rcnn_pos_reg': pos_deltas(t_reg),
         'rcnn_pos_reg_targets': targets[pos], 'rcnn_pos_reg_weights': target_weights[pos],
     }
-
-
 
 
 def per_level_mean_weights(level_labels, pos):
