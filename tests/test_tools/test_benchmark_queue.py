@@ -416,3 +416,19 @@ def test_runs_with_an_earlier_train_key_know_the_checkout_they_were_made_in(tmp_
     runs = bq.read_queue_record(str(tmp_path / 'record.json'))['b']['runs']
     assert runs['old.json']['legacy_root'] == '/work/bench'
     assert 'legacy_root' not in runs['new.json'] and 'legacy_root' not in runs['none.json']
+
+
+def test_a_demo_run_builds_the_demo_data_first(tmp_path, monkeypatch):
+    """tools/demo.train, which every run of the demo and the benchmark tools goes through,
+    builds data/mmkd_demo before a demo config's run (a queue on a fresh clone trains its
+    teachers first and used to fail in mmdet's dataset with the file missing), and only for the
+    demo's configs."""
+    import tools.demo
+    import tools.dataset.make_demo_data as data
+    built, ran = [], []
+    monkeypatch.setattr(data, 'ensure', lambda out, **kw: built.append((out, kw)) or True)
+    monkeypatch.setattr(tools.demo, 'run', lambda cmd, log: ran.append(cmd))
+    tools.demo.train('teacher', 'configs/demo/retinanet_r18_fpn_24e_mmkd-demo.py', str(tmp_path))
+    assert built == [(tools.demo.DATA, data.DEMO)] and len(ran) == 1
+    tools.demo.train('coco', 'configs/models/gfl_r18_fpn_1x_coco.py', str(tmp_path))
+    assert len(built) == 1 and len(ran) == 2
