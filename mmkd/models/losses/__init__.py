@@ -14,6 +14,7 @@ from .mgd import MGDLoss, masked_generation, random_keep_mask
 from .pair_wise import PairWiseKDLoss, node_affinity, pair_wise_kd
 from .pixel_wise import PixelWiseKDLoss, pixel_wise_kd
 from .pkd import PKDLoss, channel_standardise, pearson_kd
+from .quality_focal_kd import QualityFocalKDLoss, quality_focal_kd
 from .relational import RelationalKDLoss, angle_potential, distance_potential, relational_kd
 from .similarity_preserving import (SimilarityPreservingLoss, similarity_matrix,
                                     similarity_preserving)
@@ -33,4 +34,5 @@ __all__ = ['bounded_regression', 'TeacherBoundedRegressionLoss', 'WeightedSoftLa
            'SimilarityPreservingLoss', 'similarity_matrix', 'similarity_preserving',
            'decoupled_feature', 'fine_grained_imitation', 'localization_distillation',
            'weighted_soft_label', 'soft_kl', 'MGDLoss', 'masked_generation', 'random_keep_mask',
-           'PKDLoss', 'channel_standardise', 'pearson_kd']
+           'PKDLoss', 'channel_standardise', 'pearson_kd', 'QualityFocalKDLoss',
+           'quality_focal_kd']
