@@ -9,7 +9,8 @@ from mmengine.config import Config
 from mmengine.structures import InstanceData, PixelData
 from mmseg.structures import SegDataSample
 
-from mmkd.models.distillers.build import load_config
+from mmkd.models.distillers.build import build_model, load_config
+from mmkd.registry import MODELS
 from tools.demo import CONFIGS
 
 # The 12-epoch demo pair the method configs build on is the one the tests run (the demo's own
@@ -92,6 +93,79 @@ RCNN_TERMS = dict(
                    inputs=['s_rcnn_cls', 't_rcnn_cls', 'rcnn_label_weights', 'rcnn_num_rois']),
     hint=dict(loss=dict(type='mmkd.FeatureImitationLoss', loss_weight=0.5),
               inputs=['s_neck', 't_neck']))
+
+# ------------------------------------------------------------------ head-level rows
+#: the regression rows of the positives
+ROWS = ['s_pos_reg', 't_pos_reg', 'pos_reg_targets', 'pos_reg_weights', 'num_pos']
+
+
+class RowsProbe(torch.nn.Module):
+    """Keeps what it is given (the rows under test) and returns 0."""
+
+    seen = []
+
+    def forward(self, *args):
+        RowsProbe.seen.append(args)
+        return args[0].new_zeros(())
+
+
+MODELS.register_module('RowsProbe', module=RowsProbe, force=True)
+
+
+def student_model(**head):
+    model = Config.fromfile(STUDENT_CFG).model
+    model.bbox_head.update(head)
+    return model
+
+
+def fcos_model():
+    model = student_model()
+    model.bbox_head = dict(type='FCOSHead', num_classes=10, in_channels=32, feat_channels=32,
+                           stacked_convs=1, strides=[8, 16, 32, 64, 128], norm_on_bbox=True)
+    model.train_cfg = None
+    return model
+
+
+def gfl_model(reg_max=16):
+    model = student_model()
+    model.bbox_head = dict(
+        type='GFLHead', num_classes=10, in_channels=32, feat_channels=32, stacked_convs=1,
+        reg_max=reg_max,
+        anchor_generator=dict(type='AnchorGenerator', ratios=[1.0], octave_base_scale=8,
+                              scales_per_octave=1, strides=[8, 16, 32, 64, 128]),
+        loss_cls=dict(type='QualityFocalLoss', use_sigmoid=True, beta=2.0, loss_weight=1.0),
+        loss_dfl=dict(type='DistributionFocalLoss', loss_weight=0.25),
+        loss_bbox=dict(type='GIoULoss', loss_weight=2.0))
+    model.train_cfg = dict(assigner=dict(type='ATSSAssigner', topk=9), allowed_border=-1,
+                           pos_weight=-1, debug=False)
+    return model
+
+
+def rows_distiller(tmp_path, student, teacher=None, inputs=ROWS, seed=0, **options):
+    """A distiller whose teacher is ``teacher`` (the student's config by default) with random
+    weights saved to a checkpoint, in the default layout, so that a teacher equal to the student
+    gives the student's rows to the bit (the channels-last layout is tested in
+    test_teacher_layout.py); one term, :class:`RowsProbe`, reads ``inputs``; ``options`` go to
+    the distiller."""
+    teacher = copy.deepcopy(teacher or student)
+    torch.manual_seed(seed)
+    ckpt = str(tmp_path / 'teacher.pth')
+    torch.save(build_model(teacher, 'mmdet').state_dict(), ckpt)
+    RowsProbe.seen = []
+    return MODELS.build(dict(type='mmkd.DetectionDistiller', student=student,
+                             teacher=dict(config=teacher, checkpoint=ckpt,
+                                          channels_last=False),
+                             kd_terms=dict(probe=dict(loss=dict(type='RowsProbe'),
+                                                      inputs=list(inputs))),
+                             **options))
+
+
+def one_box_batch():
+    """Two 64 x 64 images with the box [8, 8, 40, 40] each."""
+    inputs, samples = batch(boxes_per_image=1)
+    for s in samples:
+        s.gt_instances.bboxes = torch.tensor([[8.0, 8.0, 40.0, 40.0]])
+    return inputs, samples
 
 
 # --------------------------------------------------------------------------- segmentation

@@ -29,13 +29,18 @@ class Capture:
         self.active = None
         self.out = {}
 
-    def keep(self, module, key, take=output, pre=False, when=None):
+    def keep(self, module, key, take=output, pre=False, when=None, many=False):
         """Registers a hook on ``module`` that keeps ``take(args, output)`` as ``key`` while
         capturing (``pre=True``: before the module runs, ``take(args, None)``); ``when(tag)``
-        narrows it to the captures of some tags (mutual learning: one member's)."""
+        narrows it to the captures of some tags (mutual learning: one member's); ``many=True``
+        keeps a list, one item per call (a head's layer, called once per level)."""
         def hook(mod, args, out=None):
             if self.active is not None and (when is None or when(self.active)):
-                self.out[key] = take(args, out)
+                value = take(args, out)
+                if many:
+                    self.out.setdefault(key, []).append(value)
+                else:
+                    self.out[key] = value
         if pre:
             module.register_forward_pre_hook(hook)
         else:

@@ -10,6 +10,7 @@ from mmkd.registry import MODELS
 from mmkd.structures import VLR_MODES, batch_foreground_masks, box_features, points_as_boxes
 from .base import BaseDistiller
 from .capture import Capture
+from .cross_head import CrossHead
 from .head_rows import (RCNNFamily, dense_head, dense_rows, head_branches, head_space,
                         keep_assignment, require_bins)
 from .terms import as_fp32
@@ -38,8 +39,10 @@ class DetectionDistiller(BaseDistiller):
     ``predict()`` is the student's, so mmdet's metrics work unchanged. See
     :class:`BaseDistiller` for the arguments and ``docs/design.md`` for the vocabulary; besides
     them, ``vlr_alpha`` (0.25) and ``vlr_mode`` (``'reference'``, LD's own rule, or ``'score'``)
-    set LD's valuable localization region (``s_vlr_bins``...) and
-    ``box_feat_size`` (1) the side of the RoIAlign output of ``s_box_feats`` / ``t_box_feats``.
+    set LD's valuable localization region (``s_vlr_bins``...),
+    ``box_feat_size`` (1) the side of the RoIAlign output of ``s_box_feats`` / ``t_box_feats``
+    and ``cross_layer`` (3) how many convs of the head's towers are the student's in CrossKD's
+    cross-head predictions (``s_cross_*``, :class:`CrossHead`).
 
     Example::
 
@@ -59,7 +62,7 @@ class DetectionDistiller(BaseDistiller):
 
     def __init__(self, student, teacher, kd_terms=None, save_teacher=False,
                  data_preprocessor=None, init_cfg=None, vlr_alpha=0.25, box_feat_size=1,
-                 nonfinite='raise', inherit=(), vlr_mode='reference'):
+                 nonfinite='raise', inherit=(), vlr_mode='reference', cross_layer=3):
         super().__init__(student, teacher, kd_terms, save_teacher, data_preprocessor, init_cfg,
                          nonfinite, inherit)
         self.vlr_alpha = vlr_alpha
@@ -85,6 +88,9 @@ class DetectionDistiller(BaseDistiller):
             keep_assignment(student_head, self.capture)
         if wants.bins or wants.vlr:
             require_bins(student_head)
+        #: CrossKD's cross head (None when no term reads s_cross_* names)
+        self.cross_head = CrossHead(student_head, dense_head(self.teacher, 'teacher'),
+                                    cross_layer, self.capture) if wants.cross else None
         #: the two-stage heads' rows (None when no term reads rcnn_* names)
         self.rcnn = RCNNFamily(self.student, self.teacher, self.capture) if wants.rcnn else None
         if wants.priors:
@@ -110,6 +116,9 @@ class DetectionDistiller(BaseDistiller):
             knowledge['s_neck'] = captured.get('s_neck', captured.get('s_backbone'))
         if 's_head' in captured:
             knowledge['s_cls_scores'], knowledge['s_bbox_preds'] = captured['s_head'][:2]
+        if self.wants.cross:
+            knowledge['s_cross_cls_scores'], knowledge['s_cross_bbox_preds'] = self.cross_head(
+                self.cross_head.student_features(captured), knowledge.pop('t_cross_feats'))
 
         gt_instances, _, img_metas = unpack_gt_instances(data_samples)
         knowledge['gt_bboxes'] = [gt.bboxes for gt in gt_instances]
@@ -135,7 +144,9 @@ class DetectionDistiller(BaseDistiller):
                 (knowledge['s_cls_scores'], knowledge['s_bbox_preds']), t_out,
                 self._assignable(gt_instances), img_metas, wants=self.needs,
                 assigned=captured.get('assigned'),
-                vlr_alpha=self.vlr_alpha, vlr_mode=self.vlr_mode))
+                vlr_alpha=self.vlr_alpha, vlr_mode=self.vlr_mode,
+                cross_out=(knowledge.get('s_cross_cls_scores'),
+                           knowledge.get('s_cross_bbox_preds'))))
         if self.wants.rcnn:
             knowledge.update(self.rcnn_knowledge(captured['rcnn'], knowledge['t_neck']))
 
@@ -195,7 +206,10 @@ class DetectionDistiller(BaseDistiller):
             if wants_neck:
                 out['t_neck'] = self.teacher.neck(backbone) if self.teacher.with_neck \
                     else backbone
-            if wants_head:
+            if self.wants.cross:
+                out['t_cls_scores'], out['t_bbox_preds'], out['t_cross_feats'] = \
+                    self.cross_head.teacher(out['t_neck'])
+            elif wants_head:
                 cls, reg = self.teacher_branches()
                 out['t_cls_scores'], out['t_bbox_preds'] = head_branches(
                     dense_head(self.teacher, 'teacher'), out['t_neck'], cls=cls, reg=reg)

@@ -345,18 +345,21 @@ _MATCHED = weakref.WeakKeyDictionary()
 
 
 def dense_rows(s_head, t_head, s_out, t_out, gt_instances, img_metas, wants=STUDENT_ROWS,
-               vlr_alpha=0.25, vlr_mode='reference', assigned=None):
+               vlr_alpha=0.25, vlr_mode='reference', assigned=None, cross_out=None):
     """The vocabulary's dense-head rows that ``wants`` names (``docs/design.md``), and only
     those: one assignment by the student head's own assigner, then each row from it. The
-    teacher's rows (``t_pos_reg``, ``t_cls_rows``, ``t_pos_cls``: same priors, classes and space
-    required; LD's ``t_pos_bins`` / ``t_vlr_bins``: see :func:`bin_rows`) read ``t_out``.
+    teacher's rows (``t_pos_reg``, ``t_cls_rows``, ``t_pos_cls``, the every-prior rows of
+    CrossKD: same priors, classes and space required; LD's ``t_pos_bins`` / ``t_vlr_bins``: see
+    :func:`bin_rows`) read ``t_out``, the cross-head rows ``cross_out`` (the cross head's
+    ``(cls_scores, bbox_preds)``, in the teacher head's encoding).
     ``assigned``: the student head's own assignment of this step (:func:`keep_assignment`)."""
     s_cls, s_reg = s_out
     featmap_sizes = [c.shape[-2:] for c in s_cls]
     wants = set(wants)
     s_fam = family_of(s_head)
     t_fam = None
-    if wants & {'t_pos_reg', 't_cls_rows'}:  # the teacher's family only when its rows are asked
+    # the teacher's family only when its rows are asked
+    if wants & {'t_pos_reg', 't_cls_rows', *EVERY_PRIOR_NAMES}:
         t_fam = family_of(t_head)
         checked = _MATCHED.setdefault(s_head, set())
         key = (id(t_head), tuple(tuple(c.shape) for c in s_cls),
@@ -397,6 +400,9 @@ def dense_rows(s_head, t_head, s_out, t_out, gt_instances, img_metas, wants=STUD
         's_pos_cls': lambda: cls_rows(s_cls)[pos],
     }
     rows = {name: fn() for name, fn in make.items() if name in wants}
+    if wants & set(EVERY_PRIOR_NAMES):
+        rows.update(every_prior_rows(t_fam, t_out, cross_out, featmap_sizes, wants,
+                                     torch.cat(tg['label_weights'], dim=1).reshape(-1)))
     with torch.no_grad():
         if 't_pos_reg' in wants:
             rows['t_pos_reg'] = pos_reg(t_fam, t_out[1])
@@ -421,6 +427,54 @@ def dense_rows(s_head, t_head, s_out, t_out, gt_instances, img_metas, wants=STUD
                      'num_vlr': max(float(vlr.sum()), 1.0)})
         if 't_pos_bins' in region:
             rows['t_vlr_bins'] = region['t_pos_bins']
+    return rows
+
+
+#: CrossKD's rows of every prior: the cross head's predictions and the teacher's
+EVERY_PRIOR_NAMES = ('s_cross_cls_rows', 't_score_weights', 's_cross_bins', 't_bins',
+                     't_score_bin_weights', 't_score_bin_avg_factor', 's_cross_boxes', 't_boxes')
+
+
+def every_prior_rows(t_fam, t_out, cross_out, featmap_sizes, wants, label_weights):
+    """CrossKD's rows (those of ``wants``), every prior of every image and level in the order
+    of ``s_cls_rows``: the cross head's and the teacher's predictions, both in the teacher
+    head's encoding, and the teacher's largest class score as the box terms' weight (0 where
+    ``label_weights``, the student head's classification weights, are 0)."""
+    t_head = t_fam.head
+    A = t_fam.num_priors
+
+    def cls_rows(maps):
+        return torch.cat([flatten_level(c, A) for c in maps], 1).reshape(
+            -1, t_head.cls_out_channels)
+
+    def bin_rows_of(preds):
+        if not t_fam.bins:
+            raise ValueError(f"s_cross_bins / t_bins are GFL edge bins; the teacher's "
+                             f'{type(t_head).__name__} has none (read s_cross_boxes / t_boxes).')
+        return torch.cat([flatten_level(p, A) for p in preds], 1).reshape(
+            -1, t_head.reg_max + 1)
+
+    def boxes(preds):
+        return torch.cat(t_fam.decode(preds, featmap_sizes), 1).reshape(-1, 4)
+
+    rows = {}
+    if 's_cross_cls_rows' in wants:
+        rows['s_cross_cls_rows'] = cls_rows(cross_out[0])
+    if 's_cross_bins' in wants:
+        rows['s_cross_bins'] = bin_rows_of(cross_out[1])
+    if 's_cross_boxes' in wants:
+        rows['s_cross_boxes'] = boxes(cross_out[1])
+    with torch.no_grad():
+        score = cls_rows(t_out[0]).max(dim=1).values.sigmoid() * (label_weights > 0)
+        bin_weights = score.repeat_interleave(4)
+        teacher = {
+            't_score_weights': lambda: score,
+            't_bins': lambda: bin_rows_of(t_out[1]),
+            't_score_bin_weights': lambda: bin_weights,
+            't_score_bin_avg_factor': lambda: float(bin_weights.sum()),
+            't_boxes': lambda: boxes(t_out[1]),
+        }
+        rows.update({name: fn() for name, fn in teacher.items() if name in wants})
     return rows
 
 

@@ -200,6 +200,43 @@ DETECTION = {
         'padded input (same for every image): its anchors, or for a point head (FCOS, ...) '
         'the square of side 8 x stride centred on each point',
         'student_neck', 'priors', per_level=True),
+    's_cross_cls_scores': entry(
+        "CrossKD's cross-head classification logits: the student's head features after "
+        "model.cross_layer convs through the teacher's remaining head layers, (N, A*K, H, W) "
+        'per level (docs/crosskd.md)',
+        'student_head', 'teacher_head', 'cross', per_level=True),
+    's_cross_bbox_preds': entry(
+        "the cross-head box regressions, in the teacher head's encoding, (N, A*4, H, W) per "
+        'level',
+        'student_head', 'teacher_head', 'cross', per_level=True),
+    's_cross_cls_rows': entry(
+        'the cross-head classification logits of every prior, (M, K), in the order of '
+        's_cls_rows',
+        'student_head', 'teacher_head', 'cross', 'targets'),
+    't_score_weights': entry(
+        "the sigmoid of the teacher's largest class logit at every prior, 0 where "
+        'cls_row_weights is 0, (M,)',
+        'student_head', 'teacher_head', 'targets'),
+    's_cross_bins': entry(
+        'the cross-head GFL edge-bin logits of every prior, (4M, reg_max + 1), the four edges '
+        'of a prior together (a GFL teacher)',
+        'student_head', 'teacher_head', 'cross', 'targets'),
+    't_bins': entry(
+        "the teacher's GFL edge-bin logits of every prior, (4M, reg_max + 1)",
+        'student_head', 'teacher_head', 'targets'),
+    't_score_bin_weights': entry(
+        't_score_weights repeated for the four edges of each prior, (4M,)',
+        'student_head', 'teacher_head', 'targets'),
+    't_score_bin_avg_factor': entry(
+        "the sum of t_score_bin_weights, CrossKD's divisor of its GFL box term, a float",
+        'student_head', 'teacher_head', 'targets'),
+    's_cross_boxes': entry(
+        'the cross-head boxes of every prior, decoded by the teacher head, (M, 4) x1y1x2y2 in '
+        'pixels of the padded input',
+        'student_head', 'teacher_head', 'cross', 'targets'),
+    't_boxes': entry(
+        "the teacher's boxes of every prior, (M, 4) x1y1x2y2",
+        'student_head', 'teacher_head', 'targets'),
     's_box_feats': entry(
         'student neck features RoIAligned at the GT boxes, one (K, C, S, S) per level, K the '
         'boxes of the batch, S = box_feat_size (relational KD)',

@@ -1,86 +1,14 @@
 """Head-level rows: the student's assignment in the head's own regression space, the teacher's
 predictions at the same priors, RCNN rows on the student's RoIs, and clear errors when the heads
 disagree. Student and teacher are small demo-sized models with random weights."""
-import copy
-
 import pytest
 import torch
-from mmengine.config import Config
 
 from mmkd.models.distillers.head_rows import family_of
 from mmkd.registry import MODELS
-from tests.helpers import RCNN_TERMS, STUDENT_CFG, batch, distill_model_cfg, tiny_faster_rcnn
-
-ROWS = ['s_pos_reg', 't_pos_reg', 'pos_reg_targets', 'pos_reg_weights', 'num_pos']
-
-
-class RowsProbe(torch.nn.Module):
-    """Keeps what it is given (the rows under test) and returns 0."""
-
-    seen = []
-
-    def forward(self, *args):
-        RowsProbe.seen.append(args)
-        return args[0].new_zeros(())
-
-
-MODELS.register_module('RowsProbe', module=RowsProbe, force=True)
-
-
-def student_model(**head):
-    model = Config.fromfile(STUDENT_CFG).model
-    model.bbox_head.update(head)
-    return model
-
-
-def fcos_model():
-    model = student_model()
-    model.bbox_head = dict(type='FCOSHead', num_classes=10, in_channels=32, feat_channels=32,
-                           stacked_convs=1, strides=[8, 16, 32, 64, 128], norm_on_bbox=True)
-    model.train_cfg = None
-    return model
-
-
-def gfl_model(reg_max=16):
-    model = student_model()
-    model.bbox_head = dict(
-        type='GFLHead', num_classes=10, in_channels=32, feat_channels=32, stacked_convs=1,
-        reg_max=reg_max,
-        anchor_generator=dict(type='AnchorGenerator', ratios=[1.0], octave_base_scale=8,
-                              scales_per_octave=1, strides=[8, 16, 32, 64, 128]),
-        loss_cls=dict(type='QualityFocalLoss', use_sigmoid=True, beta=2.0, loss_weight=1.0),
-        loss_dfl=dict(type='DistributionFocalLoss', loss_weight=0.25),
-        loss_bbox=dict(type='GIoULoss', loss_weight=2.0))
-    model.train_cfg = dict(assigner=dict(type='ATSSAssigner', topk=9), allowed_border=-1,
-                           pos_weight=-1, debug=False)
-    return model
-
-
-def distiller(tmp_path, student, teacher=None, inputs=ROWS, seed=0):
-    """A distiller whose teacher is ``teacher`` (the student's config by default) with random
-    weights saved to a checkpoint, in the default layout, so that a teacher equal to the student
-    gives the student's rows to the bit (the channels-last layout is tested in
-    test_teacher_layout.py)."""
-    from mmkd.models.distillers.build import build_model
-    teacher = copy.deepcopy(teacher or student)
-    torch.manual_seed(seed)
-    ckpt = str(tmp_path / 'teacher.pth')
-    torch.save(build_model(teacher, 'mmdet').state_dict(), ckpt)
-    RowsProbe.seen = []
-    return MODELS.build(dict(type='mmkd.DetectionDistiller', student=student,
-                             teacher=dict(config=teacher, checkpoint=ckpt,
-                                          channels_last=False),
-                             kd_terms=dict(probe=dict(loss=dict(type='RowsProbe'),
-                                                      inputs=list(inputs)))))
-
-
-def one_box_batch():
-    """Two 64 x 64 images with the box [8, 8, 40, 40] each."""
-    inputs, samples = batch(boxes_per_image=1)
-    for s in samples:
-        s.gt_instances.bboxes = torch.tensor([[8.0, 8.0, 40.0, 40.0]])
-    return inputs, samples
-
+from tests.helpers import (RCNN_TERMS, ROWS, RowsProbe, distill_model_cfg, fcos_model, gfl_model,
+                           one_box_batch, student_model, tiny_faster_rcnn)
+from tests.helpers import rows_distiller as distiller
 
 SIZES = [(8, 8), (4, 4), (2, 2), (1, 1), (1, 1)]  # the levels of a 64 x 64 input
 
@@ -432,7 +360,8 @@ def test_per_level_mean_weights_by_hand():
 
 def test_every_dense_row_asked_alone_is_given_and_nothing_else(tmp_path):
     """The vocabulary's stages decide which blocks of ``dense_rows`` run: each dense-head name
-    (stage ``targets``, not ``rcnn``) asked alone must come back, and alone."""
+    (stage ``targets``, not ``rcnn``) asked alone must come back, and alone. The teacher's
+    outputs stand in for the cross head's (the same shapes)."""
     from mmkd.models.distillers.head_rows import dense_rows
     from mmkd.models.distillers.vocabulary import DETECTION
     model = distiller(tmp_path, gfl_model(16))
@@ -447,7 +376,7 @@ def test_every_dense_row_asked_alone_is_given_and_nothing_else(tmp_path):
     assert {'num_vlr', 'pos_mask', 't_pos_bins', 's_vlr_bins'} <= set(names)
     for name in names:
         rows = dense_rows(model.student.bbox_head, model.teacher.bbox_head, s_out, t_out, gts,
-                          metas, wants={name})
+                          metas, wants={name}, cross_out=t_out)
         assert name in rows, name
         extra = set(rows) - {name}
         assert all(name in ('s_vlr_bins', 't_vlr_bins', 'vlr_bin_weights', 'num_vlr',

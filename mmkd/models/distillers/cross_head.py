@@ -1,0 +1,175 @@
+"""CrossKD's cross-head predictions: the student's head features, taken after one layer of its
+towers, continue through the teacher's remaining head layers (Wang et al., "CrossKD: Cross-Head
+Knowledge Distillation for Object Detection", CVPR 2024, arXiv:2306.11369; reference code
+github.com/jbwang1997/CrossKD, ``CrossKDGFL`` / ``CrossKDRetinaNet``).
+
+For a head whose classification and box towers are ``stacked_convs`` ConvModules followed by one
+output conv each (GFL, RetinaNet), and ``layer`` = i:
+
+1. the student's tower features after its i-th conv and norm, before the activation (its FPN
+   level for i = 0), kept by a hook while the student's own loss runs;
+2. a 1x1 adapter when the student's channels differ from the teacher's (mmkd's addition);
+3. each channel standardised over (N, H, W) and given the teacher's mean and standard
+   deviation at the same layer (the reference ``align_scale``), then the teacher's activation
+   (not for i = 0);
+4. the teacher's convs i+1 ... and its output conv (and, for GFL, its per-level ``Scale``).
+
+The teacher's layers are frozen (no parameter of theirs has a gradient), but the graph runs
+through them, so the KD terms on these predictions reach the student's head, neck and backbone.
+The mmdet 3.3 attributes relied on: the heads' ``cls_convs`` / ``reg_convs`` (mmcv ConvModules,
+``forward(x, activate=False)``, ``with_activation``, ``activate``) and the output layers named
+in :data:`OUTPUT_LAYERS`.
+"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmdet.models.dense_heads import GFLHead, RetinaHead
+
+#: the heads the cross head runs on: {their mmdet forward_single: (the classification output
+#: conv, the box output conv, whether the box output goes through the level's Scale)}. A
+#: subclass that overrides forward_single is not in it (its forward may do more).
+OUTPUT_LAYERS = {
+    GFLHead.forward_single: ('gfl_cls', 'gfl_reg', True),
+    RetinaHead.forward_single: ('retina_cls', 'retina_reg', False),
+}
+
+
+def align_scale(s_feat, t_feat, eps=1e-6):
+    """Each channel of ``s_feat`` (N, C, H, W) standardised over (N, H, W), then given the mean
+    and standard deviation of the same channel of ``t_feat`` (no gradient reaches it). Unbiased
+    standard deviations, as the reference; a single position has a spread of 0."""
+    C = s_feat.shape[1]
+    correction = 1 if s_feat.numel() // C > 1 else 0
+    s_rows = s_feat.transpose(0, 1).reshape(C, -1)
+    t_rows = t_feat.detach().transpose(0, 1).reshape(C, -1)
+    s_std, s_mean = torch.std_mean(s_rows, dim=1, correction=correction)
+    t_std, t_mean = torch.std_mean(t_rows, dim=1, correction=correction)
+
+    def per_channel(x):
+        return x.view(1, C, 1, 1)
+    return (s_feat - per_channel(s_mean)) / (per_channel(s_std) + eps) * per_channel(t_std) \
+        + per_channel(t_mean)
+
+
+def activated(conv, x):
+    """``conv``'s activation on ``x``, leaving ``x`` as it is (mmcv's ReLU works in place)."""
+    if not conv.with_activation:
+        return x
+    if isinstance(conv.activate, nn.ReLU):
+        return F.relu(x)
+    return conv.activate(x.clone())
+
+
+def output_layers(head, who):
+    names = OUTPUT_LAYERS.get(type(head).forward_single)
+    if names is None:
+        raise NotImplementedError(
+            f"CrossKD's cross-head inputs (s_cross_*) run the {who}'s head layer by layer; its "
+            f'{type(head).__name__} is not one of the heads that is known to be two towers of '
+            f'ConvModules and two output convs (GFLHead, RetinaHead).')
+    return names
+
+
+class CrossHead(nn.Module):
+    """The student's tower features through the teacher's remaining head (see the module).
+
+    Args:
+        s_head, t_head: the student's and the teacher's dense heads.
+        layer (int): how many of the towers' convs are the student's (CrossKD's
+            ``reused_teacher_head_idx``: 3 in the reference GFL, RetinaNet and ATSS configs, 2
+            for FCOS); 0 takes the FPN levels themselves.
+        capture (Capture): the distiller's, keeps the student's features during its loss.
+
+    Holds the adapters (trained with the student, not exported), no other parameter.
+    """
+
+    def __init__(self, s_head, t_head, layer, capture):
+        super().__init__()
+        output_layers(s_head, 'student')
+        self.t_outputs = output_layers(t_head, 'teacher')
+        t_convs = len(t_head.cls_convs)
+        if not isinstance(layer, int) or not 0 <= layer <= min(t_convs, len(s_head.cls_convs)):
+            raise ValueError(
+                f'model.cross_layer={layer!r}: the student\'s head has {len(s_head.cls_convs)} '
+                f'convs per tower and the teacher\'s {t_convs}; give an integer from 0 (the FPN '
+                f'levels) to {min(t_convs, len(s_head.cls_convs))}.')
+        self.layer = layer
+        # the teacher's head is the distiller's; a plain attribute, not a second registration
+        self.__dict__['t_head'] = t_head
+        s_ch = s_head.feat_channels if layer else s_head.in_channels
+        t_ch = t_head.feat_channels if layer else t_head.in_channels
+        self.adapters = nn.ModuleDict({
+            branch: nn.Conv2d(s_ch, t_ch, kernel_size=1) for branch in ('cls', 'reg')
+        }) if s_ch != t_ch else None
+        if layer:
+            for branch, convs in (('cls', s_head.cls_convs), ('reg', s_head.reg_convs)):
+                self._keep_pre_activation(convs[layer - 1], f's_cross_{branch}', capture)
+        else:
+            capture.keep(s_head, 's_cross_levels', take=lambda args, out: args[0], pre=True)
+
+    @staticmethod
+    def _keep_pre_activation(conv, key, capture):
+        """Keeps ``conv``'s output before its activation, once per level: the activation's
+        input (a copy: mmcv's ReLU then works on it in place), or the output of a conv without
+        one."""
+        if conv.with_activation:
+            capture.keep(conv.activate, key, take=lambda args, out: args[0].clone(), pre=True,
+                         many=True)
+        else:
+            capture.keep(conv, key, many=True)
+
+    def student_features(self, captured):
+        """The student's kept features: ``{'cls': [per level], 'reg': [per level]}``."""
+        if self.layer:
+            return dict(cls=captured['s_cross_cls'], reg=captured['s_cross_reg'])
+        levels = list(captured['s_cross_levels'])
+        return dict(cls=levels, reg=levels)
+
+    @torch.no_grad()
+    def teacher(self, feats):
+        """The teacher head's ``(cls_scores, bbox_preds)`` on its FPN levels ``feats``, and its
+        tower features at the layer (``{'cls': [...], 'reg': [...]}``, before the activation)."""
+        head = self.t_head
+        cls_scores, bbox_preds = [], []
+        kept = dict(cls=[], reg=[])
+        for lv, x in enumerate(feats):
+            for branch in ('cls', 'reg'):
+                feat, convs = x, getattr(head, f'{branch}_convs')
+                if not self.layer:
+                    kept[branch].append(x)
+                for i, conv in enumerate(convs):
+                    if i == self.layer - 1:
+                        feat = conv(feat, activate=False)
+                        kept[branch].append(feat)
+                        feat = activated(conv, feat)
+                    else:
+                        feat = conv(feat)
+                out = self._output(branch, feat, lv)
+                (cls_scores if branch == 'cls' else bbox_preds).append(out)
+        return cls_scores, bbox_preds, kept
+
+    def forward(self, s_feats, t_feats):
+        """The cross-head ``(cls_scores, bbox_preds)``, one map per level, from the student's
+        and the teacher's tower features at the layer (``student_features`` / ``teacher``)."""
+        head = self.t_head
+        outs = dict(cls=[], reg=[])
+        for branch in ('cls', 'reg'):
+            convs = getattr(head, f'{branch}_convs')
+            for lv, (s, t) in enumerate(zip(s_feats[branch], t_feats[branch])):
+                if self.adapters is not None:
+                    s = self.adapters[branch](s)
+                feat = align_scale(s, t)
+                if self.layer:
+                    feat = activated(convs[self.layer - 1], feat)
+                for conv in convs[self.layer:]:
+                    feat = conv(feat)
+                outs[branch].append(self._output(branch, feat, lv))
+        return outs['cls'], outs['reg']
+
+    def _output(self, branch, feat, level):
+        cls_name, reg_name, scaled = self.t_outputs
+        head = self.t_head
+        if branch == 'cls':
+            return getattr(head, cls_name)(feat)
+        pred = getattr(head, reg_name)(feat)
+        return head.scales[level](pred).float() if scaled else pred

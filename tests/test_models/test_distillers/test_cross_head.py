@@ -1,0 +1,98 @@
+"""CrossKD's cross head: the student's tower features through the teacher's remaining head
+layers. Small GFL / RetinaNet models with random weights (tests/helpers.py)."""
+import pytest
+import torch
+
+from mmkd.models.distillers.cross_head import align_scale
+from tests.helpers import (RowsProbe, fcos_model, gfl_model, one_box_batch, rows_distiller,
+                           student_model)
+
+CROSS = ['s_cross_cls_rows', 't_cls_rows', 's_cross_bins', 't_bins', 't_score_weights',
+         't_score_bin_weights', 't_score_bin_avg_factor', 'cls_row_weights']
+
+
+def gfl(channels=32, convs=2):
+    model = gfl_model(16)
+    model.bbox_head.update(feat_channels=channels, stacked_convs=convs)
+    return model
+
+
+def cross_distiller(tmp_path, student, teacher=None, inputs=CROSS, layer=1):
+    """A distiller with ``model.cross_layer=layer`` whose probe term keeps ``inputs``."""
+    return rows_distiller(tmp_path, student, teacher, inputs=inputs, cross_layer=layer)
+
+
+def test_align_scale_by_hand():
+    """Student channel [0, 1, 2]: mean 1, unbiased std 1, standardised [-1, 0, 1]; the teacher's
+    [4, 2, 0]: mean 2, std 2, so the aligned channel is [0, 2, 4]. A second channel, constant
+    in the teacher ([3, 3, 3]), becomes 3 everywhere."""
+    s = torch.tensor([[0.0, 1.0, 2.0], [5.0, -1.0, 2.0]]).view(1, 2, 1, 3)
+    t = torch.tensor([[4.0, 2.0, 0.0], [3.0, 3.0, 3.0]]).view(1, 2, 1, 3)
+    out = align_scale(s, t)
+    assert out[0, 0, 0].tolist() == pytest.approx([0.0, 2.0, 4.0], abs=1e-5)
+    assert out[0, 1, 0].tolist() == pytest.approx([3.0, 3.0, 3.0], abs=1e-5)
+
+
+@pytest.mark.parametrize('layer', [0, 1, 2])
+def test_a_student_equal_to_the_teacher_crosses_to_the_teachers_predictions(tmp_path, layer):
+    """The same weights on both sides (eval mode: the backbones' BatchNorm from running
+    statistics): the student's tower features are the teacher's, align_scale leaves them as
+    they are, and the cross head predicts what the teacher predicts, at every prior. The box
+    weights are the teacher's largest class score, and their divisor is their sum."""
+    model = cross_distiller(tmp_path, gfl(), layer=layer)
+    model.student.load_state_dict(model.teacher.state_dict())
+    model.eval()
+    model.loss(*one_box_batch())
+    (s_cls, t_cls, s_bins, t_bins, weights, bin_weights, avg_factor,
+     label_weights), = RowsProbe.seen
+    M = 2 * sum(h * w for h, w in [(8, 8), (4, 4), (2, 2), (1, 1), (1, 1)])
+    assert s_cls.shape == t_cls.shape == (M, 10) and s_bins.shape == t_bins.shape == (4 * M, 17)
+    assert torch.allclose(s_cls, t_cls, atol=1e-4) and torch.allclose(s_bins, t_bins, atol=1e-4)
+    expected = t_cls.max(dim=1).values.sigmoid() * (label_weights > 0)
+    assert torch.equal(weights, expected)
+    assert torch.equal(bin_weights, expected.repeat_interleave(4))
+    assert avg_factor == pytest.approx(4 * float(expected.sum()))
+
+
+def test_gradients_reach_the_student_through_the_frozen_teacher_layers(tmp_path):
+    """A student head of 32 channels under a 64-channel teacher: 1x1 adapters (one per
+    branch) bridge them. A loss on the cross-head rows gives gradients to the adapters and to
+    the student's convs before the layer, none to the student's convs after it (they are not
+    on the path) and none to the teacher."""
+    model = cross_distiller(tmp_path, gfl(channels=32), gfl(channels=64),
+                            inputs=['s_cross_cls_rows', 's_cross_bins'], layer=1)
+    assert model.cross_head.adapters['cls'].weight.shape == (64, 32, 1, 1)
+    model.train()
+    model.loss(*one_box_batch())
+    s_cls, s_bins = RowsProbe.seen[0]
+    (s_cls.sum() + s_bins.sum()).backward()
+    head = model.student.bbox_head
+    assert head.cls_convs[0].conv.weight.grad.abs().sum() > 0
+    assert head.reg_convs[0].conv.weight.grad.abs().sum() > 0
+    assert head.cls_convs[1].conv.weight.grad is None
+    assert model.student.backbone.conv1.weight.grad.abs().sum() > 0
+    assert model.cross_head.adapters['reg'].weight.grad.abs().sum() > 0
+    assert all(p.grad is None for p in model.teacher.parameters())
+
+
+def test_retinanet_cross_boxes_are_decoded_by_the_teachers_coder(tmp_path):
+    """RetinaNet (no Scale, delta coder): with equal weights the cross boxes are the
+    teacher's, (M, 4) for the 9 anchors of every location."""
+    model = cross_distiller(tmp_path, student_model(), inputs=['s_cross_boxes', 't_boxes'],
+                            layer=2)
+    model.student.load_state_dict(model.teacher.state_dict())
+    model.eval()
+    model.loss(*one_box_batch())
+    s_boxes, t_boxes = RowsProbe.seen[0]
+    assert s_boxes.shape == t_boxes.shape and s_boxes.shape[0] % 9 == 0
+    assert torch.allclose(s_boxes, t_boxes, atol=1e-3)
+
+
+def test_clear_errors(tmp_path):
+    with pytest.raises(ValueError, match=r'cross_layer=3.*2 convs per tower.*from 0'):
+        cross_distiller(tmp_path, gfl(), layer=3)
+    with pytest.raises(NotImplementedError, match='FCOSHead'):
+        cross_distiller(tmp_path, fcos_model(), layer=1)
+    model = cross_distiller(tmp_path, student_model(), inputs=['s_cross_bins'], layer=2)
+    with pytest.raises(ValueError, match="RetinaHead has none"):
+        model.loss(*one_box_batch())
