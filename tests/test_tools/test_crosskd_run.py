@@ -27,7 +27,7 @@ def test_crosskd_trains_the_student_through_the_frozen_teacher_head(demo_data, t
     options['model.teacher.checkpoint'] = ckpt
     config = write_config(tmp_path / 'cfg.py', CROSSKD, options)
     runner = train_tool.main([config, '--work-dir', str(tmp_path / 'work')])
-    assert runner.iter == 4
+    assert runner.iter == len(runner.train_dataloader) > 0  # one epoch
     hub = runner.message_hub
     for name in ('cross_cls', 'cross_reg'):
         value = hub.get_scalar(f'train/loss_kd_{name}').current()
