@@ -7,15 +7,9 @@
 # every anchor weighted by the teacher's largest score (weight 4, divided by the weights' sum).
 # Reference README: 40.2 -> 43.7 bbox mAP. The teacher's weights: mmdet's model zoo checkpoint
 # of gfl_r101_fpn_ms-2x_coco. docs/crosskd.md.
-_base_ = ['mmdet::gfl/gfl_r50_fpn_1x_coco.py']
+_base_ = ['../_base_/distill_gfl-r50_gfl-r101_1x_coco.py']
 
 model = dict(
-    _delete_=True,
-    type='mmkd.DetectionDistiller',
-    student={{_base_.model}},
-    teacher=dict(
-        config='mmdet::gfl/gfl_r101_fpn_ms-2x_coco.py',
-        checkpoint='checkpoints/gfl_r101_fpn_mstrain_2x_coco_20200629_200126-dd12f847.pth'),
     cross_layer=3,
     kd_terms=dict(
         cross_cls=dict(
@@ -26,9 +20,3 @@ model = dict(
                       bin_reduction='sum', loss_weight=4.0),
             inputs=['s_cross_bins', 't_bins', 't_score_bin_weights',
                     't_score_bin_avg_factor'])))
-
-# What runs, whichever tool starts this config (ours, mmdet's / mmseg's tools/train.py, mim):
-# checkpoints for exact resumes and mmkd's DDP step (docs/distributed.md).
-default_hooks = dict(checkpoint=dict(type='mmkd.SafeCheckpointHook'))
-model_wrapper_cfg = dict(type='mmkd.KDDistributedDataParallel')
-custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)

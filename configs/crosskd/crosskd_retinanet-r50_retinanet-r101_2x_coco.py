@@ -6,15 +6,9 @@
 # every anchor, weighted by the teacher's largest score (weight 1), both divided by the number
 # of positives. Reference README: 37.4 -> 39.7 bbox mAP. The teacher's weights: mmdet's model zoo
 # checkpoint of retinanet_r101_fpn_2x_coco. docs/crosskd.md.
-_base_ = ['mmdet::retinanet/retinanet_r50_fpn_2x_coco.py']
+_base_ = ['../_base_/distill_retinanet-r50_retinanet-r101_2x_coco.py']
 
 model = dict(
-    _delete_=True,
-    type='mmkd.DetectionDistiller',
-    student={{_base_.model}},
-    teacher=dict(
-        config='mmdet::retinanet/retinanet_r101_fpn_2x_coco.py',
-        checkpoint='checkpoints/retinanet_r101_fpn_2x_coco_20200131-5560aee8.pth'),
     cross_layer=3,
     kd_terms=dict(
         cross_cls=dict(
@@ -23,9 +17,3 @@ model = dict(
         cross_reg=dict(
             loss=dict(type='mmdet.GIoULoss', loss_weight=1.0),
             inputs=['s_cross_boxes', 't_boxes', 't_score_weights', 'cls_avg_factor'])))
-
-# What runs, whichever tool starts this config (ours, mmdet's / mmseg's tools/train.py, mim):
-# checkpoints for exact resumes and mmkd's DDP step (docs/distributed.md).
-default_hooks = dict(checkpoint=dict(type='mmkd.SafeCheckpointHook'))
-model_wrapper_cfg = dict(type='mmkd.KDDistributedDataParallel')
-custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)

@@ -5,24 +5,12 @@
 # The reference repository ships only a VOC Faster R-CNN config; w_fg = 3, w_bg = 12 are its.
 # The paper's COCO RetinaNet R50 result (with its head KD, not in this config): 36.5 -> 39.7.
 # The teacher's weights: mmdet's model zoo checkpoint of retinanet_r101_fpn_2x_coco.
-_base_ = ['mmdet::retinanet/retinanet_r50_fpn_2x_coco.py']
+_base_ = ['../_base_/distill_retinanet-r50_retinanet-r101_2x_coco.py']
 
 model = dict(
-    _delete_=True,
-    type='mmkd.DetectionDistiller',
-    student={{_base_.model}},
-    teacher=dict(
-        config='mmdet::retinanet/retinanet_r101_fpn_2x_coco.py',
-        checkpoint='checkpoints/retinanet_r101_fpn_2x_coco_20200131-5560aee8.pth'),
     kd_terms=dict(
         defeat=dict(
             loss=dict(type='mmkd.DecoupledFeatureLoss', fg_weight=3.0, bg_weight=12.0,
                       assign='level'),
             inputs=['s_neck', 't_neck', 'gt_bboxes', 'batch_input_shape'],
             adapter=dict(type='mmkd.ConvAdapter', kernel_size=3, always=True, init_std=1e-4))))
-
-# What runs, whichever tool starts this config (ours, mmdet's / mmseg's tools/train.py, mim):
-# checkpoints for exact resumes and mmkd's DDP step (docs/distributed.md).
-default_hooks = dict(checkpoint=dict(type='mmkd.SafeCheckpointHook'))
-model_wrapper_cfg = dict(type='mmkd.KDDistributedDataParallel')
-custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)

@@ -4,16 +4,9 @@
 # (neck, RPN and RoI heads from the teacher). The reference README's 38.4 -> 42.0 is of the
 # Cascade Mask R-CNN X101 teacher: fgd_faster-rcnn-r50_cascade-mask-rcnn-x101-dcn_2x_coco.py.
 # The teacher's weights: mmdet's model zoo checkpoint of faster-rcnn_r101_fpn_2x_coco.
-_base_ = ['mmdet::faster_rcnn/faster-rcnn_r50_fpn_2x_coco.py']
+_base_ = ['../_base_/distill_faster-rcnn-r50_faster-rcnn-r101_2x_coco.py']
 
 model = dict(
-    _delete_=True,
-    type='mmkd.DetectionDistiller',
-    student={{_base_.model}},
-    teacher=dict(
-        config='mmdet::faster_rcnn/faster-rcnn_r101_fpn_2x_coco.py',
-        checkpoint='checkpoints/faster_rcnn_r101_fpn_2x_coco_bbox_mAP-0.398_'
-                   '20200504_210455-1d2dac9c.pth'),
     inherit=['neck', 'rpn_head', 'roi_head'],
     kd_terms=dict(
         fgd=dict(
@@ -22,9 +15,3 @@ model = dict(
                       lambda_fgd=5e-7),
             inputs=['s_neck', 't_neck', 'gt_bboxes', 'batch_input_shape'],
             levels=[0, 1, 2, 3])))
-
-# What runs, whichever tool starts this config (ours, mmdet's / mmseg's tools/train.py, mim):
-# checkpoints for exact resumes and mmkd's DDP step (docs/distributed.md).
-default_hooks = dict(checkpoint=dict(type='mmkd.SafeCheckpointHook'))
-model_wrapper_cfg = dict(type='mmkd.KDDistributedDataParallel')
-custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)

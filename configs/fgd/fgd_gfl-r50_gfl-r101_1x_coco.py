@@ -2,15 +2,9 @@
 # coco): GFL R101 multi-scale 2x teacher, GFL R50 student on the 1x schedule (the reference README's
 # 40.2 baseline is GFL R50 1x), P3-P7, the inheriting strategy. Reference README: 40.2 -> 43.5.
 # The teacher's weights: mmdet's model zoo checkpoint of gfl_r101_fpn_ms-2x_coco.
-_base_ = ['mmdet::gfl/gfl_r50_fpn_1x_coco.py']
+_base_ = ['../_base_/distill_gfl-r50_gfl-r101_1x_coco.py']
 
 model = dict(
-    _delete_=True,
-    type='mmkd.DetectionDistiller',
-    student={{_base_.model}},
-    teacher=dict(
-        config='mmdet::gfl/gfl_r101_fpn_ms-2x_coco.py',
-        checkpoint='checkpoints/gfl_r101_fpn_mstrain_2x_coco_20200629_200126-dd12f847.pth'),
     inherit=['neck', 'bbox_head'],
     kd_terms=dict(
         fgd=dict(
@@ -18,9 +12,3 @@ model = dict(
                       temperature=0.5, alpha_fgd=1e-3, beta_fgd=5e-4, gamma_fgd=5e-4,
                       lambda_fgd=5e-6),
             inputs=['s_neck', 't_neck', 'gt_bboxes', 'batch_input_shape'])))
-
-# What runs, whichever tool starts this config (ours, mmdet's / mmseg's tools/train.py, mim):
-# checkpoints for exact resumes and mmkd's DDP step (docs/distributed.md).
-default_hooks = dict(checkpoint=dict(type='mmkd.SafeCheckpointHook'))
-model_wrapper_cfg = dict(type='mmkd.KDDistributedDataParallel')
-custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)

@@ -4,15 +4,9 @@
 # default) and the inheriting strategy: the student's neck and head start from the teacher's
 # weights (model.inherit). Reference README: 37.4 -> 40.7 bbox mAP.
 # The teacher's weights: mmdet's model zoo checkpoint of retinanet_x101-64x4d_fpn_1x_coco.
-_base_ = ['mmdet::retinanet/retinanet_r50_fpn_2x_coco.py']
+_base_ = ['../_base_/distill_retinanet-r50_retinanet-x101_2x_coco.py']
 
 model = dict(
-    _delete_=True,
-    type='mmkd.DetectionDistiller',
-    student={{_base_.model}},
-    teacher=dict(
-        config='mmdet::retinanet/retinanet_x101-64x4d_fpn_1x_coco.py',
-        checkpoint='checkpoints/retinanet_x101_64x4d_fpn_1x_coco_20200130-366f5af1.pth'),
     inherit=['neck', 'bbox_head'],
     kd_terms=dict(
         fgd=dict(
@@ -20,9 +14,3 @@ model = dict(
                       temperature=0.5, alpha_fgd=1e-3, beta_fgd=5e-4, gamma_fgd=5e-4,
                       lambda_fgd=5e-6),
             inputs=['s_neck', 't_neck', 'gt_bboxes', 'batch_input_shape'])))
-
-# What runs, whichever tool starts this config (ours, mmdet's / mmseg's tools/train.py, mim):
-# checkpoints for exact resumes and mmkd's DDP step (docs/distributed.md).
-default_hooks = dict(checkpoint=dict(type='mmkd.SafeCheckpointHook'))
-model_wrapper_cfg = dict(type='mmkd.KDDistributedDataParallel')
-custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)

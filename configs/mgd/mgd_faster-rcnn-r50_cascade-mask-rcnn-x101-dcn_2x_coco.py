@@ -5,12 +5,9 @@
 # heads differ), gradients clipped at norm 35. Reference README: 38.4 -> 42.1 bbox mAP.
 # The teacher's weights: mmdet's model zoo checkpoint of
 #   cascade_mask_rcnn_x101_32x4d_fpn_dconv_c3-c5_1x_coco-e75f90c8.pth.
-_base_ = ['mmdet::faster_rcnn/faster-rcnn_r50_fpn_2x_coco.py']
+_base_ = ['../_base_/distill_faster-rcnn-r50_faster-rcnn-r101_2x_coco.py']
 
 model = dict(
-    _delete_=True,
-    type='mmkd.DetectionDistiller',
-    student={{_base_.model}},
     teacher=dict(
         config='mmdet::dcn/cascade-mask-rcnn_x101-32x4d-dconv-c3-c5_fpn_1x_coco.py',
         checkpoint='checkpoints/cascade_mask_rcnn_x101_32x4d_fpn_dconv_c3-c5_1x_coco-e75f90c8.pth'),
@@ -19,9 +16,3 @@ model = dict(
                            alpha_mgd=5e-7, lambda_mgd=0.45),
                  inputs=['s_neck', 't_neck'], levels=[0, 1, 2, 3])))
 optim_wrapper = dict(clip_grad=dict(max_norm=35, norm_type=2))
-
-# What runs, whichever tool starts this config (ours, mmdet's / mmseg's tools/train.py, mim):
-# checkpoints for exact resumes and mmkd's DDP step (docs/distributed.md).
-default_hooks = dict(checkpoint=dict(type='mmkd.SafeCheckpointHook'))
-model_wrapper_cfg = dict(type='mmkd.KDDistributedDataParallel')
-custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)

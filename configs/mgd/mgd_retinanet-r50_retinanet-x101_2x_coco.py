@@ -6,25 +6,14 @@
 # 41.0 bbox mAP. The reference teacher's weights are mmdet's multi-scale 3x RetinaNet X101
 # (retinanet_x101_64x4d_fpn_mstrain_3x_coco_20210719_051838-022c2187.pth), built from the 1x
 # config as the reference does; download them to checkpoints/.
-_base_ = ['mmdet::retinanet/retinanet_r50_fpn_2x_coco.py']
+_base_ = ['../_base_/distill_retinanet-r50_retinanet-x101_2x_coco.py']
 
 model = dict(
-    _delete_=True,
-    type='mmkd.DetectionDistiller',
-    student={{_base_.model}},
-    teacher=dict(
-        config='mmdet::retinanet/retinanet_x101-64x4d_fpn_1x_coco.py',
-        checkpoint='checkpoints/retinanet_x101_64x4d_fpn_mstrain_3x_coco_20210719_051838-'
-                   '022c2187.pth'),
+    teacher=dict(checkpoint='checkpoints/retinanet_x101_64x4d_fpn_mstrain_3x_coco_20210719_'
+                            '051838-022c2187.pth'),
     inherit=['neck', 'bbox_head'],
     kd_terms=dict(
         mgd=dict(loss=dict(type='mmkd.MGDLoss', student_channels=256, teacher_channels=256,
                            alpha_mgd=2e-5, lambda_mgd=0.65),
                  inputs=['s_neck', 't_neck'])))
 optim_wrapper = dict(clip_grad=dict(max_norm=35, norm_type=2))
-
-# What runs, whichever tool starts this config (ours, mmdet's / mmseg's tools/train.py, mim):
-# checkpoints for exact resumes and mmkd's DDP step (docs/distributed.md).
-default_hooks = dict(checkpoint=dict(type='mmkd.SafeCheckpointHook'))
-model_wrapper_cfg = dict(type='mmkd.KDDistributedDataParallel')
-custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)

@@ -3,22 +3,9 @@
 # R-CNN R50 student, 2x, the FPN levels P2-P5 (not P6, a max-pool of P5), one PKD loss of weight
 # 6 per level. Reference README: 38.4 -> 40.3 bbox mAP.
 # The teacher's weights: mmdet's model zoo checkpoint of faster-rcnn_r101_fpn_2x_coco.
-_base_ = ['mmdet::faster_rcnn/faster-rcnn_r50_fpn_2x_coco.py']
+_base_ = ['../_base_/distill_faster-rcnn-r50_faster-rcnn-r101_2x_coco.py']
 
 model = dict(
-    _delete_=True,
-    type='mmkd.DetectionDistiller',
-    student={{_base_.model}},
-    teacher=dict(
-        config='mmdet::faster_rcnn/faster-rcnn_r101_fpn_2x_coco.py',
-        checkpoint='checkpoints/faster_rcnn_r101_fpn_2x_coco_bbox_mAP-0.398_'
-                   '20200504_210455-1d2dac9c.pth'),
     kd_terms=dict(
         pkd=dict(loss=dict(type='mmkd.PKDLoss', loss_weight=6.0),
                  inputs=['s_neck', 't_neck'], levels=[0, 1, 2, 3])))
-
-# What runs, whichever tool starts this config (ours, mmdet's / mmseg's tools/train.py, mim):
-# checkpoints for exact resumes and mmkd's DDP step (docs/distributed.md).
-default_hooks = dict(checkpoint=dict(type='mmkd.SafeCheckpointHook'))
-model_wrapper_cfg = dict(type='mmkd.KDDistributedDataParallel')
-custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)

@@ -3,21 +3,9 @@
 # 2x schedule, the first four FPN outputs (P3-P6), one PKD loss of weight 10 per level. The
 # teacher runs its backbone and neck only. Reference README: 37.4 -> 40.8 bbox mAP.
 # The teacher's weights: mmdet's model zoo checkpoint of retinanet_x101-64x4d_fpn_1x_coco.
-_base_ = ['mmdet::retinanet/retinanet_r50_fpn_2x_coco.py']
+_base_ = ['../_base_/distill_retinanet-r50_retinanet-x101_2x_coco.py']
 
 model = dict(
-    _delete_=True,
-    type='mmkd.DetectionDistiller',
-    student={{_base_.model}},
-    teacher=dict(
-        config='mmdet::retinanet/retinanet_x101-64x4d_fpn_1x_coco.py',
-        checkpoint='checkpoints/retinanet_x101_64x4d_fpn_1x_coco_20200130-366f5af1.pth'),
     kd_terms=dict(
         pkd=dict(loss=dict(type='mmkd.PKDLoss', loss_weight=10.0),
                  inputs=['s_neck', 't_neck'], levels=[0, 1, 2, 3])))
-
-# What runs, whichever tool starts this config (ours, mmdet's / mmseg's tools/train.py, mim):
-# checkpoints for exact resumes and mmkd's DDP step (docs/distributed.md).
-default_hooks = dict(checkpoint=dict(type='mmkd.SafeCheckpointHook'))
-model_wrapper_cfg = dict(type='mmkd.KDDistributedDataParallel')
-custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)

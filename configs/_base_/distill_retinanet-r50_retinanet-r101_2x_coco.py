@@ -1,0 +1,19 @@
+# The COCO pair RetinaNet R101 2x -> RetinaNet R50 on the 2x schedule (DeFeat, CrossKD).
+# Method configs add their kd_terms (and inherit, optim_wrapper ...). The teacher's weights:
+# mmdet's model zoo checkpoint, downloaded to checkpoints/ (or set model.teacher.checkpoint).
+_base_ = ['mmdet::retinanet/retinanet_r50_fpn_2x_coco.py']
+
+model = dict(
+    _delete_=True,
+    type='mmkd.DetectionDistiller',
+    student={{_base_.model}},
+    teacher=dict(
+        config='mmdet::retinanet/retinanet_r101_fpn_2x_coco.py',
+        checkpoint='checkpoints/retinanet_r101_fpn_2x_coco_20200131-5560aee8.pth'),
+    kd_terms=dict())
+
+# What runs, whichever tool starts this config (ours, mmdet's / mmseg's tools/train.py, mim):
+# checkpoints for exact resumes and mmkd's DDP step (docs/distributed.md).
+default_hooks = dict(checkpoint=dict(type='mmkd.SafeCheckpointHook'))
+model_wrapper_cfg = dict(type='mmkd.KDDistributedDataParallel')
+custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
