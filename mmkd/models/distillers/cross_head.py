@@ -6,12 +6,15 @@ github.com/jbwang1997/CrossKD, ``CrossKDGFL`` / ``CrossKDRetinaNet``).
 For a head whose classification and box towers are ``stacked_convs`` ConvModules followed by one
 output conv each (GFL, RetinaNet), and ``layer`` = i:
 
-1. the student's tower features after its i-th conv and norm, before the activation (its FPN
-   level for i = 0), kept by a hook while the student's own loss runs;
+1. the student's tower features after its i-th ConvModule (conv, norm and activation; its FPN
+   level for i = 0), kept by a hook while the student's own loss runs. The reference code means
+   to keep them before the activation, but mmcv's ReLU works in place on the tensor it kept, so
+   what it aligns is the activated feature, on both sides; the published numbers come from that,
+   and mmkd does the same;
 2. a 1x1 adapter when the student's channels differ from the teacher's (mmkd's addition);
 3. each channel standardised over (N, H, W) and given the teacher's mean and standard
    deviation at the same layer (the reference ``align_scale``), then the teacher's activation
-   (not for i = 0);
+   once more (not for i = 0), as the reference;
 4. the teacher's convs i+1 ... and its output conv (and, for GFL, its per-level ``Scale``).
 
 The teacher's layers are frozen (no parameter of theirs has a gradient), but the graph runs
@@ -98,25 +101,15 @@ class CrossHead(nn.Module):
         self.__dict__['t_head'] = t_head
         s_ch = s_head.feat_channels if layer else s_head.in_channels
         t_ch = t_head.feat_channels if layer else t_head.in_channels
+        # no bias: the alignment removes each channel's mean, a bias would get no gradient
         self.adapters = nn.ModuleDict({
-            branch: nn.Conv2d(s_ch, t_ch, kernel_size=1) for branch in ('cls', 'reg')
+            branch: nn.Conv2d(s_ch, t_ch, kernel_size=1, bias=False) for branch in ('cls', 'reg')
         }) if s_ch != t_ch else None
         if layer:
             for branch, convs in (('cls', s_head.cls_convs), ('reg', s_head.reg_convs)):
-                self._keep_pre_activation(convs[layer - 1], f's_cross_{branch}', capture)
+                capture.keep(convs[layer - 1], f's_cross_{branch}', many=True)
         else:
             capture.keep(s_head, 's_cross_levels', take=lambda args, out: args[0], pre=True)
-
-    @staticmethod
-    def _keep_pre_activation(conv, key, capture):
-        """Keeps ``conv``'s output before its activation, once per level: the activation's
-        input (a copy: mmcv's ReLU then works on it in place), or the output of a conv without
-        one."""
-        if conv.with_activation:
-            capture.keep(conv.activate, key, take=lambda args, out: args[0].clone(), pre=True,
-                         many=True)
-        else:
-            capture.keep(conv, key, many=True)
 
     def student_features(self, captured):
         """The student's kept features: ``{'cls': [per level], 'reg': [per level]}``."""
@@ -128,7 +121,7 @@ class CrossHead(nn.Module):
     @torch.no_grad()
     def teacher(self, feats):
         """The teacher head's ``(cls_scores, bbox_preds)`` on its FPN levels ``feats``, and its
-        tower features at the layer (``{'cls': [...], 'reg': [...]}``, before the activation)."""
+        tower features at the layer (``{'cls': [...], 'reg': [...]}``)."""
         head = self.t_head
         cls_scores, bbox_preds = [], []
         kept = dict(cls=[], reg=[])
@@ -138,12 +131,9 @@ class CrossHead(nn.Module):
                 if not self.layer:
                     kept[branch].append(x)
                 for i, conv in enumerate(convs):
+                    feat = conv(feat)
                     if i == self.layer - 1:
-                        feat = conv(feat, activate=False)
                         kept[branch].append(feat)
-                        feat = activated(conv, feat)
-                    else:
-                        feat = conv(feat)
                 out = self._output(branch, feat, lv)
                 (cls_scores if branch == 'cls' else bbox_preds).append(out)
         return cls_scores, bbox_preds, kept
@@ -155,6 +145,12 @@ class CrossHead(nn.Module):
         outs = dict(cls=[], reg=[])
         for branch in ('cls', 'reg'):
             convs = getattr(head, f'{branch}_convs')
+            if len(s_feats[branch]) != len(t_feats[branch]):
+                raise ValueError(
+                    f"CrossKD: the student's head gave {len(s_feats[branch])} {branch} features "
+                    f"at model.cross_layer={self.layer} and the teacher's "
+                    f'{len(t_feats[branch])}: the two must have the same FPN levels, and the '
+                    "student's head must run once in its loss.")
             for lv, (s, t) in enumerate(zip(s_feats[branch], t_feats[branch])):
                 if self.adapters is not None:
                     s = self.adapters[branch](s)

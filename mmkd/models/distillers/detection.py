@@ -11,8 +11,8 @@ from mmkd.structures import VLR_MODES, batch_foreground_masks, box_features, poi
 from .base import BaseDistiller
 from .capture import Capture
 from .cross_head import CrossHead
-from .head_rows import (RCNNFamily, dense_head, dense_rows, head_branches, head_space,
-                        keep_assignment, require_bins)
+from .head_rows import (RCNNFamily, dense_head, dense_rows, family_of, head_branches,
+                        head_space, keep_assignment, require_bins)
 from .terms import as_fp32
 from .vocabulary import DETECTION
 
@@ -91,6 +91,12 @@ class DetectionDistiller(BaseDistiller):
         #: CrossKD's cross head (None when no term reads s_cross_* names)
         self.cross_head = CrossHead(student_head, dense_head(self.teacher, 'teacher'),
                                     cross_layer, self.capture) if wants.cross else None
+        if self.needs & {'s_cross_bins', 't_bins'} and \
+                not family_of(dense_head(self.teacher, 'teacher')).bins:
+            raise ValueError(
+                "s_cross_bins / t_bins are GFL edge bins; the teacher's "
+                f"{type(dense_head(self.teacher, 'teacher')).__name__} has none: read "
+                's_cross_boxes / t_boxes for its boxes.')
         #: the two-stage heads' rows (None when no term reads rcnn_* names)
         self.rcnn = RCNNFamily(self.student, self.teacher, self.capture) if wants.rcnn else None
         if wants.priors:
@@ -221,7 +227,7 @@ class DetectionDistiller(BaseDistiller):
         continuous teacher's box choice for the bins; only a GFL teacher's bins need none."""
         names = {n for n in self.needs if 'teacher_head' in self.TABLE[n].stages}
         bins = {'t_pos_bins', 't_vlr_bins'}
-        reg = bool(names & {'t_bbox_preds', 't_pos_reg'} | names & bins)
+        reg = bool(names & {'t_bbox_preds', 't_pos_reg', 't_bins', 't_boxes'} | names & bins)
         cls = bool(names - bins - {'t_bbox_preds'}) or \
             bool(names & bins and not isinstance(dense_head(self.teacher, 'teacher'), GFLHead))
         return cls or not reg, reg or not cls
