@@ -1,4 +1,5 @@
-# The COCO pair Faster R-CNN R101 2x -> Faster R-CNN R50 on the 2x schedule (FGD, PKD; MGD's Cascade Mask R-CNN teacher replaces it).
+# The COCO pair Faster R-CNN R101 2x -> Faster R-CNN R50 on the 2x schedule (FGD, PKD; MGD's
+# Cascade Mask R-CNN teacher replaces it).
 # Method configs add their kd_terms (and inherit, optim_wrapper ...). The teacher's weights:
 # mmdet's model zoo checkpoint, downloaded to checkpoints/ (or set model.teacher.checkpoint).
 _base_ = ['mmdet::faster_rcnn/faster-rcnn_r50_fpn_2x_coco.py']

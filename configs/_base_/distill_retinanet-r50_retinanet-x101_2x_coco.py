@@ -1,4 +1,5 @@
-# The COCO pair RetinaNet ResNeXt-101 (64x4d) 1x -> RetinaNet R50 on the 2x schedule (FGD, PKD, MGD).
+# The COCO pair RetinaNet ResNeXt-101 (64x4d) 1x -> RetinaNet R50 on the 2x schedule (FGD, PKD,
+# MGD).
 # Method configs add their kd_terms (and inherit, optim_wrapper ...). The teacher's weights:
 # mmdet's model zoo checkpoint, downloaded to checkpoints/ (or set model.teacher.checkpoint).
 _base_ = ['mmdet::retinanet/retinanet_r50_fpn_2x_coco.py']

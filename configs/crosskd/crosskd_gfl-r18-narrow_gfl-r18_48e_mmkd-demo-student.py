@@ -5,7 +5,8 @@
 # second conv and output layers (model.cross_layer=1, the reference's "all but the last conv").
 # The reference GFL terms and weights (crosskd_gfl-r50_gfl-r101_1x_coco.py). docs/crosskd.md,
 # results: configs/crosskd/README.md.
-_base_ = ['../demo/gfl_r18-narrow_fpn_48e_mmkd-demo-student.py']
+_base_ = ['../demo/gfl_r18-narrow_fpn_48e_mmkd-demo-student.py',
+          '../_base_/crosskd_gfl_terms.py']
 
 model = dict(
     _delete_=True,
@@ -15,12 +16,4 @@ model = dict(
         config='{{ fileDirname }}/../demo/gfl_r18_fpn_24e_mmkd-demo.py',
         checkpoint='work_dirs/demo/gfl_teacher/epoch_24.pth'),
     cross_layer=1,
-    kd_terms=dict(
-        cross_cls=dict(
-            loss=dict(type='mmkd.QualityFocalKDLoss', beta=1.0, loss_weight=1.0),
-            inputs=['s_cross_cls_rows', 't_cls_rows', 'cls_row_weights', 'cls_avg_factor']),
-        cross_reg=dict(
-            loss=dict(type='mmkd.LocalizationDistillationLoss', temperature=1.0,
-                      bin_reduction='sum', loss_weight=4.0),
-            inputs=['s_cross_bins', 't_bins', 't_score_bin_weights',
-                    't_score_bin_avg_factor'])))
+    kd_terms={{_base_.crosskd_gfl_terms}})

@@ -7,16 +7,9 @@
 # every anchor weighted by the teacher's largest score (weight 4, divided by the weights' sum).
 # Reference README: 40.2 -> 43.7 bbox mAP. The teacher's weights: mmdet's model zoo checkpoint
 # of gfl_r101_fpn_ms-2x_coco. docs/crosskd.md.
-_base_ = ['../_base_/distill_gfl-r50_gfl-r101_1x_coco.py']
+_base_ = ['../_base_/distill_gfl-r50_gfl-r101_1x_coco.py',
+          '../_base_/crosskd_gfl_terms.py']
 
 model = dict(
     cross_layer=3,
-    kd_terms=dict(
-        cross_cls=dict(
-            loss=dict(type='mmkd.QualityFocalKDLoss', beta=1.0, loss_weight=1.0),
-            inputs=['s_cross_cls_rows', 't_cls_rows', 'cls_row_weights', 'cls_avg_factor']),
-        cross_reg=dict(
-            loss=dict(type='mmkd.LocalizationDistillationLoss', temperature=1.0,
-                      bin_reduction='sum', loss_weight=4.0),
-            inputs=['s_cross_bins', 't_bins', 't_score_bin_weights',
-                    't_score_bin_avg_factor'])))
+    kd_terms={{_base_.crosskd_gfl_terms}})
