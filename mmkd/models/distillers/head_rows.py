@@ -60,6 +60,12 @@ def flatten_level(x, num_priors):
     return x.permute(0, 2, 3, 1).reshape(N, H * W * num_priors, AC // num_priors)
 
 
+def level_rows(maps, num_priors, width):
+    """Per-level maps (N, A*C, H, W) as one (N * sum(H*W*A) * C / width, width) of rows: the
+    priors of each image, its levels concatenated (the rows' order), ``width`` values a row."""
+    return torch.cat([flatten_level(m, num_priors) for m in maps], 1).reshape(-1, width)
+
+
 # ------------------------------------------------------------------------------ head families
 class AnchorFamily:
     """Anchor heads that regress the coder's deltas (RetinaNet, RPN, SSD-style): ``'delta'``."""
@@ -375,8 +381,7 @@ def dense_rows(s_head, t_head, s_out, t_out, gt_instances, img_metas, wants=STUD
     pos = (labels >= 0) & (labels < s_head.num_classes)
 
     def cls_rows(maps):
-        return torch.cat([flatten_level(c, s_fam.num_priors) for c in maps], 1).reshape(
-            -1, s_head.cls_out_channels)
+        return level_rows(maps, s_fam.num_priors, s_head.cls_out_channels)
 
     def pos_reg(fam, preds):
         return torch.cat(fam.regression(preds, featmap_sizes), 1).reshape(-1, 4)[pos]
@@ -444,15 +449,13 @@ def every_prior_rows(t_fam, t_out, cross_out, featmap_sizes, wants, label_weight
     A = t_fam.num_priors
 
     def cls_rows(maps):
-        return torch.cat([flatten_level(c, A) for c in maps], 1).reshape(
-            -1, t_head.cls_out_channels)
+        return level_rows(maps, A, t_head.cls_out_channels)
 
     def bin_rows_of(preds):
         if not t_fam.bins:
             raise ValueError(f"s_cross_bins / t_bins are GFL edge bins; the teacher's "
                              f'{type(t_head).__name__} has none (read s_cross_boxes / t_boxes).')
-        return torch.cat([flatten_level(p, A) for p in preds], 1).reshape(
-            -1, t_head.reg_max + 1)
+        return level_rows(preds, A, t_head.reg_max + 1)
 
     def boxes(preds):
         return torch.cat(t_fam.decode(preds, featmap_sizes), 1).reshape(-1, 4)
@@ -590,9 +593,8 @@ def bin_rows(s_head, t_head, s_reg, t_reg, s_cls, pos, t_cls=None):
     s_fam = family_of(s_head)
     n = s_head.reg_max + 1
     featmap_sizes = [c.shape[-2:] for c in s_cls]
-    s_bins = torch.cat([flatten_level(p, 1) for p in s_reg], 1).reshape(-1, 4 * n)[pos]
-    weights = torch.cat([flatten_level(c, 1) for c in s_cls], 1).reshape(
-        -1, s_head.cls_out_channels)[pos].detach().sigmoid().amax(dim=1)
+    s_bins = level_rows(s_reg, 1, 4 * n)[pos]
+    weights = level_rows(s_cls, 1, s_head.cls_out_channels)[pos].detach().sigmoid().amax(dim=1)
     rows = {'s_pos_bins': s_bins.reshape(-1, n), 'pos_bin_weights': weights.repeat_interleave(4),
             'pos_bin_avg_factor': max(4 * float(weights.sum()), 1e-6)}
     if t_head is None:
@@ -601,8 +603,7 @@ def bin_rows(s_head, t_head, s_reg, t_reg, s_cls, pos, t_cls=None):
     with torch.no_grad():
         if t_fam.bins:
             n_t = t_head.reg_max + 1
-            t_bins = torch.cat([flatten_level(p, 1) for p in t_reg], 1).reshape(
-                -1, 4 * n_t)[pos].reshape(-1, n_t)
+            t_bins = level_rows(t_reg, 1, 4 * n_t)[pos].reshape(-1, n_t)
             if n_t != n:
                 t_bins = rebin_distribution(t_bins.softmax(dim=1), s_head.reg_max).log()
         else:
