@@ -403,6 +403,7 @@ def dense_rows(s_head, t_head, s_out, t_out, gt_instances, img_metas, wants=STUD
         'cls_avg_factor': lambda: tg['avg_factor'],
         'pos_level_weights': lambda: per_level_mean_weights(tg['labels'], pos),
         's_pos_cls': lambda: cls_rows(s_cls)[pos],
+        's_boxes': lambda: torch.cat(s_fam.decode(s_reg, featmap_sizes), 1).reshape(-1, 4),
     }
     rows = {name: fn() for name, fn in make.items() if name in wants}
     if wants & set(EVERY_PRIOR_NAMES):

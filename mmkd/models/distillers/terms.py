@@ -20,7 +20,7 @@ from mmkd.registry import MODELS
 from mmkd.utils.errors import UnknownNameError, did_you_mean
 from .build import build_model
 
-TERM_KEYS = ('loss', 'inputs', 'levels', 'adapter')
+TERM_KEYS = ('loss', 'inputs', 'levels', 'teacher_levels', 'adapter')
 
 
 def as_fp32(value):
@@ -64,7 +64,10 @@ def vocabulary_help(table):
 
 
 class KDTerm(nn.Module):
-    """One entry of ``model.kd_terms``: ``dict(loss=..., inputs=[...], levels=..., adapter=...)``.
+    """One entry of ``model.kd_terms``: ``dict(loss=..., inputs=[...], levels=..., adapter=...)``,
+    and ``teacher_levels=[...]`` where the teacher's levels are not the student's (a Faster R-CNN
+    teacher's FPN starts at P2, a RetinaNet student's at P3: ``levels=[0, 1, 2, 3]``,
+    ``teacher_levels=[1, 2, 3, 4]`` pairs them by stride).
 
     Args:
         name (str): the term's name; its loss is logged as ``loss_kd_<name>``.
@@ -107,6 +110,16 @@ class KDTerm(nn.Module):
         self.pairs = [k[2:] for k in inputs if k and k.startswith('s_') and f't_{k[2:]}' in inputs
                       and table[k].adaptable]
         self.levels = spec.get('levels', 'all')
+        #: the teacher's level read with each student level (None: the same index)
+        self.teacher_levels = spec.get('teacher_levels')
+        if self.teacher_levels is not None:
+            if isinstance(self.teacher_levels, int):
+                self.teacher_levels = [self.teacher_levels]
+            self.teacher_levels = list(self.teacher_levels)
+            if self.levels in ('all', None):
+                raise ValueError(f'{where}.teacher_levels = {self.teacher_levels} needs the '
+                                 f'student levels it pairs with: set {where}.levels to a list '
+                                 'of the same length.')
         self.adapter_cfg = spec.get('adapter', 'auto')
         self.loss_cfg = spec['loss']
         #: the loss; an ``nn.ModuleList`` of one copy per level read after :meth:`replicate`
@@ -119,7 +132,8 @@ class KDTerm(nn.Module):
         self.stopped = False
 
     def extra_repr(self):
-        return f'{self.name!r}, inputs={self.inputs}, levels={self.levels!r}'
+        pairs = '' if self.teacher_levels is None else f', teacher_levels={self.teacher_levels}'
+        return f'{self.name!r}, inputs={self.inputs}, levels={self.levels!r}{pairs}'
 
     @property
     def loss_module(self):
@@ -145,6 +159,63 @@ class KDTerm(nn.Module):
                              f'model gives {num_levels} levels (0..{num_levels - 1}).')
         return levels
 
+    def teacher_level_indices(self, num_levels, num_teacher_levels):
+        """The teacher's level read with each of :meth:`level_indices` (checked): the same
+        ones, or ``teacher_levels``."""
+        levels = self.level_indices(num_levels)
+        if self.teacher_levels is None:
+            missing = [lv for lv in levels if not -num_teacher_levels <= lv < num_teacher_levels]
+            if missing:
+                raise IndexError(
+                    f'{self.where} reads the student levels {levels}; the teacher gives '
+                    f'{num_teacher_levels} levels (0..{num_teacher_levels - 1}), the student '
+                    f'{num_levels}. Set {self.where}.levels to the student levels to read and '
+                    'teacher_levels to the teacher level of the same stride for each.')
+            return levels
+        pairs = self.teacher_levels
+        if len(pairs) != len(levels):
+            raise ValueError(f'{self.where}.teacher_levels = {pairs} pairs {len(pairs)} teacher '
+                             f'levels with the {len(levels)} student levels {levels}; give one '
+                             'teacher level for each.')
+        bad = [lv for lv in pairs if not -num_teacher_levels <= lv < num_teacher_levels]
+        if bad:
+            raise IndexError(f'{self.where}.teacher_levels = {pairs}: levels {bad} do not exist; '
+                             f'the teacher gives {num_teacher_levels} levels '
+                             f'(0..{num_teacher_levels - 1}).')
+        return pairs
+
+    def check_level_sizes(self, key, s_shapes, t_shapes):
+        """The student's and the teacher's ``key`` levels the term pairs must have the same H x W
+        when the teacher has a level of the student's size elsewhere: that is a level of another
+        stride (a Faster R-CNN FPN starts at P2, a RetinaNet's at P3), which an adapter's resize
+        would compare with it silently. The error gives the ``teacher_levels`` that pairs them.
+        Only a teacher pyramid whose levels all differ in size is checked: where stages share
+        a size (a dilated segmentation backbone), or no teacher level has the student's size,
+        the adapter's resize stays. Given ``teacher_levels``, the pairs are the user's (MMRazor's
+        PKD config for a Mask R-CNN Swin teacher pairs a RetinaNet's P3-P6 with P2-P5, the
+        student's maps resized)."""
+        if self.teacher_levels is not None:
+            return
+        levels = self.level_indices(len(s_shapes))
+        pairs = self.teacher_level_indices(len(s_shapes), len(t_shapes))
+        sizes = [shape[1:] for shape in t_shapes]
+        if len(set(sizes)) != len(sizes):
+            return
+        wrong = [(lv, tl) for lv, tl in zip(levels, pairs)
+                 if s_shapes[lv][1:] != t_shapes[tl][1:] and s_shapes[lv][1:] in sizes]
+        if not wrong:
+            return
+        matched = [lv for lv in levels if s_shapes[lv][1:] in sizes]
+        same = [sizes.index(s_shapes[lv][1:]) for lv in matched]
+        lv, tl = wrong[0]
+        raise ValueError(
+            f"{self.where}: the student's {key} level {lv} is {s_shapes[lv][1]}x{s_shapes[lv][2]} "
+            f"on a 128x128 probe image, the teacher's level {tl} is "
+            f'{t_shapes[tl][1]}x{t_shapes[tl][2]}: they have different strides. Pair the levels '
+            f'of the same stride: levels={matched}, teacher_levels={same} (the teacher gives '
+            f'{len(t_shapes)} levels, the student {len(s_shapes)}); or, to compare these levels '
+            f"resized to the teacher's, set teacher_levels={pairs} explicitly.")
+
     def build_adapters(self, s_shapes, t_shapes):
         """One adapter per level read for each student / teacher feature pair the term reads
         (``s_neck`` with ``t_neck`` ...). ``adapter='auto'`` gives a :class:`ConvAdapter` (1x1
@@ -155,9 +226,11 @@ class KDTerm(nn.Module):
             s_shapes, t_shapes (dict): {feature name without s_/t_: [(C, H, W) per level]}.
         """
         for key in self.pairs:
+            self.check_level_sizes(key, s_shapes[key], t_shapes[key])
             levels = self.level_indices(len(s_shapes[key]))
+            t_levels = self.teacher_level_indices(len(s_shapes[key]), len(t_shapes[key]))
             s_c = [s_shapes[key][lv][0] for lv in levels]
-            t_c = [t_shapes[key][lv][0] for lv in levels]
+            t_c = [t_shapes[key][lv][0] for lv in t_levels]
             self._check_loss_channels(key, s_c, t_c)
             if not self.adapts:
                 continue
@@ -169,7 +242,8 @@ class KDTerm(nn.Module):
             if s_c != t_c:
                 MMLogger.get_current_instance().info(
                     f'mmkd: term {self.name!r} aligns the student {key} channels {s_c} to the '
-                    f"teacher's {t_c} with {cfg['type']} on levels {levels}")
+                    f"teacher's {t_c} with {cfg['type']} on levels {levels}"
+                    + ('' if t_levels == levels else f' (teacher levels {t_levels})'))
 
     def _check_loss_channels(self, key, s_c, t_c):
         """A loss that takes ``student_channels`` / ``teacher_channels`` must be given the ones
@@ -215,22 +289,28 @@ class KDTerm(nn.Module):
             return self.kd_weight * self._value(knowledge)
 
     def _value(self, knowledge):
-        def read(key, lv=None):
+        def read(key, lv=None, tl=None):
             if key is None:  # the loss's default for that argument
                 return None
-            return as_fp32(knowledge[key] if lv is None or key not in self.per_level
-                           else knowledge[key][lv])
+            if lv is None or key not in self.per_level:
+                return as_fp32(knowledge[key])
+            return as_fp32(knowledge[key][tl if key.startswith('t_') else lv])
 
         if not self.per_level:
             return self.loss(*[read(k) for k in self.inputs])
-        levels = self.level_indices(len(knowledge[self.per_level[0]]))
+        student_side = [k for k in self.per_level if not k.startswith('t_')] or self.per_level
+        num_levels = len(knowledge[student_side[0]])
+        levels = self.level_indices(num_levels)
+        teacher_side = [k for k in self.per_level if k.startswith('t_')]
+        t_levels = self.teacher_level_indices(num_levels, len(knowledge[teacher_side[0]])) \
+            if teacher_side else levels
         calls = []
-        for i, lv in enumerate(levels):
+        for i, (lv, tl) in enumerate(zip(levels, t_levels)):
             args = []
             for key in self.inputs:
-                value = read(key, lv)
+                value = read(key, lv, tl)
                 if key is not None and key.startswith('s_') and key[2:] in self.adapters:
-                    size = knowledge['t_' + key[2:]][lv].shape[-2:]
+                    size = knowledge['t_' + key[2:]][tl].shape[-2:]
                     value = self.adapters[key[2:]][i](value, size)
                 args.append(value)
             calls.append(args)

@@ -237,6 +237,10 @@ DETECTION = {
     't_boxes': entry(
         "the teacher's boxes of every prior, (M, 4) x1y1x2y2",
         'student_head', 'teacher_head', 'targets'),
+    's_boxes': entry(
+        "the student's boxes of every prior, decoded by its head, (M, 4) x1y1x2y2 in pixels of "
+        'the padded input, in the order of s_cls_rows (BCKD)',
+        'student_head', 'targets'),
     's_box_feats': entry(
         'student neck features RoIAligned at the GT boxes, one (K, C, S, S) per level, K the '
         'boxes of the batch, S = box_feat_size (relational KD)',

@@ -1,4 +1,5 @@
 from .attention_transfer import AttentionTransferLoss, attention_transfer, spatial_attention
+from .bckd import BCKDLocalizationLoss, iou_kd, score_gap_weights
 from .bounded_regression import TeacherBoundedRegressionLoss, bounded_regression
 from .channel_wise import ChannelWiseDivergenceLoss, channel_wise_divergence
 from .decoupled_feature import DecoupledFeatureLoss, decoupled_feature
@@ -35,4 +36,4 @@ __all__ = ['bounded_regression', 'TeacherBoundedRegressionLoss', 'WeightedSoftLa
            'decoupled_feature', 'fine_grained_imitation', 'localization_distillation',
            'weighted_soft_label', 'soft_kl', 'MGDLoss', 'masked_generation', 'random_keep_mask',
            'PKDLoss', 'channel_standardise', 'pearson_kd', 'QualityFocalKDLoss',
-           'quality_focal_kd']
+           'quality_focal_kd', 'BCKDLocalizationLoss', 'iou_kd', 'score_gap_weights']
