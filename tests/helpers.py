@@ -126,6 +126,25 @@ def fcos_model():
     return model
 
 
+def atss_model():
+    """The demo student with mmdet's ATSS head (one anchor per location, deltas, a centerness
+    branch on the box tower, two convs per tower)."""
+    model = student_model()
+    model.bbox_head = dict(
+        type='ATSSHead', num_classes=10, in_channels=32, feat_channels=32, stacked_convs=2,
+        anchor_generator=dict(type='AnchorGenerator', ratios=[1.0], octave_base_scale=8,
+                              scales_per_octave=1, strides=[8, 16, 32, 64, 128]),
+        bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[.0, .0, .0, .0],
+                        target_stds=[0.1, 0.1, 0.2, 0.2]),
+        loss_cls=dict(type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25,
+                      loss_weight=1.0),
+        loss_bbox=dict(type='GIoULoss', loss_weight=2.0),
+        loss_centerness=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0))
+    model.train_cfg = dict(assigner=dict(type='ATSSAssigner', topk=9), allowed_border=-1,
+                           pos_weight=-1, debug=False)
+    return model
+
+
 def gfl_model(reg_max=16):
     model = student_model()
     model.bbox_head = dict(

@@ -4,7 +4,7 @@ Knowledge Distillation for Object Detection", CVPR 2024, arXiv:2306.11369; refer
 github.com/jbwang1997/CrossKD, ``CrossKDGFL`` / ``CrossKDRetinaNet``).
 
 For a head whose classification and box towers are ``stacked_convs`` ConvModules followed by one
-output conv each (GFL, RetinaNet), and ``layer`` = i:
+output conv each (GFL, RetinaNet, ATSS, FCOS: ``head_rows.HEAD_LAYERS``), and ``layer`` = i:
 
 1. the student's tower features after its i-th ConvModule (conv, norm and activation; its FPN
    level for i = 0), kept by a hook while the student's own loss runs. The reference code means
@@ -15,26 +15,22 @@ output conv each (GFL, RetinaNet), and ``layer`` = i:
 3. each channel standardised over (N, H, W) and given the teacher's mean and standard
    deviation at the same layer (the reference ``align_scale``), then the teacher's activation
    once more (not for i = 0), as the reference;
-4. the teacher's convs i+1 ... and its output conv (and, for GFL, its per-level ``Scale``).
+4. the teacher's convs i+1 ... and its output conv (and its per-level ``Scale``: GFL, ATSS,
+   FCOS; FCOS's box activation as the teacher, in eval mode, applies it); a head with a
+   centerness output gives the cross centerness from the tower that feeds it (ATSS: the box
+   tower; FCOS: the classification tower unless ``centerness_on_reg``).
 
 The teacher's layers are frozen (no parameter of theirs has a gradient), but the graph runs
 through them, so the KD terms on these predictions reach the student's head, neck and backbone.
 The mmdet 3.3 attributes relied on: the heads' ``cls_convs`` / ``reg_convs`` (mmcv ConvModules,
 ``forward(x, activate=False)``, ``with_activation``, ``activate``) and the output layers named
-in :data:`OUTPUT_LAYERS`.
+in ``head_rows.HEAD_LAYERS``.
 """
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmdet.models.dense_heads import GFLHead, RetinaHead
 
-#: the heads the cross head runs on: {their mmdet forward_single: (the classification output
-#: conv, the box output conv, whether the box output goes through the level's Scale)}. A
-#: subclass that overrides forward_single is not in it (its forward may do more).
-OUTPUT_LAYERS = {
-    GFLHead.forward_single: ('gfl_cls', 'gfl_reg', True),
-    RetinaHead.forward_single: ('retina_cls', 'retina_reg', False),
-}
+from .head_rows import head_layers
 
 
 def align_scale(s_feat, t_feat, eps=1e-6):
@@ -64,13 +60,13 @@ def activated(conv, x):
 
 
 def output_layers(head, who):
-    names = OUTPUT_LAYERS.get(type(head).forward_single)
-    if names is None:
+    layers = head_layers(head)
+    if layers is None:
         raise NotImplementedError(
             f"CrossKD's cross-head inputs (s_cross_*) run the {who}'s head layer by layer; its "
             f'{type(head).__name__} is not one of the heads that is known to be two towers of '
-            f'ConvModules and two output convs (GFLHead, RetinaHead).')
-    return names
+            f'ConvModules and output convs (GFLHead, RetinaHead, ATSSHead, FCOSHead).')
+    return layers
 
 
 class CrossHead(nn.Module):
@@ -81,6 +77,9 @@ class CrossHead(nn.Module):
         layer (int): how many of the towers' convs are the student's (CrossKD's
             ``reused_teacher_head_idx``: 3 in the reference GFL, RetinaNet and ATSS configs, 2
             for FCOS); 0 takes the FPN levels themselves.
+
+    The teacher's and the cross head's outputs: ``(cls_scores, bbox_preds, centernesses)``,
+    one map per level each, ``centernesses`` None for a head without (GFL, RetinaNet).
         capture (Capture): the distiller's, keeps the student's features during its loss.
 
     Holds the adapters (trained with the student, not exported), no other parameter.
@@ -89,7 +88,7 @@ class CrossHead(nn.Module):
     def __init__(self, s_head, t_head, layer, capture):
         super().__init__()
         output_layers(s_head, 'student')
-        self.t_outputs = output_layers(t_head, 'teacher')
+        self.t_layers = output_layers(t_head, 'teacher')
         t_convs = len(t_head.cls_convs)
         if not isinstance(layer, int) or not 0 <= layer <= min(t_convs, len(s_head.cls_convs)):
             raise ValueError(
@@ -120,29 +119,29 @@ class CrossHead(nn.Module):
 
     @torch.no_grad()
     def teacher(self, feats):
-        """The teacher head's ``(cls_scores, bbox_preds)`` on its FPN levels ``feats``, and its
-        tower features at the layer (``{'cls': [...], 'reg': [...]}``)."""
+        """The teacher head's ``(cls_scores, bbox_preds, centernesses)`` on its FPN levels
+        ``feats``, and its tower features at the layer (``{'cls': [...], 'reg': [...]}``)."""
         head = self.t_head
-        cls_scores, bbox_preds = [], []
         kept = dict(cls=[], reg=[])
-        for lv, x in enumerate(feats):
+        last = dict(cls=[], reg=[])
+        for x in feats:
             for branch in ('cls', 'reg'):
-                feat, convs = x, getattr(head, f'{branch}_convs')
+                feat = x
                 if not self.layer:
                     kept[branch].append(x)
-                for i, conv in enumerate(convs):
+                for i, conv in enumerate(getattr(head, f'{branch}_convs')):
                     feat = conv(feat)
                     if i == self.layer - 1:
                         kept[branch].append(feat)
-                out = self._output(branch, feat, lv)
-                (cls_scores if branch == 'cls' else bbox_preds).append(out)
-        return cls_scores, bbox_preds, kept
+                last[branch].append(feat)
+        return (*self._outputs(last), kept)
 
     def forward(self, s_feats, t_feats):
-        """The cross-head ``(cls_scores, bbox_preds)``, one map per level, from the student's
-        and the teacher's tower features at the layer (``student_features`` / ``teacher``)."""
+        """The cross-head ``(cls_scores, bbox_preds, centernesses)``, one map per level, from
+        the student's and the teacher's tower features at the layer (``student_features`` /
+        ``teacher``)."""
         head = self.t_head
-        outs = dict(cls=[], reg=[])
+        last = dict(cls=[], reg=[])
         for branch in ('cls', 'reg'):
             convs = getattr(head, f'{branch}_convs')
             if len(s_feats[branch]) != len(t_feats[branch]):
@@ -151,7 +150,7 @@ class CrossHead(nn.Module):
                     f"at model.cross_layer={self.layer} and the teacher's "
                     f'{len(t_feats[branch])}: the two must have the same FPN levels, and the '
                     "student's head must run once in its loss.")
-            for lv, (s, t) in enumerate(zip(s_feats[branch], t_feats[branch])):
+            for s, t in zip(s_feats[branch], t_feats[branch]):
                 if self.adapters is not None:
                     s = self.adapters[branch](s)
                 feat = align_scale(s, t)
@@ -159,13 +158,16 @@ class CrossHead(nn.Module):
                     feat = activated(convs[self.layer - 1], feat)
                 for conv in convs[self.layer:]:
                     feat = conv(feat)
-                outs[branch].append(self._output(branch, feat, lv))
-        return outs['cls'], outs['reg']
+                last[branch].append(feat)
+        return self._outputs(last)
 
-    def _output(self, branch, feat, level):
-        cls_name, reg_name, scaled = self.t_outputs
-        head = self.t_head
-        if branch == 'cls':
-            return getattr(head, cls_name)(feat)
-        pred = getattr(head, reg_name)(feat)
-        return head.scales[level](pred).float() if scaled else pred
+    def _outputs(self, last):
+        """The teacher's output layers on each level's last tower features."""
+        head, layers = self.t_head, self.t_layers
+        cls_scores = [layers.cls_out(head, f) for f in last['cls']]
+        bbox_preds = [layers.reg_out(head, f, lv) for lv, f in enumerate(last['reg'])]
+        centernesses = None
+        if layers.centerness:
+            conv = getattr(head, layers.centerness)
+            centernesses = [conv(f) for f in last[layers.centerness_branch(head)]]
+        return cls_scores, bbox_preds, centernesses

@@ -11,8 +11,8 @@ from mmkd.structures import VLR_MODES, batch_foreground_masks, box_features, poi
 from .base import BaseDistiller
 from .capture import Capture
 from .cross_head import CrossHead
-from .head_rows import (RCNNFamily, dense_head, dense_rows, family_of, head_branches,
-                        head_space, keep_assignment, require_bins)
+from .head_rows import (RCNNFamily, centerness_avg_factor, dense_head, dense_rows, family_of,
+                        head_branches, head_layers, head_space, keep_assignment, require_bins)
 from .terms import as_fp32
 from .vocabulary import DETECTION
 
@@ -97,6 +97,15 @@ class DetectionDistiller(BaseDistiller):
                 "s_cross_bins / t_bins are GFL edge bins; the teacher's "
                 f"{type(dense_head(self.teacher, 'teacher')).__name__} has none: read "
                 's_cross_boxes / t_boxes for its boxes.')
+        centerness = {'s_cross_pos_centerness', 't_pos_centerness'} & self.needs
+        t_layers = head_layers(dense_head(self.teacher, 'teacher')) if centerness else None
+        if centerness and (t_layers is None or not t_layers.centerness):
+            raise ValueError(
+                f"{', '.join(sorted(centerness))}: the teacher's "
+                f"{type(dense_head(self.teacher, 'teacher')).__name__} has no centerness output "
+                '(ATSSHead and FCOSHead have one).')
+        if 'centerness_avg_factor' in self.needs:
+            centerness_avg_factor(student_head, torch.zeros(0, 4))  # raises for another head
         #: the two-stage heads' rows (None when no term reads rcnn_* names)
         self.rcnn = RCNNFamily(self.student, self.teacher, self.capture) if wants.rcnn else None
         if wants.priors:
@@ -122,8 +131,10 @@ class DetectionDistiller(BaseDistiller):
             knowledge['s_neck'] = captured.get('s_neck', captured.get('s_backbone'))
         if 's_head' in captured:
             knowledge['s_cls_scores'], knowledge['s_bbox_preds'] = captured['s_head'][:2]
+        s_cross_centerness = None
         if self.wants.cross:
-            knowledge['s_cross_cls_scores'], knowledge['s_cross_bbox_preds'] = self.cross_head(
+            (knowledge['s_cross_cls_scores'], knowledge['s_cross_bbox_preds'],
+             s_cross_centerness) = self.cross_head(
                 self.cross_head.student_features(captured), knowledge.pop('t_cross_feats'))
 
         gt_instances, _, img_metas = unpack_gt_instances(data_samples)
@@ -152,7 +163,8 @@ class DetectionDistiller(BaseDistiller):
                 assigned=captured.get('assigned'),
                 vlr_alpha=self.vlr_alpha, vlr_mode=self.vlr_mode,
                 cross_out=(knowledge.get('s_cross_cls_scores'),
-                           knowledge.get('s_cross_bbox_preds'))))
+                           knowledge.get('s_cross_bbox_preds'), s_cross_centerness),
+                t_centerness=knowledge.pop('t_centerness', None)))
         if self.wants.rcnn:
             knowledge.update(self.rcnn_knowledge(captured['rcnn'], knowledge['t_neck']))
 
@@ -213,8 +225,11 @@ class DetectionDistiller(BaseDistiller):
                 out['t_neck'] = self.teacher.neck(backbone) if self.teacher.with_neck \
                     else backbone
             if self.wants.cross:
-                out['t_cls_scores'], out['t_bbox_preds'], out['t_cross_feats'] = \
-                    self.cross_head.teacher(out['t_neck'])
+                (out['t_cls_scores'], out['t_bbox_preds'], out['t_centerness'],
+                 out['t_cross_feats']) = self.cross_head.teacher(out['t_neck'])
+            elif 't_pos_centerness' in self.needs:
+                out['t_cls_scores'], out['t_bbox_preds'], out['t_centerness'] = \
+                    dense_head(self.teacher, 'teacher')(out['t_neck'])[:3]
             elif wants_head:
                 cls, reg = self.teacher_branches()
                 out['t_cls_scores'], out['t_bbox_preds'] = head_branches(

@@ -28,7 +28,7 @@ import types
 import weakref
 
 import torch
-from mmdet.models.dense_heads import AnchorHead, FCOSHead, GFLHead, RetinaHead
+from mmdet.models.dense_heads import AnchorHead, ATSSHead, FCOSHead, GFLHead, RetinaHead
 from mmdet.structures.bbox import bbox2distance
 
 from mmkd.structures import distances_to_bins, rebin_distribution, vlr_mask
@@ -241,42 +241,79 @@ def family_of(head):
         '(RetinaNet, RPN, ATSS, GFL, ...) and FCOS-style point heads.')
 
 
-# ------------------------------------------------------------------ one branch of a head
-#: the heads whose forward is two independent branches (classification, regression) that
-#: :func:`head_branches` can run one of: {forward_single: (its cls output layer, its box output
-#: layer)}, the towers being the head's cls_convs and reg_convs.
-#: mmdet's own forward_single of each, read in mmdet 3.3; a subclass that overrides
-#: forward_single is not in it and runs whole.
-_BRANCHES = {
-    GFLHead.forward_single: ('gfl_cls', 'gfl_reg'),
-    RetinaHead.forward_single: ('retina_cls', 'retina_reg'),
+# ------------------------------------------------------------------ a head layer by layer
+class HeadLayers:
+    """The layers of a dense head whose forward is two towers of ConvModules (``cls_convs``,
+    ``reg_convs``) and output convs: the classification and box outputs (``cls``, ``reg``),
+    whether the box output goes through the level's ``Scale``, the centerness output and the
+    tower feeding it, and FCOS's box activation. What runs one branch alone
+    (:func:`head_branches`) and CrossKD's cross head. mmdet 3.3's ``forward_single`` of each, read
+    there; a subclass that overrides ``forward_single`` is not in :data:`HEAD_LAYERS`."""
+
+    def __init__(self, cls, reg, scaled, centerness=None, fcos=False):
+        self.cls, self.reg, self.scaled = cls, reg, scaled
+        self.centerness, self.fcos = centerness, fcos
+
+    def centerness_branch(self, head):
+        """The tower whose feature the centerness conv reads: ``'reg'`` or ``'cls'``."""
+        return 'reg' if not self.fcos or head.centerness_on_reg else 'cls'
+
+    def cls_out(self, head, feat):
+        return getattr(head, self.cls)(feat)
+
+    def reg_out(self, head, feat, level):
+        """The level's box prediction from the box tower's last feature, as ``forward_single``
+        gives it (FCOS: positive distances, in pixels for a head in eval mode with
+        ``norm_on_bbox``)."""
+        pred = getattr(head, self.reg)(feat)
+        if not self.scaled:
+            return pred
+        pred = head.scales[level](pred).float()
+        if not self.fcos:
+            return pred
+        if not head.norm_on_bbox:
+            return pred.exp()
+        pred = pred.clamp(min=0)
+        return pred if head.training else pred * head.strides[level]
+
+
+#: {a head class's forward_single: its :class:`HeadLayers`}
+HEAD_LAYERS = {
+    GFLHead.forward_single: HeadLayers('gfl_cls', 'gfl_reg', scaled=True),
+    RetinaHead.forward_single: HeadLayers('retina_cls', 'retina_reg', scaled=False),
+    ATSSHead.forward_single: HeadLayers('atss_cls', 'atss_reg', scaled=True,
+                                        centerness='atss_centerness'),
+    FCOSHead.forward_single: HeadLayers('conv_cls', 'conv_reg', scaled=True,
+                                        centerness='conv_centerness', fcos=True),
 }
+
+
+def head_layers(head):
+    """The head's :class:`HeadLayers`, or None for a head not known to be two towers."""
+    return HEAD_LAYERS.get(type(head).forward_single)
 
 
 def head_branches(head, feats, cls=True, reg=True):
     """The dense head's ``(cls_scores, bbox_preds)`` on ``feats`` (one map per level), with
-    only the branches asked for run where the head allows it (GFL, RetinaNet: their towers are
-    independent), the other given as None; other heads run whole. What a frozen teacher saves
-    when its terms read only one branch (LD reads the teacher's box bins, not its scores)."""
-    names = _BRANCHES.get(type(head).forward_single)
-    if names is None or (cls and reg):
+    only the branches asked for run where the head allows it (:data:`HEAD_LAYERS`: their towers
+    are independent), the other given as None; other heads run whole. What a frozen teacher
+    saves when its terms read only one branch (LD reads the teacher's box bins, not its
+    scores)."""
+    layers = head_layers(head)
+    if layers is None or (cls and reg):
         return tuple(head(feats)[:2])
-    cls_out, reg_out = (getattr(head, n) for n in names)
     cls_scores, bbox_preds = [] if cls else None, [] if reg else None
     for lv, x in enumerate(feats):
         if cls:
             feat = x
             for conv in head.cls_convs:
                 feat = conv(feat)
-            cls_scores.append(cls_out(feat))
+            cls_scores.append(layers.cls_out(head, feat))
         if reg:
             feat = x
             for conv in head.reg_convs:
                 feat = conv(feat)
-            pred = reg_out(feat)
-            if isinstance(head, GFLHead):  # GFL scales each level's box logits
-                pred = head.scales[lv](pred).float()
-            bbox_preds.append(pred)
+            bbox_preds.append(layers.reg_out(head, feat, lv))
     return cls_scores, bbox_preds
 
 
@@ -338,6 +375,18 @@ def check_dense_heads_match(s_fam, t_fam, s_cls, t_cls, featmap_sizes):
                          f'{[tuple(c.shape) for c in t_cls]}.')
 
 
+def centerness_avg_factor(head, pos_targets):
+    """FCOS's divisor of its box loss: the sum of the positives' centerness targets (their
+    distances to the four edges, in any one unit), or 1 when there is no positive (FCOS divides
+    by at least 1e-6 then)."""
+    if not isinstance(head, FCOSHead):
+        raise ValueError(f'centerness_avg_factor is the divisor of an FCOS head\'s box loss; the '
+                         f"student's head is {type(head).__name__} (use cls_avg_factor).")
+    if not len(pos_targets):
+        return 1.0
+    return max(float(head.centerness_target(pos_targets).sum()), 1e-6)
+
+
 def require_bins(head):
     if not family_of(head).bins:
         raise ValueError(f"bin inputs ({', '.join(BIN_NAMES)}) need a student head that "
@@ -351,13 +400,15 @@ _MATCHED = weakref.WeakKeyDictionary()
 
 
 def dense_rows(s_head, t_head, s_out, t_out, gt_instances, img_metas, wants=STUDENT_ROWS,
-               vlr_alpha=0.25, vlr_mode='reference', assigned=None, cross_out=None):
+               vlr_alpha=0.25, vlr_mode='reference', assigned=None, cross_out=None,
+               t_centerness=None):
     """The vocabulary's dense-head rows that ``wants`` names (``docs/design.md``), and only
     those: one assignment by the student head's own assigner, then each row from it. The
     teacher's rows (``t_pos_reg``, ``t_cls_rows``, ``t_pos_cls``, the every-prior rows of
     CrossKD: same priors, classes and space required; LD's ``t_pos_bins`` / ``t_vlr_bins``: see
     :func:`bin_rows`) read ``t_out``, the cross-head rows ``cross_out`` (the cross head's
-    ``(cls_scores, bbox_preds)``, in the teacher head's encoding).
+    ``(cls_scores, bbox_preds, centernesses)``, in the teacher head's encoding);
+    ``t_pos_centerness`` reads ``t_centerness``, the teacher's centerness maps.
     ``assigned``: the student head's own assignment of this step (:func:`keep_assignment`)."""
     s_cls, s_reg = s_out
     featmap_sizes = [c.shape[-2:] for c in s_cls]
@@ -365,7 +416,7 @@ def dense_rows(s_head, t_head, s_out, t_out, gt_instances, img_metas, wants=STUD
     s_fam = family_of(s_head)
     t_fam = None
     # the teacher's family only when its rows are asked
-    if wants & {'t_pos_reg', 't_cls_rows', *EVERY_PRIOR_NAMES}:
+    if wants & {'t_pos_reg', 't_cls_rows', 't_pos_centerness', *EVERY_PRIOR_NAMES}:
         t_fam = family_of(t_head)
         checked = _MATCHED.setdefault(s_head, set())
         key = (id(t_head), tuple(tuple(c.shape) for c in s_cls),
@@ -404,6 +455,9 @@ def dense_rows(s_head, t_head, s_out, t_out, gt_instances, img_metas, wants=STUD
         'pos_level_weights': lambda: per_level_mean_weights(tg['labels'], pos),
         's_pos_cls': lambda: cls_rows(s_cls)[pos],
         's_boxes': lambda: torch.cat(s_fam.decode(s_reg, featmap_sizes), 1).reshape(-1, 4),
+        'centerness_avg_factor': lambda: centerness_avg_factor(
+            s_head, cat_pos(tg['targets'], 4)),
+        's_cross_pos_centerness': lambda: level_rows(cross_out[2], s_fam.num_priors, 1)[pos],
     }
     rows = {name: fn() for name, fn in make.items() if name in wants}
     if wants & set(EVERY_PRIOR_NAMES):
@@ -416,6 +470,8 @@ def dense_rows(s_head, t_head, s_out, t_out, gt_instances, img_metas, wants=STUD
             rows['t_cls_rows'] = cls_rows(t_out[0])
         if 't_pos_cls' in wants:
             rows['t_pos_cls'] = cls_rows(t_out[0])[pos]
+        if 't_pos_centerness' in wants:
+            rows['t_pos_centerness'] = level_rows(t_centerness, s_fam.num_priors, 1)[pos]
     if wants & set(BIN_NAMES):
         teach = 't_pos_bins' in wants
         rows.update(bin_rows(s_head, t_head if teach else None, s_reg,

@@ -237,6 +237,18 @@ DETECTION = {
     't_boxes': entry(
         "the teacher's boxes of every prior, (M, 4) x1y1x2y2",
         'student_head', 'teacher_head', 'targets'),
+    's_cross_pos_centerness': entry(
+        "the cross head's centerness logits at the positives of the student's assigner, (P, 1) "
+        '(an ATSS or FCOS teacher)',
+        'student_head', 'teacher_head', 'cross', 'targets'),
+    't_pos_centerness': entry(
+        "the teacher's centerness logits at the same positives, (P, 1) (an ATSS or FCOS "
+        'teacher)',
+        'student_head', 'teacher_head', 'targets'),
+    'centerness_avg_factor': entry(
+        "FCOS's box-loss divisor: the sum of the positives' centerness targets (1 without a "
+        'positive), a float (an FCOS student)',
+        'student_head', 'targets'),
     's_boxes': entry(
         "the student's boxes of every prior, decoded by its head, (M, 4) x1y1x2y2 in pixels of "
         'the padded input, in the order of s_cls_rows (BCKD)',

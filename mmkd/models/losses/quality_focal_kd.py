@@ -9,7 +9,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmkd.registry import MODELS
-from .utils import REDUCTIONS, check_positive, check_same_shape, reduce_rows
+from .utils import REDUCTIONS, check_same_shape, reduce_rows
 
 
 def quality_focal_kd(s_logits, t_logits, beta=1.0):
@@ -22,7 +22,8 @@ def quality_focal_kd(s_logits, t_logits, beta=1.0):
 
     Args:
         s_logits, t_logits (Tensor): (M, K) logits of sigmoid classifiers.
-        beta (float): the focusing exponent.
+        beta (float): the focusing exponent; 0 gives the plain binary cross-entropy with the
+            teacher's scores as soft targets.
 
     Returns:
         Tensor: (M, K), in float32 (float64 for float64 inputs).
@@ -31,6 +32,8 @@ def quality_focal_kd(s_logits, t_logits, beta=1.0):
     s = s_logits.to(dtype)
     p_t = t_logits.detach().to(dtype).sigmoid()
     bce = F.binary_cross_entropy_with_logits(s, p_t, reduction='none')
+    if beta == 0:
+        return bce
     return bce * (s.sigmoid() - p_t).abs().pow(beta)
 
 
@@ -48,7 +51,10 @@ class QualityFocalKDLoss(nn.Module):
     assignment as ``A`` (the divisor of the head's own classification loss), the levels summed.
 
     Args:
-        beta (float): Defaults to 1.0 (the reference code's default and every config's).
+        beta (float): Defaults to 1.0 (the reference code's default and every config's); 0
+            gives the binary cross-entropy with the teacher's scores as soft targets (CrossKD's
+            ATSS centerness term: mmdet's sigmoid ``CrossEntropyLoss`` on the teacher's
+            centerness scores).
         loss_weight (float): Defaults to 1.0 (CrossKD's GFL, RetinaNet and ATSS configs; 0.4
             for FCOS).
         reduction (str): 'none', 'mean' or 'sum'. Defaults to 'mean'.
@@ -59,7 +65,8 @@ class QualityFocalKDLoss(nn.Module):
 
     def __init__(self, *, beta=1.0, loss_weight=1.0, reduction='mean'):
         super().__init__()
-        check_positive('QualityFocalKDLoss', beta=beta)
+        if not beta >= 0:
+            raise ValueError(f'QualityFocalKDLoss: beta={beta} must be >= 0')
         if reduction not in REDUCTIONS:
             raise ValueError(f'QualityFocalKDLoss: reduction={reduction!r}; use one of '
                              f'{REDUCTIONS}.')

@@ -1,11 +1,11 @@
 """CrossKD's cross head: the student's tower features through the teacher's remaining head
-layers. Small GFL / RetinaNet models with random weights (tests/helpers.py)."""
+layers. Small GFL / RetinaNet / ATSS / FCOS models with random weights (tests/helpers.py)."""
 import pytest
 import torch
 
 from mmkd.models.distillers.cross_head import align_scale
-from tests.helpers import (RowsProbe, fcos_model, gfl_model, one_box_batch, rows_distiller,
-                           student_model)
+from tests.helpers import (RowsProbe, atss_model, fcos_model, gfl_model, one_box_batch,
+                           rows_distiller, student_model)
 
 CROSS = ['s_cross_cls_rows', 't_cls_rows', 's_cross_bins', 't_bins', 't_score_weights',
          't_score_bin_weights', 't_score_bin_avg_factor', 'cls_row_weights']
@@ -142,10 +142,88 @@ def test_retinanet_cross_boxes_are_decoded_by_the_teachers_coder(tmp_path):
     assert torch.allclose(s_boxes, t_boxes, atol=1e-3)
 
 
+def fsaf_model():
+    """A RetinaNet whose head is mmdet's FSAFHead: a RetinaHead whose forward_single is its
+    own (a ReLU on the boxes), so not known to the cross head."""
+    model = student_model()
+    model.bbox_head.update(type='FSAFHead', reg_decoded_bbox=True,
+                           bbox_coder=dict(type='TBLRBBoxCoder', normalizer=4.0),
+                           loss_bbox=dict(type='IoULoss', eps=1e-6, loss_weight=1.0,
+                                          reduction='none'))
+    return model
+
+
 def test_clear_errors(tmp_path):
     with pytest.raises(ValueError, match=r'cross_layer=3.*2 convs per tower.*from 0'):
         cross_distiller(tmp_path, gfl(), layer=3)
-    with pytest.raises(NotImplementedError, match='FCOSHead'):
+    with pytest.raises(NotImplementedError, match='FSAFHead'):
+        cross_distiller(tmp_path, fsaf_model(), inputs=['s_cross_cls_rows'], layer=1)
+    with pytest.raises(ValueError, match="FCOSHead has none"):
         cross_distiller(tmp_path, fcos_model(), layer=1)
     with pytest.raises(ValueError, match="RetinaHead has none"):
         cross_distiller(tmp_path, student_model(), inputs=['s_cross_bins'], layer=2)
+
+
+# ----------------------------------------------------------------- ATSS and FCOS heads
+ATSS_FCOS = ['s_cross_cls_rows', 't_cls_rows', 's_cross_boxes', 't_boxes',
+             's_cross_pos_centerness', 't_pos_centerness', 't_score_weights']
+
+
+@pytest.mark.parametrize('make, layer', [(atss_model, 1), (atss_model, 2), (fcos_model, 1)])
+def test_atss_and_fcos_students_equal_to_the_teacher_cross_to_its_predictions(tmp_path, make,
+                                                                              layer):
+    """ATSS (Scale, deltas, centerness from the box tower) and FCOS (Scale, distances clamped at
+    0 and in pixels in eval mode with norm_on_bbox, centerness from the classification tower):
+    with the teacher's weights the cross head's scores, boxes and centerness at the positives
+    are the teacher's."""
+    model = cross_distiller(tmp_path, make(), inputs=ATSS_FCOS, layer=layer)
+    model.student.load_state_dict(model.teacher.state_dict())
+    model.eval()
+    model.loss(*one_box_batch())
+    s_cls, t_cls, s_boxes, t_boxes, s_ctr, t_ctr, weights = RowsProbe.seen[0]
+    M = 2 * sum(h * w for h, w in [(8, 8), (4, 4), (2, 2), (1, 1), (1, 1)])
+    assert s_cls.shape == t_cls.shape == (M, 10) and s_boxes.shape == t_boxes.shape == (M, 4)
+    assert torch.allclose(s_cls, t_cls, atol=1e-4)
+    assert torch.allclose(s_boxes, t_boxes, atol=1e-3)
+    assert s_ctr.shape == t_ctr.shape and s_ctr.shape[1] == 1 and len(s_ctr) > 0
+    assert torch.allclose(s_ctr, t_ctr, atol=1e-4)
+    assert torch.equal(weights, t_cls.max(dim=1).values.sigmoid())
+
+
+def test_fcos_cross_boxes_follow_the_heads_box_activation(tmp_path):
+    """Box logits of 0 everywhere (the output conv zeroed, Scale 1): with norm_on_bbox the
+    teacher in eval mode predicts clamp(0) x stride = 0, a box of no size at each point; without
+    it exp(0) = 1 pixel each side. The cross head's boxes are the teacher's either way."""
+    for norm, side in ((True, 0.0), (False, 1.0)):
+        student = fcos_model()
+        student.bbox_head.norm_on_bbox = norm
+        model = cross_distiller(tmp_path, student, inputs=['s_cross_boxes', 't_boxes'], layer=1)
+        for head in (model.teacher.bbox_head, model.student.bbox_head):
+            torch.nn.init.zeros_(head.conv_reg.weight)
+            torch.nn.init.zeros_(head.conv_reg.bias)
+        model.eval()
+        RowsProbe.seen = []
+        model.loss(*one_box_batch())
+        s_boxes, t_boxes = RowsProbe.seen[0]
+        widths = t_boxes[:, 2:] - t_boxes[:, :2]
+        assert torch.allclose(widths, torch.full_like(widths, 2 * side)), norm
+        assert torch.allclose(s_boxes, t_boxes), norm
+
+
+def test_fcos_centerness_avg_factor_by_hand(tmp_path):
+    """The box [8, 8, 40, 40] on a 64 px image: FCOS's positives are the 4 x 4 points of
+    level 0 inside it (x, y in 12, 20, 28, 36; level 1's 24 is too near to regress there), whose
+    left/right distances are (4, 28), (12, 20), (20, 12), (28, 4): min/max 1/7, 3/5, 3/5, 1/7.
+    The centerness sqrt(a_x a_y) summed is (2 sqrt(1/7) + 2 sqrt(3/5))^2 per image; two
+    images."""
+    model = rows_distiller(tmp_path, fcos_model(),
+                           inputs=['s_cls_rows', 'centerness_avg_factor', 'num_pos'])
+    model.train()
+    model.loss(*one_box_batch())
+    _, factor, num_pos = RowsProbe.seen[0]
+    assert num_pos == 32
+    assert factor == pytest.approx(2 * (2 / 7 ** 0.5 + 2 * 0.6 ** 0.5) ** 2, rel=1e-5)
+    with pytest.raises(ValueError, match="FCOS head's box loss; the student's head is GFLHead"):
+        rows_distiller(tmp_path, gfl(), inputs=['centerness_avg_factor'])
+    with pytest.raises(ValueError, match="GFLHead has no centerness output"):
+        rows_distiller(tmp_path, gfl(), inputs=['t_pos_centerness'])

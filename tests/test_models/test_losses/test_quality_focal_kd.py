@@ -19,6 +19,17 @@ def test_value_by_hand():
     assert loss.item() == pytest.approx(0.5 * 3 * 2 * math.log(2) / 4 / 2)
 
 
+def test_beta_0_is_the_binary_cross_entropy_on_the_teachers_scores():
+    """s = 0, p_t = 0.75: BCE = ln 2 with no focal factor; the gradient sigma(s) - p_t =
+    -0.25 (at beta 0 the student's gradient does not vanish where the scores agree)."""
+    s = torch.zeros(1, 1, requires_grad=True)
+    t = torch.full((1, 1), math.log(3.0))
+    loss = QualityFocalKDLoss(beta=0.0)(s, t)
+    assert loss.item() == pytest.approx(math.log(2))
+    loss.backward()
+    assert s.grad.item() == pytest.approx(-0.25)
+
+
 def test_zero_where_the_scores_agree_and_positive_elsewhere():
     torch.manual_seed(0)
     t = torch.randn(6, 5)
@@ -50,8 +61,8 @@ def test_gradient_is_the_analytic_one_and_reaches_the_student_only():
 def test_built_from_a_config_and_clear_errors():
     loss = MODELS.build(dict(type='mmkd.QualityFocalKDLoss', beta=2.0, loss_weight=4.0))
     assert (loss.beta, loss.loss_weight) == (2.0, 4.0)
-    with pytest.raises(ValueError, match='beta=0'):
-        QualityFocalKDLoss(beta=0)
+    with pytest.raises(ValueError, match='beta=-1'):
+        QualityFocalKDLoss(beta=-1)
     with pytest.raises(ValueError, match=r'\(3, 2\).*\(3, 4\)'):
         QualityFocalKDLoss()(torch.zeros(3, 2), torch.zeros(3, 4))
     with pytest.raises(ValueError, match='rows of logits'):
