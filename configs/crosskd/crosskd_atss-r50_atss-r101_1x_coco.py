@@ -8,17 +8,14 @@
 # centerness against the teacher's centerness score (weight 1). Reference README: 39.4 -> 41.8
 # bbox mAP. The teacher's weights: mmdet's model zoo checkpoint of atss_r101_fpn_1x_coco.
 # docs/crosskd.md.
-_base_ = ['../_base_/distill_atss-r50_atss-r101_1x_coco.py']
+_base_ = ['../_base_/distill_atss-r50_atss-r101_1x_coco.py',
+          '../_base_/crosskd_anchor_terms.py']
 
 model = dict(
     cross_layer=3,
     kd_terms=dict(
-        cross_cls=dict(
-            loss=dict(type='mmkd.QualityFocalKDLoss', beta=1.0, loss_weight=1.0),
-            inputs=['s_cross_cls_rows', 't_cls_rows', 'cls_row_weights', 'cls_avg_factor']),
-        cross_reg=dict(
-            loss=dict(type='mmdet.GIoULoss', loss_weight=1.0),
-            inputs=['s_cross_boxes', 't_boxes', 't_score_weights', 'cls_avg_factor']),
+        cross_cls={{_base_.crosskd_anchor_terms.cross_cls}},
+        cross_reg={{_base_.crosskd_anchor_terms.cross_reg}},
         cross_centerness=dict(
             loss=dict(type='mmkd.QualityFocalKDLoss', beta=0.0, loss_weight=1.0),
             inputs=['s_cross_pos_centerness', 't_pos_centerness', None, 'cls_avg_factor'])))

@@ -6,14 +6,7 @@
 # every anchor, weighted by the teacher's largest score (weight 1), both divided by the number
 # of positives. Reference README: 37.4 -> 39.7 bbox mAP. The teacher's weights: mmdet's model zoo
 # checkpoint of retinanet_r101_fpn_2x_coco. docs/crosskd.md.
-_base_ = ['../_base_/distill_retinanet-r50_retinanet-r101_2x_coco.py']
+_base_ = ['../_base_/distill_retinanet-r50_retinanet-r101_2x_coco.py',
+          '../_base_/crosskd_anchor_terms.py']
 
-model = dict(
-    cross_layer=3,
-    kd_terms=dict(
-        cross_cls=dict(
-            loss=dict(type='mmkd.QualityFocalKDLoss', beta=1.0, loss_weight=1.0),
-            inputs=['s_cross_cls_rows', 't_cls_rows', 'cls_row_weights', 'cls_avg_factor']),
-        cross_reg=dict(
-            loss=dict(type='mmdet.GIoULoss', loss_weight=1.0),
-            inputs=['s_cross_boxes', 't_boxes', 't_score_weights', 'cls_avg_factor'])))
+model = dict(cross_layer=3, kd_terms={{_base_.crosskd_anchor_terms}})

@@ -5,11 +5,8 @@ import os.path as osp
 
 import pytest
 import torch
-from mmengine.config import Config
 
-from mmkd.models.distillers.build import build_model
-from tests.helpers import data_options, write_config
-from tools import train as train_tool
+from tests.helpers import train_with_random_teacher
 
 pytestmark = pytest.mark.heavy  # trains through the tools
 
@@ -19,16 +16,8 @@ PKD_SWIN = osp.join(
 
 
 def test_pkd_from_a_swin_teacher_trains_the_resnet_student(demo_data, tmp_path):
-    cfg = Config.fromfile(PKD_SWIN)
-    torch.manual_seed(0)
-    teacher = build_model(Config.fromfile(cfg.model.teacher.config).model, 'mmdet')
+    runner, teacher = train_with_random_teacher(PKD_SWIN, demo_data, tmp_path)
     assert type(teacher.backbone).__name__ == 'SwinTransformer'
-    ckpt = str(tmp_path / 'teacher.pth')
-    torch.save(teacher.state_dict(), ckpt)
-    options = data_options(demo_data)
-    options['model.teacher.checkpoint'] = ckpt
-    config = write_config(tmp_path / 'cfg.py', PKD_SWIN, options)
-    runner = train_tool.main([config, '--work-dir', str(tmp_path / 'work')])
     assert runner.iter == len(runner.train_dataloader) > 0  # one epoch
     value = runner.message_hub.get_scalar('train/loss_kd_pkd').current()
     assert value == value and value > 0

@@ -5,11 +5,8 @@ import os.path as osp
 
 import pytest
 import torch
-from mmengine.config import Config
 
-from mmkd.models.distillers.build import build_model
-from tests.helpers import data_options, write_config
-from tools import train as train_tool
+from tests.helpers import train_with_random_teacher
 
 pytestmark = pytest.mark.heavy  # trains through the tools
 
@@ -18,15 +15,7 @@ CROSSKD = osp.join(ROOT, 'configs/crosskd/crosskd_gfl-r18-narrow_gfl-r18_48e_mmk
 
 
 def test_crosskd_trains_the_student_through_the_frozen_teacher_head(demo_data, tmp_path):
-    cfg = Config.fromfile(CROSSKD)
-    torch.manual_seed(0)
-    teacher = build_model(Config.fromfile(cfg.model.teacher.config).model, 'mmdet')
-    ckpt = str(tmp_path / 'teacher.pth')
-    torch.save(teacher.state_dict(), ckpt)
-    options = data_options(demo_data)
-    options['model.teacher.checkpoint'] = ckpt
-    config = write_config(tmp_path / 'cfg.py', CROSSKD, options)
-    runner = train_tool.main([config, '--work-dir', str(tmp_path / 'work')])
+    runner, teacher = train_with_random_teacher(CROSSKD, demo_data, tmp_path)
     assert runner.iter == len(runner.train_dataloader) > 0  # one epoch
     hub = runner.message_hub
     for name in ('cross_cls', 'cross_reg'):
