@@ -19,3 +19,8 @@ model = dict(
         cross_centerness=dict(
             loss=dict(type='mmkd.QualityFocalKDLoss', beta=0.0, loss_weight=1.0),
             inputs=['s_cross_pos_centerness', 't_pos_centerness', None, 'cls_avg_factor'])))
+
+# the reference's batch: 8 images per GPU, the learning rate scaled linearly from 0.01 at 16
+# images (on 8 GPUs: 64 images at 0.04)
+train_dataloader = dict(batch_size=8)
+auto_scale_lr = dict(enable=True, base_batch_size=16)

@@ -19,3 +19,6 @@ model = dict(
         cross_reg=dict(
             loss=dict(type='mmdet.IoULoss', loss_weight=0.75),
             inputs=['s_cross_boxes', 't_boxes', 't_score_weights', 'centerness_avg_factor'])))
+
+# the reference's: the learning rate scaled linearly from 0.01 at 16 images
+auto_scale_lr = dict(enable=True, base_batch_size=16)

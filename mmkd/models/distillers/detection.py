@@ -102,8 +102,8 @@ class DetectionDistiller(BaseDistiller):
         if centerness and (t_layers is None or not t_layers.centerness):
             raise ValueError(
                 f"{', '.join(sorted(centerness))}: the teacher's "
-                f"{type(dense_head(self.teacher, 'teacher')).__name__} has no centerness output "
-                '(ATSSHead and FCOSHead have one).')
+                f"{type(dense_head(self.teacher, 'teacher')).__name__} is not a head mmkd reads "
+                "a centerness from (mmdet's ATSSHead and FCOSHead, with their own forward).")
         if 'centerness_avg_factor' in self.needs:
             centerness_avg_factor(student_head, torch.zeros(0, 4))  # raises for another head
         #: the two-stage heads' rows (None when no term reads rcnn_* names)
@@ -190,9 +190,16 @@ class DetectionDistiller(BaseDistiller):
         gt = data_samples[0].gt_instances.bboxes if 'gt_instances' in data_samples[0] \
             else inputs.new_zeros(0, 4)
         maps = {}
-        for lv, (s, t) in enumerate(zip(s_feats, t_feats)):
-            adapter = next((a for a in (t.adapter_at('neck', lv, len(s_feats))
-                                        for t in self.kd_terms.values()) if a is not None), None)
+        for lv, s in enumerate(s_feats):
+            # the level's teacher and adapter: those of the first term reading it on the neck
+            term = next((term for term in self.kd_terms.values() if 's_neck' in term.per_level
+                         and lv in [x % len(s_feats)
+                                    for x in term.level_indices(len(s_feats))]), None)
+            tl = lv if term is None else term.teacher_level_of(lv, len(s_feats), len(t_feats))
+            if tl >= len(t_feats):
+                continue
+            t = t_feats[tl]
+            adapter = term.adapter_at('neck', lv, len(s_feats)) if term is not None else None
             if adapter is not None:
                 s_aligned = adapter(s, t.shape[-2:])
             elif s.shape == t.shape:

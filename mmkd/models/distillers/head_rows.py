@@ -248,7 +248,8 @@ class HeadLayers:
     whether the box output goes through the level's ``Scale``, the centerness output and the
     tower feeding it, and FCOS's box activation. What runs one branch alone
     (:func:`head_branches`) and CrossKD's cross head. mmdet 3.3's ``forward_single`` of each, read
-    there; a subclass that overrides ``forward_single`` is not in :data:`HEAD_LAYERS`."""
+    there; a subclass that overrides ``forward`` or ``forward_single`` is not
+    (:func:`head_layers`)."""
 
     def __init__(self, cls, reg, scaled, centerness=None, fcos=False):
         self.cls, self.reg, self.scaled = cls, reg, scaled
@@ -277,20 +278,27 @@ class HeadLayers:
         return pred if head.training else pred * head.strides[level]
 
 
-#: {a head class's forward_single: its :class:`HeadLayers`}
+#: {a head class: its :class:`HeadLayers`}
 HEAD_LAYERS = {
-    GFLHead.forward_single: HeadLayers('gfl_cls', 'gfl_reg', scaled=True),
-    RetinaHead.forward_single: HeadLayers('retina_cls', 'retina_reg', scaled=False),
-    ATSSHead.forward_single: HeadLayers('atss_cls', 'atss_reg', scaled=True,
-                                        centerness='atss_centerness'),
-    FCOSHead.forward_single: HeadLayers('conv_cls', 'conv_reg', scaled=True,
-                                        centerness='conv_centerness', fcos=True),
+    GFLHead: HeadLayers('gfl_cls', 'gfl_reg', scaled=True),
+    RetinaHead: HeadLayers('retina_cls', 'retina_reg', scaled=False),
+    ATSSHead: HeadLayers('atss_cls', 'atss_reg', scaled=True, centerness='atss_centerness'),
+    FCOSHead: HeadLayers('conv_cls', 'conv_reg', scaled=True, centerness='conv_centerness',
+                         fcos=True),
 }
 
 
 def head_layers(head):
-    """The head's :class:`HeadLayers`, or None for a head not known to be two towers."""
-    return HEAD_LAYERS.get(type(head).forward_single)
+    """The head's :class:`HeadLayers`, or None for a head not known to be two towers: one of
+    :data:`HEAD_LAYERS` or a subclass that keeps both its ``forward`` and its ``forward_single``
+    and has its output layers (RTMDet's and TOOD's heads keep ATSS's ``forward_single`` but not
+    its ``forward`` or layers)."""
+    for cls, layers in HEAD_LAYERS.items():
+        kind = type(head)
+        if kind.forward_single is cls.forward_single and kind.forward is cls.forward:
+            names = (layers.cls, layers.reg) + ((layers.centerness,) if layers.centerness else ())
+            return layers if all(hasattr(head, n) for n in names) else None
+    return None
 
 
 def head_branches(head, feats, cls=True, reg=True):
@@ -416,7 +424,8 @@ def dense_rows(s_head, t_head, s_out, t_out, gt_instances, img_metas, wants=STUD
     s_fam = family_of(s_head)
     t_fam = None
     # the teacher's family only when its rows are asked
-    if wants & {'t_pos_reg', 't_cls_rows', 't_pos_centerness', *EVERY_PRIOR_NAMES}:
+    if wants & {'t_pos_reg', 't_cls_rows', 't_pos_centerness', 's_cross_pos_centerness',
+                *EVERY_PRIOR_NAMES}:
         t_fam = family_of(t_head)
         checked = _MATCHED.setdefault(s_head, set())
         key = (id(t_head), tuple(tuple(c.shape) for c in s_cls),

@@ -214,7 +214,7 @@ class KDTerm(nn.Module):
             f'{t_shapes[tl][1]}x{t_shapes[tl][2]}: they have different strides. Pair the levels '
             f'of the same stride: levels={matched}, teacher_levels={same} (the teacher gives '
             f'{len(t_shapes)} levels, the student {len(s_shapes)}); or, to compare these levels '
-            f"resized to the teacher's, set teacher_levels={pairs} explicitly.")
+            f"resized to the teacher's, say so: levels={levels}, teacher_levels={pairs}.")
 
     def build_adapters(self, s_shapes, t_shapes):
         """One adapter per level read for each student / teacher feature pair the term reads
@@ -275,6 +275,12 @@ class KDTerm(nn.Module):
             return None
         levels = [lv % num_levels for lv in self.level_indices(num_levels)]
         return self.adapters[key][levels.index(level)] if level in levels else None
+
+    def teacher_level_of(self, level, num_levels, num_teacher_levels):
+        """The teacher level the term pairs with its student ``level`` (one it reads)."""
+        levels = [lv % num_levels for lv in self.level_indices(num_levels)]
+        pairs = self.teacher_level_indices(num_levels, num_teacher_levels)
+        return pairs[levels.index(level)] % num_teacher_levels
 
     def forward(self, knowledge):
         """``weight *`` the loss on the tensors the term names (``knowledge``: {vocabulary name:

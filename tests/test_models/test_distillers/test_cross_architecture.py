@@ -48,7 +48,7 @@ def test_levels_of_other_strides_are_refused_with_the_pairing_by_stride(tmp_path
     text = str(err.value)
     assert "student's neck level 0 is 16x16" in text and "teacher's level 0 is 32x32" in text
     assert 'levels=[0, 1, 2, 3], teacher_levels=[1, 2, 3, 4]' in text
-    assert 'teacher_levels=[0, 1, 2, 3, 4] explicitly' in text
+    assert 'say so: levels=[0, 1, 2, 3, 4], teacher_levels=[0, 1, 2, 3, 4]' in text
 
 
 def test_teacher_levels_pair_the_same_strides(tmp_path):
@@ -77,6 +77,18 @@ def test_teacher_levels_pair_the_same_strides(tmp_path):
     assert all(a.conv.weight.grad.abs().sum() > 0 for a in term.adapters['neck'])
     assert model.student.neck.fpn_convs[0].conv.weight.grad.abs().sum() > 0
     assert all(p.grad is None for p in model.teacher.parameters())
+
+
+def test_visual_maps_pair_the_levels_as_the_term_does(tmp_path):
+    """KDVisualizationHook's maps of student level 0 show the teacher level the term pairs
+    with it (level 1, the same stride), not the teacher's level 0."""
+    model = distiller(tmp_path, tiny_faster_rcnn(),
+                      pkd=pkd(levels=[0, 1, 2, 3], teacher_levels=[1, 2, 3, 4]))
+    inputs, samples = batch()
+    maps = model.visual_maps(inputs, samples)
+    _, t_neck = necks(model.eval(), inputs[:1])
+    assert torch.allclose(maps['level0']['teacher_attention'], t_neck[1][0].abs().mean(0))
+    assert maps['level0']['difference'].shape == t_neck[1].shape[-2:]
 
 
 def test_explicit_index_pairs_compare_other_strides_resized(tmp_path):

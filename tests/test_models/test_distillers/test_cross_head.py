@@ -1,5 +1,7 @@
 """CrossKD's cross head: the student's tower features through the teacher's remaining head
 layers. Small GFL / RetinaNet / ATSS / FCOS models with random weights (tests/helpers.py)."""
+import math
+
 import pytest
 import torch
 
@@ -153,6 +155,25 @@ def fsaf_model():
     return model
 
 
+def test_heads_that_keep_atss_forward_single_but_not_its_layers_are_not_read_layer_by_layer():
+    """RTMDet's and TOOD's heads inherit ATSS's forward_single but have their own forward and
+    layers: the cross head and the one-branch teacher runs do not take them for ATSS."""
+    from mmdet.registry import MODELS as MMDET_MODELS
+
+    from mmkd.models.distillers.head_rows import head_layers
+    tood = MMDET_MODELS.build(dict(
+        type='TOODHead', num_classes=10, in_channels=32, feat_channels=32, stacked_convs=2,
+        anchor_generator=dict(type='AnchorGenerator', ratios=[1.0], octave_base_scale=8,
+                              scales_per_octave=1, strides=[8, 16, 32, 64, 128])))
+    rtmdet = MMDET_MODELS.build(dict(
+        type='RTMDetHead', num_classes=10, in_channels=32, feat_channels=32, stacked_convs=2,
+        anchor_generator=dict(type='MlvlPointGenerator', offset=0, strides=[8, 16, 32]),
+        bbox_coder=dict(type='DistancePointBBoxCoder')))
+    assert head_layers(tood) is None and head_layers(rtmdet) is None
+    atss = MMDET_MODELS.build(dict(atss_model().bbox_head, train_cfg=None))
+    assert head_layers(atss).centerness == 'atss_centerness'
+
+
 def test_clear_errors(tmp_path):
     with pytest.raises(ValueError, match=r'cross_layer=3.*2 convs per tower.*from 0'):
         cross_distiller(tmp_path, gfl(), layer=3)
@@ -190,23 +211,51 @@ def test_atss_and_fcos_students_equal_to_the_teacher_cross_to_its_predictions(tm
     assert torch.equal(weights, t_cls.max(dim=1).values.sigmoid())
 
 
+@pytest.mark.parametrize('make, options', [
+    (atss_model, {}), (fcos_model, dict(centerness_on_reg=False)),
+    (fcos_model, dict(centerness_on_reg=True)), (fcos_model, dict(norm_on_bbox=False))])
+def test_the_teachers_layer_by_layer_outputs_are_its_forward(tmp_path, make, options):
+    """The cross head runs the teacher's head layer by layer; on the teacher's own features
+    that gives what mmdet's forward of the head gives, on every level: scores, boxes (the
+    level's Scale, here 0.5 + level, and FCOS's box activation) and centerness (ATSS: box
+    tower; FCOS: classification tower unless centerness_on_reg)."""
+    student = make()
+    student.bbox_head.update(options)
+    model = cross_distiller(tmp_path, student, inputs=['s_cross_cls_rows'], layer=1)
+    head = model.teacher.bbox_head
+    for lv, scale in enumerate(head.scales):
+        scale.scale.data.fill_(0.5 + lv)
+    model.eval()
+    inputs, _ = one_box_batch()
+    with torch.no_grad():
+        feats = model.teacher.extract_feat(inputs)
+        cls, reg, ctr, _ = model.cross_head.teacher(feats)
+        expected = head(feats)
+    for ours, mmdet in zip((cls, reg, ctr), expected):
+        assert len(ours) == len(mmdet) == 5
+        for a, b in zip(ours, mmdet):
+            assert torch.allclose(a, b, atol=1e-5)
+
+
 def test_fcos_cross_boxes_follow_the_heads_box_activation(tmp_path):
-    """Box logits of 0 everywhere (the output conv zeroed, Scale 1): with norm_on_bbox the
-    teacher in eval mode predicts clamp(0) x stride = 0, a box of no size at each point; without
-    it exp(0) = 1 pixel each side. The cross head's boxes are the teacher's either way."""
-    for norm, side in ((True, 0.0), (False, 1.0)):
+    """Box logits of 1 everywhere (the output conv's weights 0, its bias 1, Scale 1): with
+    norm_on_bbox the teacher in eval mode predicts 1 x the level's stride on each side, a box
+    2 strides wide at each point; without it exp(1) pixels each side. The cross head's boxes are
+    the teacher's either way."""
+    strides = torch.tensor([8.] * 64 + [16.] * 16 + [32.] * 4 + [64.] + [128.]).repeat(2)
+    for norm, side in ((True, strides), (False, torch.full_like(strides, math.e))):
         student = fcos_model()
         student.bbox_head.norm_on_bbox = norm
         model = cross_distiller(tmp_path, student, inputs=['s_cross_boxes', 't_boxes'], layer=1)
         for head in (model.teacher.bbox_head, model.student.bbox_head):
             torch.nn.init.zeros_(head.conv_reg.weight)
-            torch.nn.init.zeros_(head.conv_reg.bias)
+            torch.nn.init.ones_(head.conv_reg.bias)
         model.eval()
         RowsProbe.seen = []
         model.loss(*one_box_batch())
         s_boxes, t_boxes = RowsProbe.seen[0]
         widths = t_boxes[:, 2:] - t_boxes[:, :2]
-        assert torch.allclose(widths, torch.full_like(widths, 2 * side)), norm
+        assert torch.allclose(widths, 2 * side[:, None].expand(-1, 2)), norm
         assert torch.allclose(s_boxes, t_boxes), norm
 
 

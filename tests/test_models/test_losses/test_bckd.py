@@ -105,18 +105,25 @@ def test_students_boxes_of_every_prior_on_gfl(tmp_path):
     assert torch.allclose(s_boxes[M:M + 64], level0)  # the second image's level 0
 
 
-def test_bckd_terms_on_a_gfl_distiller_with_an_image_without_boxes(tmp_path):
-    """BCKD's two terms as configured (docs/bckd.md) on the demo GFL pair shapes, one image of
-    the batch without a GT box: the localization term equals the loss on the rows by hand
-    (every prior of both images counts, divided by the positives of the image with a box, at
-    least 1 per image as the head's own divisor) and gradients reach the student only."""
-    model = rows_distiller(tmp_path, gfl_model(), inputs=BCKD_INPUTS)
-    model.kd_terms['probe'].loss = BCKDLocalizationLoss()
+def test_bckd_term_on_a_gfl_distiller_with_an_image_without_boxes(tmp_path):
+    """The localization term on a GFL pair, one image of the batch without a GT box: the term
+    equals the loss computed by hand on the rows the distiller gives (every prior of both
+    images), whose divisor is the head's own, at least 1 per image: the positives of the image
+    with a box plus 1. Gradients reach the student only."""
+    model = rows_distiller(tmp_path, gfl_model(), inputs=BCKD_INPUTS + ['num_pos'])
     model.train()
     inputs, samples = one_box_batch()
     samples[1].gt_instances = samples[1].gt_instances[:0]
+    model.loss(inputs, samples)
+    rows = RowsProbe.seen[0]
+    M = 2 * sum(s * s for s in (8, 4, 2, 1, 1))
+    assert rows[0].shape == rows[1].shape == (M, 4) and rows[2].shape == (M, 10)
+    assert rows[5] == rows[6] + 1  # cls_avg_factor: the positives, and 1 for the empty image
+    expected = BCKDLocalizationLoss()(*rows[:6])
+    model.kd_terms['probe'].loss = BCKDLocalizationLoss()
+    model.kd_terms['probe'].inputs = list(BCKD_INPUTS)
     value = model.loss(inputs, samples)['loss_kd_probe']
-    assert torch.isfinite(value) and value.item() > 0
+    assert value.item() == pytest.approx(expected.item(), rel=1e-5) and value.item() > 0
     value.backward()
     assert model.student.bbox_head.gfl_reg.weight.grad.abs().sum() > 0
     assert all(p.grad is None for p in model.teacher.parameters())
