@@ -35,4 +35,4 @@ benchmark-methods: setup
 		--record configs/demo/benchmark_queue_results.json
 
 test: setup
-	$(PY) -m pytest tests -q -p no:cacheprovider
+	$(PY) -m pytest tests -q -p no:cacheprovider --durations=40

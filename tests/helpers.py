@@ -285,17 +285,19 @@ def write_config(path, base, overrides):
     return str(path)
 
 
-def train_with_random_teacher(config, data_root, tmp_path):
-    """One epoch of the demo distill ``config`` through tools/train.py on ``data_root``, its
-    teacher built from its own config with random weights (seed 0) and saved as the checkpoint.
-    Returns the runner and the teacher (its weights as saved)."""
+def train_with_random_teacher(config, data_root, tmp_path, scope='mmdet', iters=2):
+    """The demo distill ``config`` through tools/train.py on ``data_root`` (detection: one
+    epoch; segmentation, ``scope='mmseg'``: ``iters`` iterations), its teacher built from its
+    own config with random weights (seed 0) and saved as the checkpoint. Returns the runner and
+    the teacher (its weights as saved)."""
     from tools import train as train_tool
     cfg = Config.fromfile(config)
     torch.manual_seed(0)
-    teacher = build_model(Config.fromfile(cfg.model.teacher.config).model, 'mmdet')
+    teacher = build_model(Config.fromfile(cfg.model.teacher.config).model, scope)
     ckpt = str(tmp_path / 'teacher.pth')
     torch.save(teacher.state_dict(), ckpt)
-    options = data_options(data_root)
+    options = data_options(data_root) if scope == 'mmdet' else \
+        seg_data_options(data_root, iters=iters)
     options['model.teacher.checkpoint'] = ckpt
     path = write_config(tmp_path / 'cfg.py', config, options)
     return train_tool.main([path, '--work-dir', str(tmp_path / 'work')]), teacher

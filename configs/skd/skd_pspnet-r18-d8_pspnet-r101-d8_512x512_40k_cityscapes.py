@@ -13,11 +13,9 @@
 #   penalty runs the BatchNorm on running statistics (mmkd's fix, docs/skd.md). The
 #   image-conditioned mmkd critic: skd-condD_...cityscapes.py.
 # Paper: 69.10 -> 74.08 mIoU (val). Settings and demo results: configs/skd/README.md.
-_base_ = ['../_base_/distill_pspnet-r18_pspnet-r101_cityscapes.py']
+_base_ = ['../_base_/distill_pspnet-r18_pspnet-r101_512x512_40k_cityscapes.py']
 
-crop_size = (512, 512)
 model = dict(
-    student=dict(data_preprocessor=dict(size=crop_size)),
     discriminator=dict(type='mmkd.SKDReferenceDiscriminator', base_channels=64),
     disc_steps=1,
     kd_terms=dict(
@@ -29,19 +27,8 @@ model = dict(
         holistic=dict(loss=dict(type='mmkd.HolisticAdversarialLoss', adv_weight=0.1,
                                 gp_weight=10.0, maps='logits', disc_weight=0.1),
                       inputs=['s_logits', 't_logits'])))
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='RandomResize', scale=(2048, 1024), ratio_range=(0.5, 2.0), keep_ratio=True),
-    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
-    dict(type='PackSegInputs'),
-]
-train_dataloader = dict(batch_size=8, dataset=dict(pipeline=train_pipeline))
+train_dataloader = dict(batch_size=8)
 max_iters = 40000
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=4000)
-default_hooks = dict(checkpoint=dict(by_epoch=False, interval=4000))
 optim_wrapper = dict(
     _delete_=True,
     constructor='mmkd.MultiOptimWrapperConstructor',

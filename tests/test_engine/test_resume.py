@@ -35,29 +35,47 @@ def losses(work_dir):
     return {int(k): v for k, v in data.items()}
 
 
-def kill_and_resume(config, tmp_path, kill_at, kill_options=()):
-    """The uninterrupted run's and the resumed run's losses per iteration."""
+def kill_and_resume(config, tmp_path, kill_hook, check_killed=None):
+    """The uninterrupted run's and the resumed run's losses per iteration, and the work dir of
+    the run killed by ``kill_hook`` (checked by ``check_killed(work_dir)``) and resumed."""
     full, cut = tmp_path / 'full', tmp_path / 'cut'
     train(config, full)
     killing = write_config(tmp_path / 'killed.py', str(config), {'custom_hooks': [
-        dict(type='mmkd.DumpRankStateHook'),
-        dict(type='mmkd.KillAtIterationHook', iteration=kill_at)]})
-    train(killing, cut, *kill_options, killed=True)
-    out = train(config, cut, '--resume')
-    return losses(full), losses(cut), out
+        dict(type='mmkd.DumpRankStateHook'), kill_hook]})
+    train(killing, cut, killed=True)
+    if check_killed is not None:
+        check_killed(cut)
+    train(config, cut, '--resume')
+    return losses(full), losses(cut), cut
 
 
-def test_detection_resume_is_exact(demo_data, teacher_ckpt, tmp_path):
-    """2 epochs of 4 iterations, random flips on; killed at iteration 6, resumed from the
-    epoch-1 checkpoint: iterations 5..8 repeat the uninterrupted run's losses."""
+def killed_during_the_epoch_2_write(work_dir):
+    """epoch_2.pth is half written (as .part), and the epoch-1 checkpoint is still there and
+    named latest (max_keep_ckpts=1 would have removed it after a finished write)."""
+    assert osp.isfile(str(work_dir / 'epoch_2.pth.part'))
+    latest = open(work_dir / 'last_checkpoint').read().strip()
+    assert osp.basename(latest) == 'epoch_1.pth'
+    assert torch.load(latest, weights_only=True)['meta']['epoch'] == 1
+    assert not osp.isfile(str(work_dir / 'epoch_2.pth'))
+
+
+def test_detection_resume_after_a_kill_during_a_checkpoint_write(demo_data, teacher_ckpt,
+                                                                 tmp_path):
+    """2 epochs of 4 iterations, random flips on, max_keep_ckpts=1. The kill comes while
+    epoch_2.pth is half written: epoch_1.pth is still there and named latest; resumed from it,
+    iterations 5..8 repeat the uninterrupted run's losses, and the run ends with epoch_2.pth
+    alone."""
     opts = data_options(demo_data, epochs=2)
     opts.update({'model.teacher.checkpoint': teacher_ckpt,
                  'randomness': dict(seed=0, deterministic=True),
+                 'default_hooks.checkpoint.max_keep_ckpts': 1,
                  'custom_hooks': [dict(type='mmkd.DumpRankStateHook')],
                  'custom_imports': PROBES, 'train_cfg.val_interval': 10})
     config = write_config(tmp_path / 'cfg.py', DISTILL_CFG, opts)
-    full, resumed, out = kill_and_resume(config, tmp_path, kill_at=6)
-    assert sorted(resumed) == [5, 6, 7, 8]
+    full, resumed, cut = kill_and_resume(
+        config, tmp_path, dict(type='mmkd.KillDuringSaveHook', marker='epoch_2'),
+        killed_during_the_epoch_2_write)
+    assert sorted(full) == list(range(1, 9)) and sorted(resumed) == [5, 6, 7, 8]
     for it in (5, 6, 7, 8):
         for key in ('loss', 'loss_cls', 'loss_kd_hint', 'loss_kd_cls_pos'):
             assert resumed[it][key] == pytest.approx(full[it][key], rel=1e-6, abs=1e-9), \
@@ -65,6 +83,9 @@ def test_detection_resume_is_exact(demo_data, teacher_ckpt, tmp_path):
     # the flips of epoch 2 differ from epoch 1's: a resume that restarted the random state
     # would have repeated them (checked through the loss, which depends on the flips)
     assert full[5]['loss'] != full[1]['loss']
+    assert torch.load(cut / 'epoch_2.pth', weights_only=True)['meta']['epoch'] == 2
+    assert not osp.isfile(str(cut / 'epoch_1.pth'))
+    assert not osp.isfile(str(cut / 'epoch_2.pth.part'))
 
 
 def test_adversarial_segmentation_resume_is_exact(demo_data, seg_teacher_ckpt, tmp_path):
@@ -77,31 +98,10 @@ def test_adversarial_segmentation_resume_is_exact(demo_data, seg_teacher_ckpt, t
                  'custom_hooks': [dict(type='mmkd.DumpRankStateHook')],
                  'custom_imports': PROBES, 'train_cfg.val_interval': 10})
     config = write_config(tmp_path / 'cfg.py', SKD_CFG, opts)
-    full, resumed, _ = kill_and_resume(config, tmp_path, kill_at=3)
+    full, resumed, _ = kill_and_resume(
+        config, tmp_path, dict(type='mmkd.KillAtIterationHook', iteration=3))
     assert sorted(resumed) == [3, 4]
     for it in (3, 4):
         for key in ('loss', 'loss_kd_pixel', 'loss_kd_holistic', 'loss_disc', 'disc_gp'):
             assert resumed[it][key] == pytest.approx(full[it][key], rel=1e-6, abs=1e-9), \
                 (it, key)
-
-
-def test_a_kill_during_a_checkpoint_write_loses_nothing(demo_data, teacher_ckpt, tmp_path):
-    """max_keep_ckpts=1: the kill comes while epoch_2.pth is half written. The epoch-1
-    checkpoint is still there and named latest; resuming finishes the run."""
-    opts = data_options(demo_data, epochs=2)
-    opts.update({'model.teacher.checkpoint': teacher_ckpt,
-                 'default_hooks.checkpoint.max_keep_ckpts': 1,
-                 'custom_imports': PROBES, 'train_cfg.val_interval': 10})
-    config = write_config(tmp_path / 'cfg.py', DISTILL_CFG, opts)
-    killing = write_config(tmp_path / 'killed.py', config, {'custom_hooks': [
-        dict(type='mmkd.KillDuringSaveHook', marker='epoch_2')]})
-    work_dir = tmp_path / 'run'
-    train(killing, work_dir, killed=True)
-    latest = open(work_dir / 'last_checkpoint').read().strip()
-    assert osp.basename(latest) == 'epoch_1.pth'
-    assert torch.load(latest, weights_only=True)['meta']['epoch'] == 1
-    assert osp.isfile(str(work_dir / 'epoch_2.pth.part'))
-    assert not osp.isfile(str(work_dir / 'epoch_2.pth'))
-    train(config, work_dir, '--resume')
-    assert torch.load(work_dir / 'epoch_2.pth', weights_only=True)['meta']['epoch'] == 2
-    assert not osp.isfile(str(work_dir / 'epoch_1.pth'))

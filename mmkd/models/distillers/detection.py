@@ -11,8 +11,8 @@ from mmkd.structures import VLR_MODES, batch_foreground_masks, box_features, poi
 from .base import BaseDistiller
 from .capture import Capture
 from .cross_head import CrossHead
-from .head_rows import (RCNNFamily, centerness_avg_factor, dense_head, dense_rows, family_of,
-                        head_branches, head_layers, head_space, keep_assignment, require_bins)
+from .head_rows import (RCNNFamily, dense_head, dense_rows, family_of, head_branches,
+                        head_layers, head_space, keep_assignment, require_bins, require_fcos)
 from .terms import as_fp32
 from .vocabulary import DETECTION
 
@@ -105,7 +105,7 @@ class DetectionDistiller(BaseDistiller):
                 f"{type(dense_head(self.teacher, 'teacher')).__name__} is not a head mmkd reads "
                 "a centerness from (mmdet's ATSSHead and FCOSHead, with their own forward).")
         if 'centerness_avg_factor' in self.needs:
-            centerness_avg_factor(student_head, torch.zeros(0, 4))  # raises for another head
+            require_fcos(student_head)
         #: the two-stage heads' rows (None when no term reads rcnn_* names)
         self.rcnn = RCNNFamily(self.student, self.teacher, self.capture) if wants.rcnn else None
         if wants.priors:
@@ -193,8 +193,7 @@ class DetectionDistiller(BaseDistiller):
         for lv, s in enumerate(s_feats):
             # the level's teacher and adapter: those of the first term reading it on the neck
             term = next((term for term in self.kd_terms.values() if 's_neck' in term.per_level
-                         and lv in [x % len(s_feats)
-                                    for x in term.level_indices(len(s_feats))]), None)
+                         and term.reads_level(lv, len(s_feats))), None)
             tl = lv if term is None else term.teacher_level_of(lv, len(s_feats), len(t_feats))
             if tl >= len(t_feats):
                 continue

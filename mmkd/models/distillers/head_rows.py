@@ -387,12 +387,16 @@ def centerness_avg_factor(head, pos_targets):
     """FCOS's divisor of its box loss: the sum of the positives' centerness targets (their
     distances to the four edges, in any one unit), or 1 when there is no positive (FCOS divides
     by at least 1e-6 then)."""
-    if not isinstance(head, FCOSHead):
-        raise ValueError(f'centerness_avg_factor is the divisor of an FCOS head\'s box loss; the '
-                         f"student's head is {type(head).__name__} (use cls_avg_factor).")
+    require_fcos(head)
     if not len(pos_targets):
         return 1.0
     return max(float(head.centerness_target(pos_targets).sum()), 1e-6)
+
+
+def require_fcos(head):
+    if not isinstance(head, FCOSHead):
+        raise ValueError(f'centerness_avg_factor is the divisor of an FCOS head\'s box loss; the '
+                         f"student's head is {type(head).__name__} (use cls_avg_factor).")
 
 
 def require_bins(head):

@@ -59,6 +59,12 @@ def build_loss(cfg, where):
             '(custom_imports=dict(imports=[...])).') from None
 
 
+def _missing_levels(levels, num_levels):
+    """The entries of ``levels`` that index no level of ``num_levels`` (negative ones count
+    from the end, as in Python)."""
+    return [lv for lv in levels if not -num_levels <= lv < num_levels]
+
+
 def vocabulary_help(table):
     return '\n'.join(f'  {name}: {e.doc}' for name, e in table.items())
 
@@ -153,10 +159,10 @@ class KDTerm(nn.Module):
         if levels == 'all' or levels is None:
             return list(range(num_levels))
         levels = [levels] if isinstance(levels, int) else list(levels)
-        bad = [lv for lv in levels if not -num_levels <= lv < num_levels]
-        if bad:
-            raise IndexError(f'{self.where}.levels = {levels}: levels {bad} do not exist; the '
-                             f'model gives {num_levels} levels (0..{num_levels - 1}).')
+        missing = _missing_levels(levels, num_levels)
+        if missing:
+            raise IndexError(f'{self.where}.levels = {levels}: levels {missing} do not exist; '
+                             f'the model gives {num_levels} levels (0..{num_levels - 1}).')
         return levels
 
     def teacher_level_indices(self, num_levels, num_teacher_levels):
@@ -164,8 +170,7 @@ class KDTerm(nn.Module):
         ones, or ``teacher_levels``."""
         levels = self.level_indices(num_levels)
         if self.teacher_levels is None:
-            missing = [lv for lv in levels if not -num_teacher_levels <= lv < num_teacher_levels]
-            if missing:
+            if _missing_levels(levels, num_teacher_levels):
                 raise IndexError(
                     f'{self.where} reads the student levels {levels}; the teacher gives '
                     f'{num_teacher_levels} levels (0..{num_teacher_levels - 1}), the student '
@@ -177,10 +182,10 @@ class KDTerm(nn.Module):
             raise ValueError(f'{self.where}.teacher_levels = {pairs} pairs {len(pairs)} teacher '
                              f'levels with the {len(levels)} student levels {levels}; give one '
                              'teacher level for each.')
-        bad = [lv for lv in pairs if not -num_teacher_levels <= lv < num_teacher_levels]
-        if bad:
-            raise IndexError(f'{self.where}.teacher_levels = {pairs}: levels {bad} do not exist; '
-                             f'the teacher gives {num_teacher_levels} levels '
+        missing = _missing_levels(pairs, num_teacher_levels)
+        if missing:
+            raise IndexError(f'{self.where}.teacher_levels = {pairs}: levels {missing} do not '
+                             f'exist; the teacher gives {num_teacher_levels} levels '
                              f'(0..{num_teacher_levels - 1}).')
         return pairs
 
@@ -269,16 +274,23 @@ class KDTerm(nn.Module):
                   for _ in self.level_indices(num_levels)[1:]]
         self.loss = nn.ModuleList([self.loss] + copies)
 
+    def _read_levels(self, num_levels):
+        """:meth:`level_indices` counted from 0 (negative levels resolved)."""
+        return [lv % num_levels for lv in self.level_indices(num_levels)]
+
+    def reads_level(self, level, num_levels):
+        """Whether the term reads the student's ``level`` (0..num_levels - 1)."""
+        return level in self._read_levels(num_levels)
+
     def adapter_at(self, key, level, num_levels):
         """The adapter the student's ``key`` features of ``level`` go through, or None."""
-        if key not in self.adapters:
+        if key not in self.adapters or not self.reads_level(level, num_levels):
             return None
-        levels = [lv % num_levels for lv in self.level_indices(num_levels)]
-        return self.adapters[key][levels.index(level)] if level in levels else None
+        return self.adapters[key][self._read_levels(num_levels).index(level)]
 
     def teacher_level_of(self, level, num_levels, num_teacher_levels):
         """The teacher level the term pairs with its student ``level`` (one it reads)."""
-        levels = [lv % num_levels for lv in self.level_indices(num_levels)]
+        levels = self._read_levels(num_levels)
         pairs = self.teacher_level_indices(num_levels, num_teacher_levels)
         return pairs[levels.index(level)] % num_teacher_levels
 

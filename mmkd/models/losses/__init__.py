@@ -1,6 +1,9 @@
+from .af_dcd import AfDCDLoss, channel_group_tokens, omni_contrastive
 from .attention_transfer import AttentionTransferLoss, attention_transfer, spatial_attention
 from .bckd import BCKDLocalizationLoss, iou_kd, score_gap_weights
 from .bounded_regression import TeacherBoundedRegressionLoss, bounded_regression
+from .cirkd import (CIRKDMemoryLoss, ClassMemory, CrossImagePixelRelationLoss,
+                    cross_image_pixel_relation)
 from .channel_wise import ChannelWiseDivergenceLoss, channel_wise_divergence
 from .decoupled_feature import DecoupledFeatureLoss, decoupled_feature
 from .feature_imitation import FeatureImitationLoss, feature_imitation
@@ -11,7 +14,7 @@ from .localization_distillation import (LocalizationDistillationLoss, distances_
 from .holistic_adversarial import (HolisticAdversarialLoss, critic, gradient_penalty,
                                    score_maps)
 from .logit_kd import LogitKDLoss, logit_kd
-from .mgd import MGDLoss, masked_generation, random_keep_mask
+from .mgd import MGDLoss, generation_error, masked_generation, random_keep_mask
 from .pair_wise import PairWiseKDLoss, node_affinity, pair_wise_kd
 from .pixel_wise import PixelWiseKDLoss, pixel_wise_kd
 from .pkd import PKDLoss, channel_standardise, pearson_kd
@@ -36,4 +39,7 @@ __all__ = ['bounded_regression', 'TeacherBoundedRegressionLoss', 'WeightedSoftLa
            'decoupled_feature', 'fine_grained_imitation', 'localization_distillation',
            'weighted_soft_label', 'soft_kl', 'MGDLoss', 'masked_generation', 'random_keep_mask',
            'PKDLoss', 'channel_standardise', 'pearson_kd', 'QualityFocalKDLoss',
-           'quality_focal_kd', 'BCKDLocalizationLoss', 'iou_kd', 'score_gap_weights']
+           'quality_focal_kd', 'BCKDLocalizationLoss', 'iou_kd', 'score_gap_weights',
+           'CIRKDMemoryLoss', 'ClassMemory', 'CrossImagePixelRelationLoss',
+           'cross_image_pixel_relation', 'AfDCDLoss', 'channel_group_tokens',
+           'omni_contrastive', 'generation_error']

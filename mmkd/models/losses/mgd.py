@@ -30,8 +30,13 @@ def masked_generation(s_feat, t_feat, keep, generation):
     Returns:
         Tensor: a scalar.
     """
-    generated = generation(s_feat * keep)
-    return (generated - t_feat.detach()).pow(2).sum() / s_feat.shape[0]
+    return generation_error(generation(s_feat * keep), t_feat)
+
+
+def generation_error(generated, t_feat):
+    """``sum (generated - t)^2 / N``: the squared error summed over channels and positions,
+    averaged over the N images; no gradient reaches ``t_feat``."""
+    return (generated - t_feat.detach()).pow(2).sum() / generated.shape[0]
 
 
 @MODELS.register_module()
