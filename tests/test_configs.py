@@ -80,6 +80,11 @@ def test_config_builds_and_runs_one_forward(path, tmp_path):
     size = 128 if 'dconv' in str(model_cfg.get('teacher', {}).get('config', '')) else 64
     if 'Reference' in str((model_cfg.get('discriminator') or {}).get('type', '')):
         size = 512
+    for term in model_cfg.get('kd_terms', {}).values():
+        # Af-DCD's last backbone stage (stride 8), max-pooled, must tile into its patches
+        loss = term.get('loss') or {}
+        if loss.get('type') == 'mmkd.AfDCDLoss':
+            size = max(size, 8 * loss.get('pool', 4) * loss.get('patch', (4,))[0])
     losses = model.loss(*(tiny_seg_batch(size) if scope == 'mmseg' else tiny_batch(size)))
     total, log_vars = model.parse_losses(losses)
     assert torch.isfinite(total), log_vars

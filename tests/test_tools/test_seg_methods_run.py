@@ -18,8 +18,8 @@ CASES = {
     # config: (its KD terms, a state-dict key of what trains beside the student)
     f'configs/cirkd/cirkd_{PAIR}': (('kd', 'cirkd_minibatch', 'cirkd_memory'),
                                     'kd_terms.cirkd_memory.loss.project.0.weight'),
-    f'configs/af_dcd/af-dcd_{PAIR}': (('kd', 'af_dcd'), 'kd_terms.af_dcd.loss.align.weight'),
-    f'configs/mgd/mgd_{PAIR}': (('mgd', 'cwd'), 'kd_terms.mgd.loss.generation.0.weight'),
+    f'configs/af_dcd/af-dcd_{PAIR}': (('kd', 'af_dcd'), 'kd_terms.af_dcd.loss.0.align.weight'),
+    f'configs/mgd/mgd_{PAIR}': (('mgd', 'cwd'), 'kd_terms.mgd.loss.0.generation.0.weight'),
     f'configs/canonical_kd/canonical-kd_{PAIR}': (('kd', 'feat'),
                                                    'kd_terms.feat.adapters.backbone.0.conv.weight'),
 }
