@@ -21,7 +21,9 @@ setup(
         'numpy<2',
     ],
     extras_require={
-        'tests': ['pytest', 'scikit-learn', 'pycocotools', 'mmrazor==1.0.0',
+        # pytest-xdist: `make test` runs the tests in 2 processes
+        'tests': ['pytest', 'pytest-xdist==3.8.0', 'scikit-learn', 'pycocotools',
+                  'mmrazor==1.0.0',
                   'mmdeploy==1.3.1', 'onnxruntime==1.26.0', 'onnx==1.17.0',
                   'tensorboard==2.20.0', 'openmim==0.3.9'],
         # tools/deploy.py: ONNX export with MMDeploy, checked against onnxruntime

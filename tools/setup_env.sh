@@ -26,7 +26,7 @@ fi
 if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
 fi
-if [ -f "$STAMP" ] && "$VENV/bin/python" -c "import mmkd, pytest, sklearn, mmdeploy, onnxruntime" 2>/dev/null; then
+if [ -f "$STAMP" ] && "$VENV/bin/python" -c "import mmkd, pytest, xdist, sklearn, mmdeploy, onnxruntime" 2>/dev/null; then
   echo "[setup] mmkd stack already installed in $VENV"
   exit 0
 fi

@@ -1,8 +1,9 @@
 # The 512 x 512 Cityscapes setting of SKD's and MGD's papers on the PSPNet pair of
 # distill_pspnet-r18_pspnet-r101_cityscapes.py (mmseg's 40k R101 teacher, 78.34 mIoU): crops of
 # 512 x 512 from images resized around 2048 x 1024 (ratio 0.5-2.0), 40k iterations, SGD lr 0.01,
-# momentum 0.9, weight decay 5e-4, poly to 1e-4 (mmseg's 40k schedule). Method configs add their
-# kd_terms and set the images per iteration.
+# momentum 0.9, weight decay 5e-4, poly to 1e-4 (mmseg's 40k schedule), mmseg's 4 x 2 images an
+# iteration unless a method config sets its own (SKD: 8 on one GPU). Method configs add their
+# kd_terms.
 _base_ = ['./distill_pspnet-r18_pspnet-r101_cityscapes.py']
 
 crop_size = (512, 512)

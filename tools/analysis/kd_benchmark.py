@@ -265,7 +265,7 @@ class Runs:
         record (the distilled row: the metric of the teacher it learned from). A record on disk
         is reused only when it was measured with the same config (its text's SHA-1); its metric
         is read again with this benchmark's ``metric``."""
-        sha, train_sha = hashlib.sha1(cfg.pretty_text.encode()).hexdigest(), training_sha(cfg)
+        sha, train_sha = hashlib.sha1(config_text(cfg).encode()).hexdigest(), training_sha(cfg)
         train_key = training_sha(cfg, ROOT)
 
         def legacy_key(root):  # the key of a record made before train_key_version
@@ -289,7 +289,8 @@ class Runs:
                       + (f' (about {expected[0]:.1f} min; ETA of the rows planned so far '
                          f'~{expected[1]:.0f} min)' if expected else ''), flush=True)
                 os.makedirs(osp.dirname(config), exist_ok=True)
-                cfg.dump(config)
+                with open(config, 'w', encoding='utf-8') as f:  # Config.dump's text
+                    f.write(config_text(cfg))
                 metrics, minutes = self.runner(config, osp.dirname(path), seed)
                 record = dict(row=row, seed=seed, units=units, minutes=minutes,
                               metric=run_metric(metrics, self.metric), config_sha=sha,
@@ -327,6 +328,19 @@ def _with_prefix(node, prefix, new):
     return node
 
 
+_TEXTS = {}
+
+
+def config_text(cfg):
+    """``cfg.pretty_text``, the text ``Config.dump`` writes and the hashes are made of, kept
+    for each config's contents: MMEngine formats it with yapf, about a second a call, and a
+    benchmark makes it for the same few configs many times."""
+    key = repr(cfg.to_dict())
+    if key not in _TEXTS:
+        _TEXTS[key] = cfg.pretty_text
+    return _TEXTS[key]
+
+
 #: the version of :func:`training_sha`'s train keys that records store (``train_key_version``)
 TRAIN_KEY_VERSION = 2
 
@@ -351,13 +365,13 @@ def training_sha(cfg, root=None, legacy_root=None):
         if node is not None and last in node:
             node.pop(last)
     if root is None:
-        return hashlib.sha1(cfg.pretty_text.encode()).hexdigest()
+        return hashlib.sha1(config_text(cfg).encode()).hexdigest()
     prefix = osp.join(osp.abspath(root), '')  # the folder, not a sibling /a/b2 of /a/b
     if legacy_root is None:
-        text = Config(_with_prefix(cfg.to_dict(), prefix, '<root>/')).pretty_text
+        text = config_text(Config(_with_prefix(cfg.to_dict(), prefix, '<root>/')))
     else:
         old = osp.join(legacy_root, '')
-        text = Config(_with_prefix(cfg.to_dict(), prefix, old)).pretty_text.replace(
+        text = config_text(Config(_with_prefix(cfg.to_dict(), prefix, old))).replace(
             old, '<root>/')
     return hashlib.sha1(text.encode()).hexdigest()
 

@@ -19,8 +19,11 @@ class KDDistributedDataParallel(MMDistributedDataParallel):
       losses' gradients are averaged by DDP.
     - The discriminator of adversarial KD takes no gradient in the student's backward, so it is
       kept out of DDP's reducer (which would wait for it); the distiller averages its gradients
-      itself in the discriminator step (:func:`mmkd.utils.dist.average_gradients`), and this wrapper broadcasts its
-      initial weights from rank 0.
+      itself in the discriminator step (:func:`mmkd.utils.dist.average_gradients`), and this
+      wrapper broadcasts its initial weights from rank 0.
+    - Buffers of a module with ``syncs_itself = True`` (CIRKD's memories, which every process
+      writes alike from gathered rows) are broadcast from rank 0 once, here, instead of at every
+      forward (DDP's ``broadcast_buffers``: 860 MB a step for the Cityscapes config's memories).
     - On CPU (gloo), ``device_ids`` are dropped: DDP takes them for GPU modules only.
 
     ``tools/train.py`` uses it whenever a launcher is given and the config sets no
@@ -32,14 +35,20 @@ class KDDistributedDataParallel(MMDistributedDataParallel):
             kwargs.pop('device_ids', None)
             kwargs.pop('output_device', None)
         discriminator = getattr(module, 'discriminator', None)
+        ignored, once = [], []
         if discriminator is not None:
-            DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(
-                module, [f'discriminator.{name}' for name, _ in
-                         [*discriminator.named_parameters(), *discriminator.named_buffers()]])
+            ignored += [f'discriminator.{name}' for name, _ in
+                        [*discriminator.named_parameters(), *discriminator.named_buffers()]]
+            once += [*discriminator.parameters(), *discriminator.buffers()]
+        for prefix, part in module.named_modules():
+            if getattr(part, 'syncs_itself', False):  # e.g. CIRKD's memories (cirkd.py)
+                ignored += [f'{prefix}.{name}' for name, _ in part.named_buffers()]
+                once += list(part.buffers())
+        if ignored:
+            DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(module, ignored)
         super().__init__(module, detect_anomalous_params=detect_anomalous_params, **kwargs)
-        if discriminator is not None:
-            for tensor in [*discriminator.parameters(), *discriminator.buffers()]:
-                broadcast(tensor.data, src=0)
+        for tensor in once:
+            broadcast(tensor.data, src=0)
 
     def train_step(self, data, optim_wrapper):
         if is_distiller(self.module):

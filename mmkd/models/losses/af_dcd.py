@@ -150,6 +150,10 @@ class AfDCDLoss(nn.Module):
         if not 0 <= mask_ratio < 1:
             raise ValueError(f'AfDCDLoss: mask_ratio={mask_ratio} is the share of positions '
                              'masked; use a value in [0, 1).')
+        if len(tuple(patch)) != 2 or min(patch) < 1:
+            raise ValueError(f'AfDCDLoss: patch={patch} must be two positive sizes (h, w).')
+        # read by the distiller, which checks them against the models at build time
+        self.student_channels, self.teacher_channels = student_channels, teacher_channels
         self.fd_weight, self.ctr_weight = fd_weight, ctr_weight
         self.temperature, self.groups, self.patch, self.pool = temperature, groups, \
             tuple(patch), pool
@@ -163,6 +167,10 @@ class AfDCDLoss(nn.Module):
                           nn.Conv2d(teacher_channels, teacher_channels, 3, padding=1))
 
     def check_sizes(self, s_feat, t_feat):
+        if s_feat.shape[1] != t_feat.shape[1]:
+            raise ValueError(f'AfDCDLoss: teacher_channels={s_feat.shape[1]} but the teacher\'s '
+                             f'feature has {t_feat.shape[1]} channels; set teacher_channels to '
+                             'it.')
         if s_feat.shape != t_feat.shape:
             raise ValueError(
                 f'AfDCDLoss: student {tuple(s_feat.shape)} and teacher {tuple(t_feat.shape)} '
@@ -178,6 +186,9 @@ class AfDCDLoss(nn.Module):
     def forward(self, s_feat, t_feat, keep=None):
         """s_feat (N, Cs, H, W), t_feat (N, Ct, H, W); ``keep`` (N, 1, H, W) replaces the mask
         (tests). Returns a scalar."""
+        if s_feat.dim() != 4 or s_feat.shape[1] != self.student_channels:
+            raise ValueError(f'AfDCDLoss: expects the student\'s (N, {self.student_channels}, H, '
+                             f'W) feature (student_channels); got {tuple(s_feat.shape)}.')
         s_feat = self.align(s_feat)
         self.check_sizes(s_feat, t_feat)
         if keep is None:

@@ -113,6 +113,10 @@ class ClassMemory(nn.Module):
     back to 0).
     """
 
+    #: DDP leaves the buffers alone after broadcasting them once (KDDistributedDataParallel):
+    #: every process writes the same gathered rows
+    syncs_itself = True
+
     def __init__(self, num_classes, size, channels):
         super().__init__()
         self.size = size
@@ -224,6 +228,8 @@ class CIRKDMemoryLoss(nn.Module):
             raise ValueError(f'CIRKDMemoryLoss: pixel_update_freq={pixel_update_freq} pixels '
                              'per class and image do not fit in pixel_memory_size='
                              f'{pixel_memory_size}; make it at most the memory size.')
+        # read by the distiller, which checks them against the models where it can
+        self.student_channels, self.teacher_channels = student_channels, teacher_channels
         self.num_classes = num_classes
         self.pixel_samples = pixel_contrast_size // num_classes + 1
         self.region_samples = region_contrast_size // num_classes + 1
@@ -293,6 +299,10 @@ class CIRKDMemoryLoss(nn.Module):
             raise ValueError(f'CIRKDMemoryLoss: gt_seg {tuple(gt_seg.shape)} must be the (N, H, W) '
                              f'label map of the batch of {s_feat.shape[0]} images (term input '
                              "'gt_seg').")
+        if s_feat.shape[1] != self.student_channels:
+            raise ValueError(f'CIRKDMemoryLoss: student_channels={self.student_channels} but the '
+                             f"student's feature has {s_feat.shape[1]} channels; set "
+                             'student_channels to it.')
         size = s_feat.shape[-2:]
         s_embed = F.normalize(self.project(s_feat), dim=1)
         if s_embed.shape[1] != t_feat.shape[1]:

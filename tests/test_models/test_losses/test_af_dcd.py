@@ -100,12 +100,34 @@ def test_gradients_reach_the_student_align_and_projector_only():
     assert all(p.grad is not None for p in loss.parameters())
 
 
+def test_centre_mask_in_the_loss():
+    """mask='centre' drops the centre block before the projector: the loss equals the one with
+    that mask given, and differs from keeping everything."""
+    torch.manual_seed(0)
+    loss = AfDCDLoss(student_channels=4, teacher_channels=4, groups=2, patch=(2, 2), pool=1,
+                     mask='centre', projector='plain')
+    s, t = torch.randn(1, 4, 6, 6), torch.randn(1, 4, 6, 6)
+    centre = centre_keep_mask(s)
+    assert loss(s, t).item() == pytest.approx(loss(s, t, keep=centre).item(), rel=1e-6)
+    assert loss(s, t).item() != pytest.approx(loss(s, t, keep=torch.ones_like(centre)).item())
+
+
 def test_errors_name_the_setting():
     with pytest.raises(ValueError, match='groups=16 must divide teacher_channels=24'):
         AfDCDLoss(student_channels=8, teacher_channels=24)
     with pytest.raises(ValueError, match="mask='middle'"):
         AfDCDLoss(student_channels=8, teacher_channels=16, mask='middle')
+    with pytest.raises(ValueError, match=r'mask_ratio=1.0 is the share'):
+        AfDCDLoss(student_channels=8, teacher_channels=16, mask_ratio=1.0)
+    with pytest.raises(ValueError, match=r'patch=\(0, 4\) must be two positive sizes'):
+        AfDCDLoss(student_channels=8, teacher_channels=16, patch=(0, 4))
+    with pytest.raises(ValueError, match='temperature=0 must be > 0'):
+        AfDCDLoss(student_channels=8, teacher_channels=16, temperature=0)
     loss = AfDCDLoss(student_channels=16, teacher_channels=16)
+    with pytest.raises(ValueError, match=r"student's \(N, 16, H, W\) feature"):
+        loss(torch.randn(1, 8, 16, 16), torch.randn(1, 16, 16, 16))
+    with pytest.raises(ValueError, match="teacher_channels=16 but the teacher's feature has 32"):
+        loss(torch.randn(1, 16, 16, 16), torch.randn(1, 32, 16, 16))
     with pytest.raises(ValueError, match=r'20x20 feature max-pooled by pool=4 is 5x5'):
         loss(torch.randn(1, 16, 20, 20), torch.randn(1, 16, 20, 20))
     with pytest.raises(ValueError, match='same stride'):

@@ -166,8 +166,25 @@ def test_memory_gradient_reaches_the_student_and_the_head_only():
     assert all(p.grad is not None for p in loss.project.parameters())
 
 
+def test_memory_is_written_in_training_only():
+    """In eval mode (validation) the batch is not written: the memories stay as they were."""
+    torch.manual_seed(0)
+    loss = CIRKDMemoryLoss(student_channels=2, teacher_channels=2, num_classes=2,
+                           pixel_memory_size=4, region_memory_size=4, pixel_update_freq=2)
+    before = {k: v.clone() for k, v in loss.state_dict().items() if '_memory.' in k}
+    loss.eval()
+    loss(torch.rand(1, 2, 2, 2), torch.rand(1, 2, 4, 4), torch.zeros(1, 2, 2, dtype=torch.long))
+    for key, value in before.items():
+        assert torch.equal(loss.state_dict()[key], value), key
+
+
 def test_memory_errors_name_the_setting():
     loss = CIRKDMemoryLoss(student_channels=2, teacher_channels=2, num_classes=2)
+    with pytest.raises(ValueError, match="student_channels=2 but the student's feature has 3"):
+        loss(torch.rand(1, 3, 2, 2), torch.rand(1, 2, 2, 2), torch.zeros(1, 2, 2))
+    with pytest.raises(ValueError, match='contrast_temperature=0 must be > 0'):
+        CIRKDMemoryLoss(student_channels=2, teacher_channels=2, num_classes=2,
+                        contrast_temperature=0)
     with pytest.raises(ValueError, match='GT label 5 is neither a class'):
         loss(torch.rand(1, 2, 2, 2), torch.rand(1, 2, 2, 2), torch.full((1, 2, 2), 5))
     with pytest.raises(ValueError, match='teacher_channels=2'):
@@ -205,6 +222,32 @@ def _two_process_step(rank, port, out_dir):
     loss(torch.rand(1 + rank, 3, 4, 4), t, gt)
     torch.save(dict(state=loss.state_dict(), t=t, gt=gt), os.path.join(out_dir, f'{rank}.pth'))
     tdist.destroy_process_group()
+
+
+def _wrap_under_ddp(rank, port, out_dir):
+    import torch.distributed as tdist
+    from mmkd.engine.wrappers.distributed import KDDistributedDataParallel
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
+    tdist.init_process_group('gloo', rank=rank, world_size=2)
+    torch.manual_seed(rank)  # each process its own initial memories and weights
+    model = torch.nn.Module()
+    model.head = torch.nn.Linear(2, 2)
+    model.memory = ClassMemory(num_classes=2, size=3, channels=2)
+    wrapped = KDDistributedDataParallel(model)
+    torch.save(dict(state=model.state_dict(),
+                    ignored=sorted(wrapped.parameters_to_ignore)),
+               os.path.join(out_dir, f'ddp{rank}.pth'))
+    tdist.destroy_process_group()
+
+
+def test_ddp_broadcasts_the_memories_once_and_leaves_them_out_of_its_buffer_sync(tmp_path):
+    """Under mmkd's DDP wrapper the memories start as rank 0's on both processes (as the
+    weights) and DDP does not broadcast them at every forward (they are on its ignore list)."""
+    mp.spawn(_wrap_under_ddp, args=(29573, str(tmp_path)), nprocs=2)
+    ranks = [torch.load(tmp_path / f'ddp{r}.pth', weights_only=True) for r in (0, 1)]
+    for key in ('memory.queue', 'memory.ptr', 'head.weight'):
+        assert torch.equal(ranks[0]['state'][key], ranks[1]['state'][key]), key
+    assert ranks[0]['ignored'] == ['memory.ptr', 'memory.queue']
 
 
 def test_memory_is_equal_on_every_process_after_a_two_process_step(tmp_path):
