@@ -6,6 +6,7 @@ import torch
 from mmkd.models.losses import AfDCDLoss, channel_group_tokens, omni_contrastive
 from mmkd.models.losses.af_dcd import centre_keep_mask
 from mmkd.registry import MODELS
+from tests.helpers import identity_conv3x3
 
 
 def test_omni_contrastive_by_hand():
@@ -58,12 +59,7 @@ def test_tokens_are_numbered_position_major():
 
 
 def identity_projector(loss):
-    with torch.no_grad():
-        for conv in (loss.projector[0], loss.projector[2]):
-            conv.weight.zero_()
-            conv.bias.zero_()
-            for c in range(conv.out_channels):
-                conv.weight[c, c, 1, 1] = 1.0
+    identity_conv3x3(loss.projector[0], loss.projector[2])
     return loss
 
 

@@ -3,16 +3,12 @@ import torch
 
 from mmkd.models.losses import MGDLoss, masked_generation, random_keep_mask
 from mmkd.registry import MODELS
+from tests.helpers import identity_conv3x3
 
 
 def identity_generation(loss):
     """Both 3x3 convs of the generation block made the identity: G(x) = relu(x)."""
-    for conv in (loss.generation[0], loss.generation[2]):
-        with torch.no_grad():
-            conv.weight.zero_()
-            conv.bias.zero_()
-            for c in range(conv.out_channels):
-                conv.weight[c, c, 1, 1] = 1.0
+    identity_conv3x3(loss.generation[0], loss.generation[2])
     return loss
 
 
