@@ -35,4 +35,4 @@ benchmark-methods: setup
 		--record configs/demo/benchmark_queue_results.json
 
 test: setup
-	$(PY) -m pytest tests -q -p no:cacheprovider -n 2 --dist worksteal --durations=40
+	$(PY) -m pytest tests -q -p no:cacheprovider -n 2 --durations=40

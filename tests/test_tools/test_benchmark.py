@@ -69,7 +69,8 @@ def test_mmdet_ld_anchor_computes_the_losses_of_the_coco_ld_config(demo_data, ca
                           '--cfg-options', f'train_dataloader.dataset.data_root={root}'])
     ours, theirs = med['first_losses'], med['anchor_first_losses']
     assert theirs['loss_ld'] > 0
-    assert ours['loss_kd_ld'] == pytest.approx(theirs['loss_ld'], rel=1e-5)
+    # float32 sums in another order: the two differ by about 1e-5 relative on some runs
+    assert ours['loss_kd_ld'] == pytest.approx(theirs['loss_ld'], rel=1e-4)
     assert ours['loss_cls'] == pytest.approx(theirs['loss_cls'], rel=1e-5)
     # the box losses share one divisor, the sum of the positives' score weights, which GFLHead
     # clamps to at least 1 and LDHead does not (+1e-6): at random weights the scores are ~0.01
