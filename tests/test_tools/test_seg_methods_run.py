@@ -1,7 +1,8 @@
 """Two iterations of each segmentation method's demo config of issue 21 (CIRKD, Af-DCD, MGD,
-the canonical baseline) through tools/train.py on the tiny demo data, with a random teacher:
-every KD term's loss is logged and positive, what the method trains beside the student is saved
-with the run, and the teacher's weights stay as they were."""
+the canonical baseline, the latter also from the SegFormer demo teacher) through tools/train.py
+on the tiny demo data, with a random teacher: every KD term's loss is logged and positive, what
+the method trains beside the student is saved with the run, and the teacher's weights stay as
+they were."""
 import math
 import os.path as osp
 
@@ -14,6 +15,7 @@ pytestmark = pytest.mark.heavy  # trains through the tools
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PAIR = 'pspnet-r18-w8_pspnet-r18-w16_1.6k_mmkd-demo-student.py'
+SEGFORMER_PAIR = 'pspnet-r18-w8_segformer-mit-tiny_1.6k_mmkd-demo-student.py'
 CASES = {
     # config: (its KD terms, a state-dict key of what trains beside the student)
     f'configs/cirkd/cirkd_{PAIR}': (('kd', 'cirkd_minibatch', 'cirkd_memory'),
@@ -22,6 +24,9 @@ CASES = {
     f'configs/mgd/mgd_{PAIR}': (('mgd', 'cwd'), 'kd_terms.mgd.loss.0.generation.0.weight'),
     f'configs/canonical_kd/canonical-kd_{PAIR}': (('kd', 'feat'),
                                                    'kd_terms.feat.adapters.backbone.0.conv.weight'),
+    # a SegFormer teacher for the ResNet student: logits resized, the last stages paired
+    f'configs/canonical_kd/canonical-kd_{SEGFORMER_PAIR}': (
+        ('kd', 'feat'), 'kd_terms.feat.adapters.backbone.0.conv.weight'),
 }
 
 

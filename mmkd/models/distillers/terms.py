@@ -13,6 +13,7 @@ from contextlib import contextmanager
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmengine.config import ConfigDict
 from mmengine.logging import MMLogger
 
@@ -57,6 +58,15 @@ def build_loss(cfg, where):
             f'mmkd registers: {", ".join(known)}. A loss of your own must be registered with '
             '@MODELS.register_module() from mmkd.registry and imported '
             '(custom_imports=dict(imports=[...])).') from None
+
+
+def resize_to(t_map, s_map):
+    """``t_map`` (N, C', h', w') resized bilinearly (``align_corners=False``, as mmseg resizes
+    its logits) to the H x W of ``s_map`` (N, C, H, W); itself when they are equal."""
+    if t_map.shape[-2:] == s_map.shape[-2:]:
+        return t_map
+    return F.interpolate(t_map, size=tuple(s_map.shape[-2:]), mode='bilinear',
+                         align_corners=False)
 
 
 def _missing_levels(levels, num_levels):
@@ -115,6 +125,10 @@ class KDTerm(nn.Module):
         #: feature names (without s_/t_) read from both sides that an adapter can align
         self.pairs = [k[2:] for k in inputs if k and k.startswith('s_') and f't_{k[2:]}' in inputs
                       and table[k].adaptable]
+        #: teacher maps resized to the student's H x W when they differ (a SegFormer teacher's
+        #: logits at 1/4 of the input for a dilated ResNet student's at 1/8)
+        self.resized = [k for k in inputs if k and k.startswith('t_') and table[k].resized
+                        and f's_{k[2:]}' in inputs]
         self.levels = spec.get('levels', 'all')
         #: the teacher's level read with each student level (None: the same index)
         self.teacher_levels = spec.get('teacher_levels')
@@ -311,7 +325,10 @@ class KDTerm(nn.Module):
             if key is None:  # the loss's default for that argument
                 return None
             if lv is None or key not in self.per_level:
-                return as_fp32(knowledge[key])
+                value = as_fp32(knowledge[key])
+                if key in self.resized:
+                    value = resize_to(value, knowledge['s_' + key[2:]])
+                return value
             return as_fp32(knowledge[key][tl if key.startswith('t_') else lv])
 
         if not self.per_level:

@@ -13,15 +13,17 @@ class Entry:
     """One vocabulary name: ``doc`` (what it is, its shape), ``per_level`` (a sequence with one
     tensor per level or stage, the terms called once per level), ``adaptable`` (a student feature
     whose teacher counterpart an adapter aligns it to), ``stages`` (what the step must run to
-    give it)."""
+    give it), ``resized`` (a teacher map resized bilinearly to the student's H x W when a term
+    reads both and their sizes differ: a teacher of another output stride)."""
     doc: str
     per_level: bool = False
     adaptable: bool = False
     stages: frozenset = field(default_factory=frozenset)
+    resized: bool = False
 
 
-def entry(doc, *stages, per_level=False, adaptable=False):
-    return Entry(doc, per_level, adaptable, frozenset(stages))
+def entry(doc, *stages, per_level=False, adaptable=False, resized=False):
+    return Entry(doc, per_level, adaptable, frozenset(stages), resized)
 
 
 class Wants:
@@ -280,7 +282,7 @@ SEGMENTATION = {
         'student_decode_feat'),
     't_decode_feat': entry(
         "the teacher decode head's last feature map, (N, C', h', w')",
-        'teacher_decode_feat', 'teacher_head'),
+        'teacher_decode_feat', 'teacher_head', resized=True),
     's_dropout_feat': entry(
         "s_decode_feat after the decode head's dropout (in training), the classifier's own "
         "input, (N, C, h, w): SKD's reference pair-wise feature",
@@ -288,13 +290,14 @@ SEGMENTATION = {
     't_dropout_feat': entry(
         "the teacher's, (N, C', h', w'); the teacher runs in eval mode, so it equals "
         't_decode_feat',
-        'teacher_dropout_feat', 'teacher_head'),
+        'teacher_dropout_feat', 'teacher_head', resized=True),
     's_logits': entry(
         "the student decode head's logits before upsampling, (N, K, h, w)",
         'student_logits'),
     't_logits': entry(
-        "the teacher decode head's logits before upsampling, (N, K, h', w')",
-        'teacher_logits', 'teacher_head'),
+        "the teacher decode head's logits before upsampling, (N, K, h', w'); resized to the "
+        "student's h x w when a term reads both (a teacher of another output stride)",
+        'teacher_logits', 'teacher_head', resized=True),
     'gt_seg': entry(
         'the GT label map of the padded input, (N, H, W) long, the ignore index on unlabelled'
         ' and padded pixels',
