@@ -8,16 +8,11 @@
 #   adapter (512 -> 2048 channels) and the teacher's, weight 1.
 # The study's own temperature, feature layer and weights were not available to us: these are
 # the canonical settings of CIRKD's codebase, and docs/canonical_kd.md says so. Teacher weights:
-# download mmseg's pspnet_r101-d8_512x1024_80k_cityscapes_20200606_112211-e1e1100f.pth into
-# checkpoints/.
-_base_ = ['../_base_/distill_pspnet-r18_pspnet-r101_cityscapes.py',
+# configs/_base_/distill_pspnet-r18_pspnet-r101-80k_cityscapes.py.
+_base_ = ['../_base_/distill_pspnet-r18_pspnet-r101-80k_cityscapes.py',
           '../_base_/logit_kd_term_cirkd.py']
 
 model = dict(
-    teacher=dict(
-        config='mmseg::pspnet/pspnet_r101-d8_4xb2-80k_cityscapes-512x1024.py',
-        checkpoint='checkpoints/pspnet_r101-d8_512x1024_80k_cityscapes_20200606_112211-'
-                   'e1e1100f.pth'),
     kd_terms=dict(
         kd={{_base_.logit_kd}},
         feat=dict(loss=dict(type='mmkd.FeatureImitationLoss', loss_weight=1.0),

@@ -5,15 +5,10 @@
 # MMRazor: 74.87 -> 75.54 mIoU. The official repository's T = 4, weight 3:
 # cwd-t4_pspnet-r18-d8_pspnet-r101-d8_512x1024_80k_cityscapes.py. Demo results:
 # configs/cwd/README.md.
-# Teacher weights: download mmseg's
-#   pspnet_r101-d8_512x1024_80k_cityscapes_20200606_112211-e1e1100f.pth into checkpoints/.
-_base_ = ['../_base_/distill_pspnet-r18_pspnet-r101_cityscapes.py']
+# Teacher weights: configs/_base_/distill_pspnet-r18_pspnet-r101-80k_cityscapes.py.
+_base_ = ['../_base_/distill_pspnet-r18_pspnet-r101-80k_cityscapes.py']
 
 model = dict(
-    teacher=dict(
-        config='mmseg::pspnet/pspnet_r101-d8_4xb2-80k_cityscapes-512x1024.py',
-        checkpoint='checkpoints/pspnet_r101-d8_512x1024_80k_cityscapes_20200606_112211-'
-                   'e1e1100f.pth'),
     kd_terms=dict(
         cwd=dict(loss=dict(type='mmkd.ChannelWiseDivergenceLoss', temperature=1.0,
                            loss_weight=5.0),

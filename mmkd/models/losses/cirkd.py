@@ -303,12 +303,12 @@ class CIRKDMemoryLoss(nn.Module):
             raise ValueError(f'CIRKDMemoryLoss: student_channels={self.student_channels} but the '
                              f"student's feature has {s_feat.shape[1]} channels; set "
                              'student_channels to it.')
-        size = s_feat.shape[-2:]
-        s_embed = F.normalize(self.project(s_feat), dim=1)
-        if s_embed.shape[1] != t_feat.shape[1]:
-            raise ValueError(f'CIRKDMemoryLoss: teacher_channels={s_embed.shape[1]} but the '
+        if t_feat.shape[1] != self.teacher_channels:
+            raise ValueError(f'CIRKDMemoryLoss: teacher_channels={self.teacher_channels} but the '
                              f"teacher's feature has {t_feat.shape[1]} channels; set "
                              'teacher_channels to it.')
+        size = s_feat.shape[-2:]
+        s_embed = F.normalize(self.project(s_feat), dim=1)
         t_embed = F.normalize(_teacher_at(t_feat, size).to(s_embed.dtype), dim=1)
         labels = labels_at(gt_seg, size, self.ignore_index)
         bad = labels[(labels != self.ignore_index) & ((labels < 0) |
