@@ -16,8 +16,9 @@ from mmkd.registry import HOOKS
 class DumpRankStateHook(Hook):
     """In every process: keeps the losses of each iteration (MMEngine logs rank 0's only) and
     writes them to ``<work_dir>/rank<r>_losses.json`` (merged with what a previous, killed run
-    of the same work dir wrote), and the unwrapped model's state dict to
-    ``<work_dir>/rank<r>_state.pth``, after training."""
+    of the same work dir wrote), the unwrapped model's state dict to
+    ``<work_dir>/rank<r>_state.pth`` and the class name of the model's wrapper (the model's own
+    when it has none) to ``<work_dir>/rank<r>_wrapper.txt``, after training."""
 
     def __init__(self):
         self.losses = {}
@@ -29,6 +30,8 @@ class DumpRankStateHook(Hook):
         model = runner.model.module if hasattr(runner.model, 'module') else runner.model
         prefix = osp.join(runner.work_dir, f'rank{get_rank()}')
         torch.save(model.state_dict(), prefix + '_state.pth')
+        with open(prefix + '_wrapper.txt', 'w') as f:
+            f.write(type(runner.model).__name__)
         with open(prefix + '_losses.json', 'w') as f:
             json.dump(self.losses, f)
 
