@@ -20,6 +20,22 @@ def test_a_term_derives_what_it_reads_per_level_and_aligns_from_the_table():
         {'s_cls_scores', 't_cls_scores', 'pos_mask'}
 
 
+def test_teacher_maps_are_resized_only_where_a_term_reads_both_sides():
+    """The segmentation teacher's logits and decode features follow the student's H x W in a
+    term that reads the student's counterpart; nothing else is resized."""
+    def resized(table, inputs):
+        return KDTerm('t', dict(loss=dict(type='mmkd.FeatureImitationLoss'), inputs=inputs),
+                      table, 'X').resized
+    assert {n for n, e in SEGMENTATION.items() if e.resized} == \
+        {'t_logits', 't_decode_feat', 't_dropout_feat'}
+    assert resized(SEGMENTATION, ['s_logits', 't_logits', 'valid_mask']) == ['t_logits']
+    assert resized(SEGMENTATION, ['s_dropout_feat', 't_dropout_feat']) == ['t_dropout_feat']
+    assert resized(SEGMENTATION, ['s_decode_feat', 't_logits']) == []
+    assert resized(SEGMENTATION, ['s_backbone', 't_backbone']) == []
+    assert not any(e.resized for e in DETECTION.values())
+    assert not any(e.resized for e in MutualLearningDistiller.TABLE.values())
+
+
 @pytest.mark.parametrize('names, on, off', [
     # the teacher's regression at the student's positives: both heads and the assignment, but
     # neither the RCNN rows nor the priors
