@@ -264,6 +264,16 @@ def test_other_segmentors_deeplabv3plus_from_fcn(tmp_path):
     assert torch.isfinite(losses['loss_kd_pixel']) and losses['loss_kd_pixel'] > 0
     assert torch.isfinite(losses['loss_kd_pair']) and losses['loss_kd_pair'] > 0
     s_feat, t_feat, s_logits, t_logits = d.kd_terms['rec'].loss.seen
-    # the R18 configs' heads have 128 channels; DeepLabV3+ decodes at stride 4, FCN at 8
-    assert s_logits.shape == (2, 19, 16, 16) and t_logits.shape == (2, 19, 8, 8)
-    assert s_feat.shape == (2, 128, 16, 16) and t_feat.shape == (2, 128, 8, 8)
+    # the R18 configs' heads have 128 channels; DeepLabV3+ decodes at stride 4, FCN at 8: the
+    # term sees the teacher's maps resized bilinearly to the student's 16 x 16
+    assert s_logits.shape == t_logits.shape == (2, 19, 16, 16)
+    assert s_feat.shape == t_feat.shape == (2, 128, 16, 16)
+    with torch.no_grad():
+        head = d.teacher.decode_head
+        own_feat = head._forward_feature(d.teacher.extract_feat(data['inputs']))
+        own_logits = head.cls_seg(own_feat)
+    assert own_logits.shape[-2:] == (8, 8)
+    for seen, own in ((t_logits, own_logits), (t_feat, own_feat)):
+        up = torch.nn.functional.interpolate(own, size=(16, 16), mode='bilinear',
+                                             align_corners=False)
+        assert torch.allclose(seen, up, atol=1e-5)
