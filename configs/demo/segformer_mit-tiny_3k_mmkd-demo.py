@@ -6,25 +6,15 @@
 # input, where the dilated ResNet students' stages are at 4, 8, 8, 8 and their logits at 1/8:
 # logit and decode-feature terms see its maps resized to the student's (the vocabulary's
 # ``resized`` names), backbone terms pair the stages with ``teacher_levels``
-# (docs/design.md, "Teachers of another architecture"). Train it with
+# (docs/design.md, "A segmentation teacher of another output stride"). No auxiliary head. Train
+# it with
 #   python tools/train.py configs/demo/segformer_mit-tiny_3k_mmkd-demo.py \
 #       --work-dir work_dirs/demo/segformer_teacher
-_base_ = ['../_base_/datasets/mmkd_demo_segmentation.py', '../_base_/demo_seg_runtime.py']
+_base_ = ['./pspnet_r18-w32-d8_1.5k_mmkd-demo.py']  # data, preprocessing, the class weights
 
-norm_cfg = dict(type='BN', requires_grad=True)
-class_weight = [0.1] + [1.0] * 10  # as the demo PSPNets (the background is 92.6% of pixels)
 model = dict(
-    type='EncoderDecoder',
-    data_preprocessor=dict(
-        type='SegDataPreProcessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True,
-        pad_val=0,
-        seg_pad_val=255,
-        size_divisor=32),
-    pretrained=None,
     backbone=dict(
+        _delete_=True,
         type='MixVisionTransformer',
         in_channels=3,
         embed_dims=16,
@@ -41,18 +31,17 @@ model = dict(
         drop_path_rate=0.1,
         init_cfg=None),
     decode_head=dict(
+        _delete_=True,
         type='SegformerHead',
         in_channels=[16, 32, 80, 128],
         in_index=[0, 1, 2, 3],
         channels=64,
         dropout_ratio=0.1,
         num_classes=11,
-        norm_cfg=norm_cfg,
+        norm_cfg={{_base_.norm_cfg}},
         align_corners=False,
-        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0,
-                         class_weight=class_weight)),
-    train_cfg=dict(),
-    test_cfg=dict(mode='whole'))
+        loss_decode={{_base_.model.decode_head.loss_decode}}),
+    auxiliary_head=None)
 
 max_iters = 3000
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
