@@ -4,11 +4,11 @@
 # train images with MiT's AdamW and poly schedule (the head at 10x the learning rate, as mmseg's
 # SegFormer configs): 54.63 mIoU on the demo val set, 11.2 min on 2 CPU cores (2026-12-08; the
 # demo PSPNet teacher gets 76.49 on the same schedule). Its stages have strides 4, 8, 16, 32
-# and its logits are at 1/4 of the input, where the dilated ResNet students' stages are at 4, 8, 8, 8 and their logits at 1/8:
-# logit and decode-feature terms see its maps resized to the student's (the vocabulary's
-# ``resized`` names), backbone terms pair the stages with ``teacher_levels``
-# (docs/design.md, "A segmentation teacher of another output stride"). No auxiliary head. Train
-# it with
+# and its logits are at 1/4 of the input, where the dilated ResNet students' stages are at 4,
+# 8, 8, 8 and their logits at 1/8: logit and decode-feature terms see its maps resized to the
+# student's (the vocabulary's ``resized`` names), backbone terms pair the stages with
+# ``teacher_levels`` (docs/design.md, "A segmentation teacher of another output stride"). No
+# auxiliary head. Train it with
 #   python tools/train.py configs/demo/segformer_mit-tiny_3k_mmkd-demo.py \
 #       --work-dir work_dirs/demo/segformer_teacher
 _base_ = ['./pspnet_r18-w32-d8_1.5k_mmkd-demo.py']  # data, preprocessing, the class weights
