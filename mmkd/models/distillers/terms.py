@@ -13,10 +13,10 @@ from contextlib import contextmanager
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.config import ConfigDict
 from mmengine.logging import MMLogger
 
+from mmkd.models.losses.utils import resize_to
 from mmkd.registry import MODELS
 from mmkd.utils.errors import UnknownNameError, did_you_mean
 from .build import build_model
@@ -58,15 +58,6 @@ def build_loss(cfg, where):
             f'mmkd registers: {", ".join(known)}. A loss of your own must be registered with '
             '@MODELS.register_module() from mmkd.registry and imported '
             '(custom_imports=dict(imports=[...])).') from None
-
-
-def resize_to(t_map, s_map):
-    """``t_map`` (N, C', h', w') resized bilinearly (``align_corners=False``, as mmseg resizes
-    its logits) to the H x W of ``s_map`` (N, C, H, W); itself when they are equal."""
-    if t_map.shape[-2:] == s_map.shape[-2:]:
-        return t_map
-    return F.interpolate(t_map, size=tuple(s_map.shape[-2:]), mode='bilinear',
-                         align_corners=False)
 
 
 def _missing_levels(levels, num_levels):

@@ -18,15 +18,7 @@ from mmcv.cnn import build_norm_layer
 from mmengine import dist
 
 from mmkd.registry import MODELS
-from .utils import check_positive, soft_kl
-
-
-def _teacher_at(t_feat, size):
-    """The teacher's feature with no gradient, resized bilinearly to ``size`` if it differs."""
-    t = t_feat.detach()
-    if t.shape[-2:] != tuple(size):
-        t = F.interpolate(t, size=tuple(size), mode='bilinear', align_corners=False)
-    return t
+from .utils import check_positive, resize_to, soft_kl
 
 
 def _check_maps(loss, s_feat, t_feat):
@@ -55,7 +47,7 @@ def cross_image_pixel_relation(s_feat, t_feat, temperature=0.1):
     dtype = torch.promote_types(s_feat.dtype, torch.float32)
     N = s_feat.shape[0]
     s = F.normalize(s_feat.to(dtype).flatten(2), dim=1)  # (N, C, hw)
-    t = F.normalize(_teacher_at(t_feat, s_feat.shape[-2:]).to(dtype).flatten(2), dim=1)
+    t = F.normalize(resize_to(t_feat.detach(), s_feat).to(dtype).flatten(2), dim=1)
     hw = s.shape[-1]
     total = s.new_zeros(())
     for i in range(N):  # one image against all: (N, hw, hw) at a time, not (N, N, hw, hw)
@@ -309,7 +301,7 @@ class CIRKDMemoryLoss(nn.Module):
                              'teacher_channels to it.')
         size = s_feat.shape[-2:]
         s_embed = F.normalize(self.project(s_feat), dim=1)
-        t_embed = F.normalize(_teacher_at(t_feat, size).to(s_embed.dtype), dim=1)
+        t_embed = F.normalize(resize_to(t_feat.detach(), s_feat).to(s_embed.dtype), dim=1)
         labels = labels_at(gt_seg, size, self.ignore_index)
         bad = labels[(labels != self.ignore_index) & ((labels < 0) |
                                                       (labels >= self.num_classes))]

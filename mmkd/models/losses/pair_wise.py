@@ -7,7 +7,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmkd.registry import MODELS
-from .utils import reduce_rows
+from .utils import reduce_rows, resize_to
 
 
 def node_affinity(nodes):
@@ -31,10 +31,8 @@ def pair_wise_kd(s_feat, t_feat, pool_scale=0.5):
     """
     dtype = torch.promote_types(s_feat.dtype, torch.float32)
     s = s_feat.to(dtype)
-    t = t_feat.detach().to(dtype)
+    t = resize_to(t_feat.detach().to(dtype), s)
     H, W = s.shape[-2:]
-    if t.shape[-2:] != (H, W):
-        t = F.interpolate(t, size=(H, W), mode='bilinear', align_corners=False)
     kernel = (max(int(H * pool_scale), 1), max(int(W * pool_scale), 1))
     # ceil_mode keeps the partial windows at the bottom / right edge as nodes of their own.
     a_s, a_t = (node_affinity(F.max_pool2d(x, kernel, kernel, ceil_mode=True)) for x in (s, t))

@@ -7,7 +7,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmkd.registry import MODELS
-from .utils import check_choice, check_positive, reduce_rows, soft_kl
+from .utils import check_choice, check_positive, reduce_rows, resize_to, soft_kl
 
 
 def pixel_wise_kd(s_logits, t_logits, temperature=1.0):
@@ -24,9 +24,7 @@ def pixel_wise_kd(s_logits, t_logits, temperature=1.0):
     """
     # Half precision goes up to float32 before the resize too; float64 stays (gradcheck).
     t = t_logits.detach().to(torch.promote_types(s_logits.dtype, torch.float32))
-    if t.shape[-2:] != s_logits.shape[-2:]:
-        t = F.interpolate(t, size=s_logits.shape[-2:], mode='bilinear', align_corners=False)
-    return soft_kl(s_logits, t, temperature, dim=1)  # over the C classes of each pixel
+    return soft_kl(s_logits, resize_to(t, s_logits), temperature, dim=1)  # over the C classes of each pixel
 
 
 NORMALIZE = ('image', 'pixels')

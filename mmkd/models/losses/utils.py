@@ -38,6 +38,15 @@ def check_choice(loss, name, value, choices):
         raise ValueError(f'{loss}: {name}={value!r}; use one of {choices}.')
 
 
+def resize_to(t_map, s_map):
+    """``t_map`` (N, C', h', w') resized bilinearly (``align_corners=False``, as mmseg resizes
+    its logits) to the H x W of ``s_map`` (N, C, H, W); itself when they are equal."""
+    if t_map.shape[-2:] == s_map.shape[-2:]:
+        return t_map
+    return F.interpolate(t_map, size=tuple(s_map.shape[-2:]), mode='bilinear',
+                         align_corners=False)
+
+
 def check_same_shape(term, s_tensor, t_tensor, hint):
     """Raises a ValueError naming both shapes when a student and teacher tensor differ."""
     if s_tensor.shape != t_tensor.shape:
